@@ -1,0 +1,88 @@
+"""Korean and English message catalogs with one lookup function, :func:`t`.
+
+Catalogs live in ``i18n/messages/<area>.json`` as ``{"key": {"en": "...", "ko": "..."}}`` — both
+languages side by side so a missing translation is visible in review and caught by a test. Each area
+(core, data, engine, train, lab, …) owns one file.
+
+The language is chosen by, in order: the explicit ``lang`` argument, :func:`set_lang`, the
+``CNNLAB_LANG`` environment variable, the locale (``LC_ALL``/``LC_MESSAGES``/``LANG`` starting with
+``ko``), and finally English.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+LANGS = ("en", "ko")
+_current: str | None = None
+
+
+@lru_cache(maxsize=1)
+def catalog() -> dict[str, dict[str, str]]:
+    """All messages, merged from every area file. Duplicate keys across files are a bug."""
+    merged: dict[str, dict[str, str]] = {}
+    folder = resources.files("cnnlab.i18n") / "messages"
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if not entry.name.endswith(".json"):
+            continue
+        for key, texts in json.loads(entry.read_text(encoding="utf-8")).items():
+            if key in merged:
+                raise RuntimeError(f"duplicate message key {key!r} in {entry.name}")
+            merged[key] = texts
+    return merged
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` normalised, or raise ConfigError naming the valid choices."""
+    norm = lang.strip().lower()
+    if norm not in LANGS:
+        from cnnlab.errors import ConfigError
+
+        raise ConfigError("error.lang", value=lang, valid=", ".join(LANGS))
+    return norm
+
+
+def _from_locale() -> str | None:
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "ko" if value.lower().startswith("ko") else None
+    return None
+
+
+def get_lang(lang: str | None = None) -> str:
+    """The language in force (see module docstring for the order)."""
+    if lang:
+        return check_lang(lang)
+    if _current:
+        return _current
+    env = os.environ.get("CNNLAB_LANG")
+    if env:
+        return check_lang(env)
+    return _from_locale() or "en"
+
+
+def set_lang(lang: str | None) -> None:
+    """Set (or with ``None`` clear) the process-wide language, e.g. from ``--lang``."""
+    global _current
+    _current = check_lang(lang) if lang else None
+
+
+def t(key: str, lang: str | None = None, /, **params: Any) -> str:
+    """Look up ``key`` in the chosen language and format it with ``params``.
+
+    An unknown key returns the key itself (visible, never a crash); a missing language falls back to
+    English.
+    """
+    texts = catalog().get(key)
+    if texts is None:
+        return key
+    template = texts.get(get_lang(lang)) or texts.get("en", key)
+    return template.format(**params) if params else template
+
+
+__all__ = ["LANGS", "t", "get_lang", "set_lang", "check_lang", "catalog"]
