@@ -1,0 +1,84 @@
+"""Datasets: IDX files, the MNIST family (download + cache), and the embedded ``mnist-sample``.
+
+Torch-free at import time (tensors are created lazily) so the CLI starts instantly.
+
+    >>> from cnnlab.data import get_dataset
+    >>> ds = get_dataset("mnist-sample", train=True)
+    >>> x, y = ds[0]          # x: tensor (1, 28, 28) in [0, 1], y: int
+    >>> ds.images.shape       # (4000, 28, 28) uint8 — fast whole-array access
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from cnnlab.data.download import Progress, data_home
+from cnnlab.data.idx import read_idx, write_idx
+from cnnlab.data.mnist import KMNIST, MNIST, FashionMNIST, IdxImageDataset, locate
+from cnnlab.data.registry import REGISTRY
+from cnnlab.data.sample import MNISTSample
+from cnnlab.errors import DataError
+
+DATASETS: dict[str, type[IdxImageDataset]] = {
+    "mnist": MNIST,
+    "fashion-mnist": FashionMNIST,
+    "kmnist": KMNIST,
+    "mnist-sample": MNISTSample,
+}
+AUTO = "auto"
+
+
+def names() -> list[str]:
+    """Every name ``get_dataset`` accepts, ``auto`` first."""
+    return [AUTO, *DATASETS]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Which dataset ``auto`` (or an explicit name) resolved to, and why — for the one-line notice."""
+
+    name: str
+    source: str  # "data-dir" | "cache" | "system" | "embedded" | "download"
+    reason_key: str  # i18n key explaining the choice
+
+    def describe(self, lang: str | None = None) -> str:
+        from cnnlab.i18n import t
+
+        return t(self.reason_key, lang, name=self.name, source=self.source)
+
+
+def resolve(name: str = AUTO, data_dir: str | os.PathLike[str] | None = None,
+            download: bool = False, train: bool = True) -> Resolution:
+    """Decide which dataset a request means. ``auto``: full MNIST if local/cached, else the sample."""
+    if name == AUTO:
+        if locate(REGISTRY["mnist"], train, data_dir) is not None:
+            return Resolution("mnist", "local", "data.using.auto_mnist")
+        return Resolution("mnist-sample", "embedded", "data.using.auto_sample")
+    if name not in DATASETS:
+        raise DataError("data.unknown", name=name, valid=", ".join(names()))
+    if name == "mnist-sample":
+        return Resolution(name, "embedded", "data.using.explicit")
+    found = locate(REGISTRY[name], train, data_dir)
+    return Resolution(name, found.source if found else ("download" if download else "missing"),
+                      "data.using.explicit")
+
+
+def get_dataset(name: str = AUTO, train: bool = True, root: str | os.PathLike[str] | None = None,
+                download: bool = False, transform: Any = None,
+                progress: Progress | None = None) -> IdxImageDataset:
+    """Open a dataset by registry name (see :func:`names`), torchvision-style.
+
+    Raises DataError for an unknown name (listing the valid ones) or for data that is neither local,
+    cached nor downloadable (suggesting ``mnist-sample`` or ``--data-dir``).
+    """
+    resolved = resolve(name, root, download, train).name
+    return DATASETS[resolved](root=root, train=train, download=download, transform=transform,
+                              progress=progress)
+
+
+__all__ = [
+    "DATASETS", "AUTO", "names", "resolve", "Resolution", "get_dataset", "read_idx", "write_idx",
+    "data_home", "MNIST", "FashionMNIST", "KMNIST", "MNISTSample", "IdxImageDataset",
+]

@@ -1,0 +1,98 @@
+"""Downloads into the cache: temp file → md5 → rename, so a failure leaves nothing behind.
+
+The cache root is ``$CNNLAB_DATA`` or the user cache directory (``platformdirs``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from cnnlab.errors import ChecksumError, DownloadError
+
+Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
+CHUNK = 1 << 16
+
+
+def data_home() -> Path:
+    """Cache root: ``$CNNLAB_DATA`` when set, else the platform's user cache dir + ``/cnnlab``."""
+    env = os.environ.get("CNNLAB_DATA")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("cnnlab"))
+
+
+def md5sum(path: str | os.PathLike[str]) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def download(url: str, dest: str | os.PathLike[str], md5: str, *, timeout: float = 30.0,
+             progress: Progress | None = None) -> Path:
+    """Fetch ``url`` to ``dest`` atomically, verifying ``md5`` before the final rename.
+
+    Raises DownloadError (network/HTTP failure, short read) or ChecksumError (md5 mismatch); in both
+    cases no file is left at ``dest`` or beside it.
+    """
+    target = Path(dest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        h = hashlib.md5()
+        got = 0
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (http/https only)
+                    total = resp.headers.get("Content-Length")
+                    total_n = int(total) if total and total.isdigit() else None
+                    for chunk in iter(lambda: resp.read(CHUNK), b""):
+                        out.write(chunk)
+                        h.update(chunk)
+                        got += len(chunk)
+                        if progress:
+                            progress(got, total_n)
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+                raise DownloadError("data.download.failed", url=url, reason=str(reason)) from exc
+            if total_n is not None and got != total_n:
+                raise DownloadError("data.download.failed", url=url,
+                                    reason=f"connection closed after {got} of {total_n} bytes")
+            out.flush()
+            os.fsync(out.fileno())
+        actual = h.hexdigest()
+        if actual != md5:
+            raise ChecksumError("data.download.md5", url=url, expected=md5, actual=actual)
+        os.replace(tmp, target)
+        return target
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def fetch(filename: str, md5: str, mirrors: tuple[str, ...] | list[str], dest_dir: Path, *,
+          timeout: float = 30.0, progress: Progress | None = None) -> Path:
+    """Try each mirror in turn for ``filename``; raise DownloadError listing every failure."""
+    failures: list[str] = []
+    for base in mirrors:
+        url = base.rstrip("/") + "/" + filename
+        try:
+            return download(url, dest_dir / filename, md5, timeout=timeout, progress=progress)
+        except (DownloadError, ChecksumError) as exc:
+            failures.append(exc.message("en"))
+    raise DownloadError("data.download.all_failed", filename=filename, failures="; ".join(failures))
+
+
+__all__ = ["data_home", "md5sum", "download", "fetch"]
