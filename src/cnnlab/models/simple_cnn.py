@@ -1,0 +1,108 @@
+"""The note's Feature Learning → Classification pipeline as one configurable network.
+
+    [Conv2d(k, padding=k//2) → (BatchNorm2d) → ReLU → MaxPool2d(pool)] × len(channels)
+        → Flatten → (Linear(flat, hidden) → ReLU → Dropout) → Linear(·, num_classes)
+
+Shapes for the defaults (``channels=(32, 64)``, 28×28 grayscale)::
+
+    (N, 1, 28, 28) → block 1 → (N, 32, 14, 14) → block 2 → (N, 64, 7, 7)
+        → flatten (N, 3136) → FC (N, 128) → output (N, 10)
+
+Parameter count by formula (:func:`simple_cnn_params`), with ``c_0 = in_channels``::
+
+    Σ_i [c_{i-1}·c_i·k² + (2·c_i if batch_norm else c_i)]     # conv weights + (BN γ,β | conv bias)
+    + flat·hidden + hidden + hidden·classes + classes          # hidden > 0
+    (or flat·classes + classes when hidden == 0),  flat = c_last · s_last²
+
+With BatchNorm the conv bias is dropped: BN's β makes it redundant (it would be subtracted away by
+the batch mean). The spatial size after each block is ``floor(s / pool)`` (same-padding keeps ``s``
+through the conv); :func:`cnnlab.inspect.shapes.out_size` validates it so a too-deep stack raises a
+ShapeError naming the numbers instead of a matmul error at the first forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from cnnlab.inspect.shapes import check_positive, out_size
+from cnnlab.models.checks import check_channels, check_dropout
+
+
+def block_spatial(image_size: int, n_blocks: int, pool: int) -> list[int]:
+    """Spatial size after each conv(same)+pool block: ``[s_1, …, s_n]``, validated."""
+    sizes, s = [], image_size
+    for _ in range(n_blocks):
+        s = out_size(s, pool, stride=pool).out
+        sizes.append(s)
+    return sizes
+
+
+def simple_cnn_params(in_channels: int = 1, num_classes: int = 10, image_size: int = 28,
+                      channels: Sequence[int] = (32, 64), kernel_size: int = 3, pool: int = 2,
+                      batch_norm: bool = True, hidden: int = 128) -> int:
+    """Parameter count of :class:`SimpleCNN` by the formula in the module docstring."""
+    total, c_prev = 0, in_channels
+    for c in channels:
+        total += c_prev * c * kernel_size**2 + (2 * c if batch_norm else c)
+        c_prev = c
+    s = block_spatial(image_size, len(channels), pool)[-1] if channels else image_size
+    flat = c_prev * s * s
+    if hidden:
+        return total + flat * hidden + hidden + hidden * num_classes + num_classes
+    return total + flat * num_classes + num_classes
+
+
+class SimpleCNN(nn.Module):
+    """``(N, in_channels, S, S) → (N, num_classes)`` logits; see the module docstring for shapes.
+
+    Args:
+        in_channels: image channels (1 for the MNIST family).
+        num_classes: output logits.
+        image_size: input height = width ``S``; needed to size the first FC layer.
+        channels: output channels of each conv block; its length is the number of blocks ``k``.
+        kernel_size: odd conv kernel; padding ``k//2`` keeps the size ("same").
+        pool: max-pool window and stride after each block.
+        batch_norm: BatchNorm2d after each conv (and no conv bias).
+        dropout: dropout probability before the last Linear (0 = off).
+        hidden: width of the hidden FC layer; 0 goes straight from flatten to the output.
+    """
+
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28,
+                 channels: Sequence[int] = (32, 64), kernel_size: int = 3, pool: int = 2,
+                 batch_norm: bool = True, dropout: float = 0.0, hidden: int = 128) -> None:
+        super().__init__()
+        check_positive("in_channels", in_channels)
+        check_positive("num_classes", num_classes)
+        check_positive("kernel_size", kernel_size)
+        check_positive("pool", pool)
+        check_positive("hidden", hidden, minimum=0)
+        channels = check_channels(channels)
+        check_dropout(dropout)
+        s_last = block_spatial(image_size, len(channels), pool)[-1]
+        layers: list[nn.Module] = []
+        c_prev = in_channels
+        for c in channels:
+            layers.append(nn.Conv2d(c_prev, c, kernel_size, padding=kernel_size // 2,
+                                    bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(c))
+            layers += [nn.ReLU(inplace=True), nn.MaxPool2d(pool)]
+            c_prev = c
+        self.features = nn.Sequential(*layers)
+        flat = c_prev * s_last * s_last
+        head: list[nn.Module] = [nn.Flatten()]  # (N, C, s, s) -> (N, C*s*s)
+        if hidden:
+            head += [nn.Linear(flat, hidden), nn.ReLU(inplace=True)]
+        if dropout:
+            head.append(nn.Dropout(dropout))
+        head.append(nn.Linear(hidden or flat, num_classes))
+        self.classifier = nn.Sequential(*head)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+__all__ = ["SimpleCNN", "simple_cnn_params", "block_spatial"]

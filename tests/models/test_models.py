@@ -1,0 +1,126 @@
+"""Every registered model: forward shape, parameter count by formula == sum(p.numel()), bad options."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cnnlab.errors import ConfigError, ShapeError
+from cnnlab.models import (
+    CNN_NoPadding,
+    CNN_WithPadding,
+    LocallyConnected2d,
+    build,
+    build_from_spec,
+    count_params,
+    locally_connected_params,
+    names,
+    num_params,
+    padding_pair_params,
+)
+
+# (name, kwargs) — defaults plus a non-default variant of each, all on 28×28 grayscale.
+CASES = [
+    ("cnn", {}),
+    ("cnn", {"channels": (8, 16, 32), "batch_norm": False, "hidden": 0, "dropout": 0.3}),
+    ("cnn", {"channels": [4], "kernel_size": 5, "pool": 4, "in_channels": 3, "num_classes": 7}),
+    ("mlp", {}),
+    ("mlp", {"hidden": (32,), "dropout": 0.2, "num_classes": 3}),
+    ("lc", {}),
+    ("lc", {"channels": (4, 8), "hidden": 0, "kernel_size": 5}),
+    ("gap", {}),
+    ("gap", {"channels": (8, 16), "batch_norm": False, "dropout": 0.1}),
+    ("classic", {}),
+]
+
+
+def _ids(case: tuple[str, dict]) -> str:
+    return f"{case[0]}-{'-'.join(f'{k}={v}' for k, v in case[1].items()) or 'default'}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_forward_shape_and_param_formula(case):
+    name, kw = case
+    torch.manual_seed(0)
+    model = build(name, **kw)
+    c = kw.get("in_channels", 1)
+    x = torch.randn(3, c, 28, 28)
+    out = model(x)
+    assert out.shape == (3, kw.get("num_classes", 10))
+    assert torch.isfinite(out).all()
+    assert count_params(name, **kw) == num_params(model)
+    # the spec round-trips through JSON-able form to the same architecture
+    rebuilt = build_from_spec(model.cnnlab_spec.to_dict())
+    assert [p.shape for p in rebuilt.parameters()] == [p.shape for p in model.parameters()]
+
+
+def test_every_registered_model_is_covered():
+    assert {name for name, _ in CASES} == set(names())
+
+
+def test_padding_pair_shapes_and_params():
+    x = torch.zeros(2, 1, 28, 28)
+    assert CNN_NoPadding()(x).shape == (2, 3, 26, 26)
+    assert CNN_WithPadding()(x).shape == (2, 3, 28, 28)
+    assert num_params(CNN_NoPadding()) == num_params(CNN_WithPadding()) == padding_pair_params() == 30
+
+
+def test_known_counts_from_docstrings():
+    # numbers quoted in the module docstrings, so a formula change shows up here
+    assert count_params("mlp") == 235_146
+    assert count_params("classic") == 1_199_882
+    assert locally_connected_params(1, 16, 28, 3, padding=1) == 125_440
+
+
+def test_gap_net_accepts_any_image_size():
+    model = build("gap", channels=(4, 8))
+    assert model(torch.randn(2, 1, 28, 28)).shape == model(torch.randn(2, 1, 56, 40)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(3, 1, 0), (3, 1, 1), (5, 2, 2), (2, 2, 0)])
+def test_locally_connected_with_shared_weights_equals_conv(kernel, stride, padding):
+    """Tie every position's kernel to one conv kernel → identical output to Conv2d (float64)."""
+    torch.manual_seed(1)
+    conv = torch.nn.Conv2d(3, 4, kernel, stride=stride, padding=padding).double()
+    lc = LocallyConnected2d(3, 4, (11, 9), kernel, stride=stride, padding=padding).double()
+    n_pos = lc.weight.shape[0]
+    with torch.no_grad():
+        lc.weight.copy_(conv.weight.reshape(1, 4, -1).expand(n_pos, -1, -1))
+        lc.bias.copy_(conv.bias.view(4, 1, 1).expand_as(lc.bias))
+    x = torch.randn(2, 3, 11, 9, dtype=torch.float64)
+    torch.testing.assert_close(lc(x), conv(x))
+
+
+def test_locally_connected_weights_are_not_shared():
+    """Changing one position's kernel changes only that output position."""
+    torch.manual_seed(2)
+    lc = LocallyConnected2d(1, 2, 6, 3, padding=1)
+    x = torch.randn(1, 1, 6, 6)
+    before = lc(x).detach()
+    with torch.no_grad():
+        lc.weight[7].add_(1.0)  # position 7 = row 1, col 1
+    diff = (lc(x).detach() - before).abs().sum(dim=1)[0]  # (6, 6)
+    assert diff[1, 1] > 0
+    diff[1, 1] = 0
+    assert diff.abs().max() == 0
+
+
+def test_unknown_model_lists_valid_names():
+    with pytest.raises(ConfigError, match=r"Unknown model 'resnet'.*cnn, mlp, lc, gap"):
+        build("resnet")
+
+
+def test_unknown_option_names_the_option():
+    with pytest.raises(ConfigError, match=r"no option 'chanels'.*channels"):
+        build("cnn", chanels=(8,))
+
+
+@pytest.mark.parametrize("kw,err,pattern", [
+    ({"channels": ()}, ConfigError, "non-empty"),
+    ({"channels": (8, -1)}, ConfigError, r"channels must be an integer >= 1, got -1"),
+    ({"dropout": 1.5}, ConfigError, r"dropout must be a probability"),
+    ({"channels": (4, 4, 4, 4, 4, 4)}, ShapeError, "Kernel too large"),
+])
+def test_bad_options(kw, err, pattern):
+    with pytest.raises(err, match=pattern):
+        build("cnn", **kw)
