@@ -1,0 +1,1 @@
+"""Figure builders and font setup. Importing this package does not import matplotlib."""

@@ -1,0 +1,78 @@
+"""The ``cnnlab`` command line: a thin shell over the library, built with click.
+
+Commands live in area modules (``cli/<area>_cmds.py``), each exposing ``commands``: a list of
+``click.Command``. To add an area, append its module to ``AREAS``. Area modules must not import
+torch at import time — ``cnnlab --help`` stays instant (``benchmarks/cli_startup.py`` measures it).
+
+Errors: any :class:`cnnlab.errors.CnnlabError` becomes a one-paragraph message on stderr and exit
+code 2; ``--debug`` (or ``CNNLAB_DEBUG=1``) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from cnnlab import __version__
+from cnnlab.errors import CnnlabError
+from cnnlab.i18n import set_lang, t
+
+AREAS = (
+    "cnnlab.cli.lab_cmds",
+    "cnnlab.cli.data_cmds",
+)
+
+
+def _prescan_lang(args: list[str]) -> None:
+    """Apply ``--lang`` before the commands are built, so help texts are in that language too."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            set_lang(args[i + 1])
+        elif arg.startswith("--lang="):
+            set_lang(arg.split("=", 1)[1])
+
+
+def build_cli() -> click.Group:
+    from cnnlab.cli.common import lang_option
+
+    @click.group(help=t("cli.help"), context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(__version__, prog_name="cnnlab")
+    @click.option("--debug", is_flag=True, help=t("cli.opt.debug"))
+    @lang_option
+    def cli(debug: bool) -> None:
+        pass
+
+    for area in AREAS:
+        for command in importlib.import_module(area).commands:
+            cli.add_command(command)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``cnnlab`` script and ``python -m cnnlab``; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or bool(os.environ.get("CNNLAB_DEBUG"))
+    try:
+        set_lang(None)
+        _prescan_lang(args)
+        rv = build_cli().main(args=args, prog_name="cnnlab", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except CnnlabError as exc:
+        if debug:
+            raise
+        click.echo(t("cli.error", message=exc.message()), err=True)
+        return 2
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(t("cli.interrupted"), err=True)
+        return 130
+
+
+__all__ = ["main", "build_cli", "AREAS"]

