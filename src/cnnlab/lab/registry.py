@@ -30,6 +30,8 @@ class Experiment:
     params: type  # a dataclass type; its defaults are the preset
     run: RunFn
     title_key: str  # catalog key of the one-line title
+    quick: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # overrides for a tiny-budget run (the shared test suite and `cnnlab tour --quick`)
 
     def make_params(self, **overrides: Any) -> Any:
         """Defaults with ``overrides`` applied; unknown names raise ConfigError listing valid ones."""
@@ -70,13 +72,18 @@ def check_params(params: Any) -> None:
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def register(name: str, params: type, title_key: str) -> Callable[[RunFn], RunFn]:
-    """Decorator for an experiment's ``run``: ``@register("padding", PaddingParams, "lab.padding.title")``."""
+def register(name: str, params: type, title_key: str,
+             quick: dict[str, Any] | None = None) -> Callable[[RunFn], RunFn]:
+    """Decorator for an experiment's ``run``: ``@register("padding", PaddingParams, "lab.padding.title")``.
+
+    ``quick`` holds parameter overrides that make the run take a few seconds (smaller budgets,
+    fewer epochs); the shared test over every experiment uses them.
+    """
 
     def wrap(fn: RunFn) -> RunFn:
         if name in EXPERIMENTS:
             raise RuntimeError(f"experiment {name!r} registered twice")
-        EXPERIMENTS[name] = Experiment(name, params, fn, title_key)
+        EXPERIMENTS[name] = Experiment(name, params, fn, title_key, dict(quick or {}))
         return fn
 
     return wrap
