@@ -1,0 +1,91 @@
+"""Whole datasets as in-memory tensors, and the normalisation that travels with a checkpoint.
+
+The MNIST family fits in memory many times over (60,000·784 floats = 188 MB), so the hot loop never
+calls ``__getitem__``: one gather of a batch of rows per step. :func:`as_tensors` accepts
+
+- a torchvision-like dataset with ``.data`` (uint8 ``(N, H, W)`` or ``(N, C, H, W)``) and ``.targets``,
+- a ``(x, y)`` pair of tensors, or a ``TensorDataset``,
+- any indexable dataset returning ``(tensor (C, H, W), label)`` — stacked once, slowly, as a fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from cnnlab.errors import DataError
+
+
+@dataclass
+class Preprocess:
+    """Per-channel standardisation ``(x/255 - mean) / std`` fitted on the training images."""
+
+    mean: list[float]
+    std: list[float]
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (N, C, H, W)`` float in [0, 1] → standardised float32."""
+        mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
+        return (x - mean) / std
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scale": "x/255", "mean": self.mean, "std": self.std}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Preprocess":
+        return cls([float(v) for v in data["mean"]], [float(v) for v in data["std"]])
+
+    @classmethod
+    def fit(cls, x: torch.Tensor) -> "Preprocess":
+        """Mean and std per channel of ``x (N, C, H, W)`` in [0, 1] (float64 sums: no drift)."""
+        xd = x.double()
+        mean = xd.mean(dim=(0, 2, 3))
+        std = xd.std(dim=(0, 2, 3)).clamp(min=1e-6)  # a constant image set must not divide by 0
+        return cls(mean.tolist(), std.tolist())
+
+
+def _as_nchw_unit(x: torch.Tensor) -> torch.Tensor:
+    """Images to float32 ``(N, C, H, W)`` in [0, 1]: uint8 is divided by 255, (N, H, W) gets C=1."""
+    if x.ndim == 3:
+        x = x.unsqueeze(1)  # (N, H, W) -> (N, 1, H, W)
+    if x.ndim != 4:
+        raise DataError("error.train_data_shape", shape=str(tuple(x.shape)))
+    if x.dtype == torch.uint8:
+        return x.to(torch.float32).div_(255.0)
+    return x.to(torch.float32)
+
+
+def as_tensors(data: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x (N, C, H, W) float32 in [0, 1], y (N,) int64)`` from any supported dataset form."""
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(torch.is_tensor(t) for t in data):
+        x, y = data
+    elif hasattr(data, "tensors"):  # TensorDataset
+        x, y = data.tensors[0], data.tensors[1]
+    elif hasattr(data, "data") and hasattr(data, "targets"):
+        x, y = data.data, data.targets
+        x = x if torch.is_tensor(x) else torch.as_tensor(x)
+        y = y if torch.is_tensor(y) else torch.as_tensor(y)
+    else:
+        try:
+            items = [data[i] for i in range(len(data))]
+        except (TypeError, KeyError) as exc:
+            raise DataError("error.train_data_type", kind=type(data).__name__) from exc
+        x = torch.stack([torch.as_tensor(item[0]) for item in items])
+        y = torch.tensor([int(item[1]) for item in items])
+    if len(x) != len(y) or len(x) == 0:
+        raise DataError("error.train_data_len", n_x=len(x), n_y=len(y))
+    return _as_nchw_unit(x), y.to(torch.int64)
+
+
+def class_names(data: Any, num_classes: int) -> list[str]:
+    """The dataset's ``classes`` if it has them, else ``"0".."K-1"``."""
+    classes = getattr(data, "classes", None)
+    if classes is not None and len(classes) == num_classes:
+        return [str(c) for c in classes]
+    return [str(i) for i in range(num_classes)]
+
+
+__all__ = ["Preprocess", "as_tensors", "class_names"]
