@@ -1,0 +1,221 @@
+"""Convolution (PyTorch's cross-correlation): ``conv2d``/``conv1d`` and their backward passes.
+
+"Slide the kernel, multiply overlapping elements, add them up" — for every output cell::
+
+    y[n, o, i, j] = b[o] + sum_{c, a, b'} x_pad[n, c, i*sH + a*dH, j*sW + b'*dW] * w[o, c, a, b']
+
+(``torch.nn.Conv2d`` docs). Shapes and argument order are PyTorch's: ``x (N, C_in, H, W)``,
+``weight (C_out, C_in, kH, kW)``, ``bias (C_out,)``. The literal loop is in
+:mod:`cnnlab.engine.reference`; this module is the fast path, checked against it and against torch.
+
+Fast path (im2col + one BLAS GEMM per direction):
+
+* forward — gather every window into a matrix ``cols (N*Ho*Wo, kH*kW*C_in)`` from a channels-last
+  strided view, multiply by the weight matrix ``(kH*kW*C_in, C_out)``;
+* weight grad — the same ``cols`` times the output gradient: one GEMM, no loop;
+* input grad — one GEMM per kernel cell ``(a, b)``: ``g @ w[:, :, a, b]`` added into the strided
+  slice of the padded input that cell touched. ``kH*kW`` dense slice-adds replace col2im's
+  per-element scatter (``np.add.at``), and no ``kH*kW*C``-wide matrix is ever materialised.
+
+Results are returned as NCHW views over channels-last memory; the next layer's ``transpose`` back to
+channels-last is then free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from cnnlab.engine.windows import (
+    Geometry,
+    Padding,
+    as_2d,
+    check_float,
+    check_ndim,
+    geometry,
+    pad_nhwc,
+    scalar_1d,
+    windows_nhwc,
+)
+from cnnlab.errors import ShapeError
+
+IntPair = int | Sequence[int]
+
+
+def conv2d_geometry(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+    op: str = "conv2d",
+) -> Geometry:
+    """Validate ``x (N, C_in, H, W)``, ``weight (C_out, C_in, kH, kW)``, ``bias`` and the
+    hyperparameters; return the geometry. Shared by the fast path, the loop and the trace."""
+    check_ndim(op, "input", x, 4, "(N, C_in, H, W)")
+    check_ndim(op, "weight", weight, 4, "(C_out, C_in, kH, kW)")
+    check_float("input", x)
+    check_float("weight", weight)
+    if x.shape[1] != weight.shape[1]:
+        raise ShapeError(
+            "engine.channel_mismatch",
+            op=op,
+            c_in=x.shape[1],
+            w_in=weight.shape[1],
+            x_shape=tuple(x.shape),
+            w_shape=tuple(weight.shape),
+        )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ShapeError(
+            "engine.bias_shape", op=op, shape=tuple(bias.shape), c_out=weight.shape[0]
+        )
+    return geometry(op, x.shape[2:], weight.shape[2:], stride, padding, dilation)
+
+
+def _correlate(xp: np.ndarray, weight: np.ndarray, geo: Geometry) -> np.ndarray:
+    """im2col + GEMM on a padded channels-last input.
+
+    ``xp (N, Hp, Wp, C_in)``, ``weight (C_out, C_in, kH, kW)`` → ``(N, Ho, Wo, C_out)``.
+    """
+    n = xp.shape[0]
+    c_out = weight.shape[0]
+    ho, wo = geo.out
+    cols = windows_nhwc(xp, geo).reshape(n * ho * wo, -1)  # (N*Ho*Wo, kH*kW*C_in), one copy
+    w_mat = weight.transpose(0, 2, 3, 1).reshape(c_out, -1)  # (C_out, kH*kW*C_in), same order
+    return (cols @ w_mat.T).reshape(n, ho, wo, c_out)
+
+
+def conv2d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+) -> np.ndarray:
+    """2-D convolution as ``torch.nn.functional.conv2d`` (no groups).
+
+    ``x (N, C_in, H, W)``, ``weight (C_out, C_in, kH, kW)``, ``bias (C_out,)`` or None →
+    ``(N, C_out, Ho, Wo)`` with ``Ho = (H + 2*pH - dH*(kH-1) - 1) // sH + 1``.
+    ``padding`` is an int, a pair, ``'same'`` (stride 1 only) or ``'valid'``.
+    """
+    geo = conv2d_geometry(x, weight, bias, stride, padding, dilation)
+    out = _correlate(pad_nhwc(x, geo.pads), weight, geo)  # (N, Ho, Wo, C_out)
+    if bias is not None:
+        out += bias  # broadcasts over the last (channel) axis
+    return out.transpose(0, 3, 1, 2)  # (N, C_out, Ho, Wo), a view
+
+
+def conv2d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    weight: np.ndarray,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of :func:`conv2d` given ``grad_out = dL/dy`` ``(N, C_out, Ho, Wo)``.
+
+    Returns ``(dx (N, C_in, H, W), dweight (C_out, C_in, kH, kW), dbias (C_out,))``. The bias
+    gradient is always returned; ignore it for a bias-free layer.
+
+    * ``dbias[o] = sum_{n,i,j} g[n, o, i, j]``
+    * ``dweight[o, c, a, b] = sum_{n,i,j} g[n, o, i, j] * x_pad[n, c, i*sH + a*dH, j*sW + b*dW]``
+      — the forward's window matrix times ``g``: one GEMM.
+    * ``dx`` — the transposed convolution described in the module docstring.
+    """
+    geo = conv2d_geometry(x, weight, None, stride, padding, dilation)
+    n, c_in, h, w = x.shape
+    c_out = weight.shape[0]
+    ho, wo = geo.out
+    if grad_out.shape != (n, c_out, ho, wo):
+        raise ShapeError(
+            "engine.grad_shape", op="conv2d", shape=tuple(grad_out.shape), expected=(n, c_out, ho, wo)
+        )
+    g = np.ascontiguousarray(grad_out.transpose(0, 2, 3, 1))  # (N, Ho, Wo, C_out)
+    g_mat = g.reshape(-1, c_out)  # (N*Ho*Wo, C_out)
+
+    dbias = g_mat.sum(axis=0)
+    cols = windows_nhwc(pad_nhwc(x, geo.pads), geo).reshape(n * ho * wo, -1)
+    dw = (g_mat.T @ cols).reshape(c_out, geo.kernel[0], geo.kernel[1], c_in)  # (C_out, kH, kW, C_in)
+    dweight = np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
+
+    dx = _conv2d_input_grad(g, weight, geo, (h, w))  # (N, H, W, C_in)
+    return dx.transpose(0, 3, 1, 2), dweight, dbias
+
+
+def _conv2d_input_grad(
+    g: np.ndarray, weight: np.ndarray, geo: Geometry, size: tuple[int, int]
+) -> np.ndarray:
+    """``dx`` channels-last: ``g (N, Ho, Wo, C_out)`` → ``(N, H, W, C_in)``.
+
+    The chain rule read backwards: kernel cell ``(a, b)`` multiplied input cell
+    ``(i*sH + a*dH, j*sW + b*dW)`` into output ``(i, j)``, so it sends ``g[:, i, j] @ w[:, :, a, b]``
+    back there. One GEMM per kernel cell, accumulated into a strided slice of the padded gradient;
+    then the padding is cut off. The loop runs over the ``kH*kW`` kernel cells, never over pixels.
+
+    Why not a transposed convolution (correlate the zero-stuffed, padded ``g`` with the flipped
+    kernel)? Same FLOPs, but its im2col matrix is ``kH*kW*C_out`` wide — for the benchmark layer a
+    29 MB copy — and it measured 7.7 ms against 4.8 ms for this form.
+    """
+    n, ho, wo, c_out = g.shape
+    c_in = weight.shape[1]
+    hp, wp = geo.padded_size
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    g_mat = g.reshape(-1, c_out)  # (N*Ho*Wo, C_out)
+    dxp = np.zeros((n, hp, wp, c_in), dtype=g.dtype)  # gradient of the padded input
+    for a in range(geo.kernel[0]):
+        for b in range(geo.kernel[1]):
+            contrib = (g_mat @ weight[:, :, a, b]).reshape(n, ho, wo, c_in)
+            dxp[:, a * dh : a * dh + sh * (ho - 1) + 1 : sh, b * dw : b * dw + sw * (wo - 1) + 1 : sw, :] += contrib
+    (top, _), (left, _) = geo.pads
+    return dxp[:, top : top + size[0], left : left + size[1], :]
+
+
+def _conv1d_args(
+    x: np.ndarray, weight: np.ndarray, stride: IntPair, padding: Padding, dilation: IntPair
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int], Padding, tuple[int, int]]:
+    """Map conv1d arguments onto conv2d with a height of 1 (``(N, C, L)`` → ``(N, C, 1, L)``)."""
+    check_ndim("conv1d", "input", x, 3, "(N, C_in, L)")
+    check_ndim("conv1d", "weight", weight, 3, "(C_out, C_in, k)")
+    pad2: Padding = padding if isinstance(padding, str) else (0, scalar_1d(padding, "padding"))
+    return (
+        as_2d(x),
+        as_2d(weight),
+        (1, scalar_1d(stride, "stride")),
+        pad2,
+        (1, scalar_1d(dilation, "dilation")),
+    )
+
+
+def conv1d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+) -> np.ndarray:
+    """1-D convolution as ``torch.nn.functional.conv1d``: ``x (N, C_in, L)``,
+    ``weight (C_out, C_in, k)`` → ``(N, C_out, L_out)``, ``L_out = (L + 2p - d*(k-1) - 1) // s + 1``."""
+    x2, w2, s2, p2, d2 = _conv1d_args(x, weight, stride, padding, dilation)
+    return conv2d(x2, w2, bias, s2, p2, d2)[:, :, 0, :]
+
+
+def conv1d_backward(
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    weight: np.ndarray,
+    stride: IntPair = 1,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of :func:`conv1d`: ``(dx (N, C_in, L), dweight (C_out, C_in, k), dbias (C_out,))``."""
+    x2, w2, s2, p2, d2 = _conv1d_args(x, weight, stride, padding, dilation)
+    dx, dw, db = conv2d_backward(as_2d(grad_out), x2, w2, s2, p2, d2)
+    return dx[:, :, 0, :], dw[:, :, 0, :], db
+
+
+__all__ = ["conv2d", "conv2d_backward", "conv1d", "conv1d_backward", "conv2d_geometry"]
