@@ -63,6 +63,9 @@ def download(url: str, dest: str | os.PathLike[str], md5: str, *, timeout: float
                         got += len(chunk)
                         if progress:
                             progress(got, total_n)
+            except urllib.error.HTTPError as exc:
+                raise DownloadError("data.download.failed", url=url,
+                                    reason=f"HTTP {exc.code} {exc.reason}") from exc
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                 reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
                 raise DownloadError("data.download.failed", url=url, reason=str(reason)) from exc
@@ -91,7 +94,7 @@ def fetch(filename: str, md5: str, mirrors: tuple[str, ...] | list[str], dest_di
         try:
             return download(url, dest_dir / filename, md5, timeout=timeout, progress=progress)
         except (DownloadError, ChecksumError) as exc:
-            failures.append(exc.message("en"))
+            failures.append(exc.message("en").rstrip("."))
     raise DownloadError("data.download.all_failed", filename=filename, failures="; ".join(failures))
 
 

@@ -90,7 +90,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             mismatch = (expected - actual) % (1 << 32) if gz else expected - actual
             if mismatch != 0:
                 raise DataError(
-                    "data.idx.size",
+                    "data.idx.size_gz" if gz else "data.idx.size",
                     path=str(p),
                     dims=" x ".join(map(str, dims)),
                     expected=expected,
