@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-exec "${PYTHON:-python3}" -m cnnlab padding --out cnnlab-out "$@"
+exec "${PYTHON:-python3}" -m cnnlab tour --out cnnlab-out "$@"

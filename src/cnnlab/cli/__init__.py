@@ -21,6 +21,7 @@ from cnnlab.errors import CnnlabError
 from cnnlab.i18n import set_lang, t
 
 AREAS = (
+    "cnnlab.cli.tour_cmds",
     "cnnlab.cli.lab_cmds",
     "cnnlab.cli.data_cmds",
 )

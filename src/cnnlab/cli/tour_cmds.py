@@ -1,0 +1,85 @@
+"""``cnnlab tour`` — the main job: every experiment, one HTML report, with a progress bar."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from cnnlab.cli.common import check_out_dir, info, json_option, lang_option, out_option
+from cnnlab.i18n import t
+
+
+class _Progress:
+    """Adapter from the tour's plain-dict events to a rich progress bar on stderr (or plain lines)."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = Console(stderr=True)
+        self.live = self.console.is_terminal
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                            TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                            console=self.console, disable=not self.live)
+        self.task: Any = None
+
+    def __enter__(self) -> _Progress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        total = event.get("total", 1)
+        if self.task is None:
+            self.task = self.bar.add_task("", total=total)
+        if event.get("stage") == "experiment":
+            desc = t("cli.tour.running", name=event["name"])
+            self.bar.update(self.task, completed=event["index"], description=desc)
+            if not self.live:
+                self.console.print(f"[{event['index'] + 1}/{total}] {desc}", highlight=False)
+        elif event.get("stage") == "done":
+            self.bar.update(self.task, completed=total)
+        elif self.live:
+            detail = " ".join(f"{k}={v}" for k, v in event.items()
+                              if k not in ("experiment", "index", "total") and not isinstance(v, dict))
+            self.bar.update(self.task, description=f"{event.get('experiment', '')}: {detail}"[:70])
+
+
+@click.command("tour", help=t("cli.tour.help"))
+@click.option("--quick", is_flag=True, help=t("cli.tour.quick"))
+@click.option("--only", multiple=True, metavar="NAME", help=t("cli.tour.only"))
+@click.option("--data", default="auto", show_default=True, help=t("lab.param.data"))
+@click.option("--data-dir", default=None, help=t("lab.param.data_dir"))
+@out_option()
+@json_option
+@lang_option
+def tour(quick: bool, only: tuple[str, ...], data: str, data_dir: str | None, out: str,
+         as_json: bool) -> None:
+    from cnnlab.data import resolve
+    from cnnlab.lab.registry import get
+    from cnnlab.report import run_tour, write_report
+
+    for name in only:
+        get(name)  # unknown names fail before any work
+    out_dir = check_out_dir(out)
+    info(resolve(data, data_dir).describe())
+    start = time.perf_counter()
+    with _Progress() as progress:
+        entries = run_tour(quick=quick, only=list(only) or None,
+                           data={"data": data, "data_dir": data_dir}, callback=progress)
+    index = write_report(entries, out_dir)
+    seconds = time.perf_counter() - start
+    if as_json:
+        click.echo((out_dir / "numbers.json").read_text(encoding="utf-8"))
+    else:
+        for entry in entries:
+            click.echo(f"{entry.experiment.name:<18} {entry.seconds:6.1f} s")
+        click.echo(t("cli.tour.summary", n=len(entries), seconds=f"{seconds:.0f}"))
+    info(t("cli.tour.report", path=str(index)))
+
+
+commands = [tour]

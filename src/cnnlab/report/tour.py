@@ -1,0 +1,87 @@
+"""``cnnlab tour``: run every registered experiment and write one HTML report.
+
+The tour is a loop over the registry — no experiment logic lives here. Each experiment runs with its
+defaults (or its ``quick`` preset), on the chosen data when it takes data. Progress goes to an
+optional callback as plain dicts; the CLI turns them into a progress bar.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnlab.i18n import get_lang
+from cnnlab.lab.registry import Experiment, load_all
+from cnnlab.result import Result
+
+Callback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class TourEntry:
+    experiment: Experiment
+    result: Result
+    seconds: float
+
+
+def _params_for(exp: Experiment, quick: bool, data: dict[str, Any]) -> Any:
+    names = {f.name for f in dataclasses.fields(exp.params)}
+    overrides = dict(exp.quick) if quick else {}
+    overrides.update({k: v for k, v in data.items() if k in names and v is not None})
+    return exp.make_params(**overrides)
+
+
+def run_tour(*, lang: str | None = None, quick: bool = False, only: list[str] | None = None,
+             data: dict[str, Any] | None = None, callback: Callback | None = None) -> list[TourEntry]:
+    """Run the experiments (all, or ``only``) in registry order; return results with timings.
+
+    ``data`` holds data overrides (``data``, ``data_dir``, ``split``, ``download``) applied to every
+    experiment that has those parameters. All parameters are validated before the first run.
+    """
+    experiments = load_all()
+    chosen = [experiments[n] for n in (only or experiments)]
+    planned = [(exp, _params_for(exp, quick, data or {})) for exp in chosen]  # validate first
+    entries: list[TourEntry] = []
+    for i, (exp, params) in enumerate(planned):
+        if callback:
+            callback({"stage": "experiment", "name": exp.name, "index": i, "total": len(planned)})
+
+        def inner(event: dict[str, Any], _name: str = exp.name, _i: int = i) -> None:
+            if callback:
+                callback({**event, "experiment": _name, "index": _i, "total": len(planned)})
+
+        start = time.perf_counter()
+        result = exp.run(params, lang=lang, callback=inner)
+        entries.append(TourEntry(exp, result, time.perf_counter() - start))
+    if callback:
+        callback({"stage": "done", "total": len(planned)})
+    return entries
+
+
+def write_report(entries: list[TourEntry], out_dir: str | Path, lang: str | None = None) -> Path:
+    """Write ``index.html``, each experiment's figures/numbers, and ``numbers.json`` into ``out_dir``."""
+    import json
+
+    from cnnlab.fileio import atomic_write_text, ensure_out_dir
+    from cnnlab.report.html import render
+
+    out = ensure_out_dir(out_dir)
+    code = get_lang(lang)
+    files: dict[str, dict[str, str]] = {}
+    for entry in entries:
+        written = entry.result.save(out)
+        files[entry.experiment.name] = {role: path.name for role, path in written.items()}
+    numbers = {e.experiment.name: json.loads(e.result.to_json()) for e in entries}
+    timings = {e.experiment.name: round(e.seconds, 2) for e in entries}
+    atomic_write_text(out / "numbers.json",
+                      json.dumps({"lang": code, "seconds": timings, "experiments": numbers},
+                                 indent=2, ensure_ascii=False) + "\n")
+    # index.html last: a report whose index exists is complete.
+    return atomic_write_text(out / "index.html", render(entries, files, code))
+
+
+__all__ = ["run_tour", "write_report", "TourEntry"]
