@@ -54,7 +54,10 @@ def make_command(exp: Experiment, name: str | None = None) -> click.Command:
             info(resolve(params.data, getattr(params, "data_dir", None),
                          getattr(params, "download", False),
                          getattr(params, "split", "train") == "train").describe())
-        result = exp(params)
+        from cnnlab.cli.progress import ProgressBar
+
+        with ProgressBar() as progress:
+            result = exp(params, callback=progress)
         emit_result(result, as_json, out_dir)
 
     params: list[click.Parameter] = [_option(f, hints[f.name]) for f in fields]

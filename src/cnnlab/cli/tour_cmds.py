@@ -3,50 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Any
-
 import click
 
 from cnnlab.cli.common import check_out_dir, info, json_option, lang_option, out_option
+from cnnlab.cli.progress import ProgressBar
 from cnnlab.i18n import t
-
-
-class _Progress:
-    """Adapter from the tour's plain-dict events to a rich progress bar on stderr (or plain lines)."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.console = Console(stderr=True)
-        self.live = self.console.is_terminal
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                            TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                            console=self.console, disable=not self.live)
-        self.task: Any = None
-
-    def __enter__(self) -> _Progress:
-        self.bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        total = event.get("total", 1)
-        if self.task is None:
-            self.task = self.bar.add_task("", total=total)
-        if event.get("stage") == "experiment":
-            desc = t("cli.tour.running", name=event["name"])
-            self.bar.update(self.task, completed=event["index"], description=desc)
-            if not self.live:
-                self.console.print(f"[{event['index'] + 1}/{total}] {desc}", highlight=False)
-        elif event.get("stage") == "done":
-            self.bar.update(self.task, completed=total)
-        elif self.live:
-            detail = " ".join(f"{k}={v}" for k, v in event.items()
-                              if k not in ("experiment", "index", "total") and not isinstance(v, dict))
-            self.bar.update(self.task, description=f"{event.get('experiment', '')}: {detail}"[:70])
 
 
 @click.command("tour", help=t("cli.tour.help"))
@@ -68,7 +29,7 @@ def tour(quick: bool, only: tuple[str, ...], data: str, data_dir: str | None, ou
     out_dir = check_out_dir(out)
     info(resolve(data, data_dir).describe())
     start = time.perf_counter()
-    with _Progress() as progress:
+    with ProgressBar() as progress:
         entries = run_tour(quick=quick, only=list(only) or None,
                            data={"data": data, "data_dir": data_dir}, callback=progress)
     index = write_report(entries, out_dir)
