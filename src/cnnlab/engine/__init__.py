@@ -23,7 +23,7 @@ The engine never imports torch.
 
 from cnnlab.engine.activation import relu, relu_backward
 from cnnlab.engine.conv import conv1d, conv1d_backward, conv2d, conv2d_backward
-from cnnlab.engine.linear import flatten, flatten_backward, linear, linear_backward
+from cnnlab.engine.dense import flatten, flatten_backward, linear, linear_backward
 from cnnlab.engine.loss import cross_entropy, cross_entropy_backward, log_softmax, log_softmax_backward
 from cnnlab.engine.pool import (
     avg_pool1d,

@@ -56,6 +56,12 @@ def conv2d_geometry(
     hyperparameters; return the geometry. Shared by the fast path, the loop and the trace."""
     check_ndim(op, "input", x, 4, "(N, C_in, H, W)")
     check_ndim(op, "weight", weight, 4, "(C_out, C_in, kH, kW)")
+    _check_channels(op, x, weight, bias)
+    return geometry(op, x.shape[2:], weight.shape[2:], stride, padding, dilation)
+
+
+def _check_channels(op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> None:
+    """dtype, ``x.shape[1] == weight.shape[1]`` and ``bias (C_out,)``, in the caller's own shapes."""
     check_float("input", x)
     check_float("weight", weight)
     if x.shape[1] != weight.shape[1]:
@@ -71,7 +77,6 @@ def conv2d_geometry(
         raise ShapeError(
             "engine.bias_shape", op=op, shape=tuple(bias.shape), c_out=weight.shape[0]
         )
-    return geometry(op, x.shape[2:], weight.shape[2:], stride, padding, dilation)
 
 
 def _correlate(xp: np.ndarray, weight: np.ndarray, geo: Geometry) -> np.ndarray:
@@ -175,11 +180,17 @@ def _conv2d_input_grad(
 
 
 def _conv1d_args(
-    x: np.ndarray, weight: np.ndarray, stride: IntPair, padding: Padding, dilation: IntPair
+    x: np.ndarray,
+    weight: np.ndarray,
+    stride: IntPair,
+    padding: Padding,
+    dilation: IntPair,
+    bias: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[int, int], Padding, tuple[int, int]]:
     """Map conv1d arguments onto conv2d with a height of 1 (``(N, C, L)`` → ``(N, C, 1, L)``)."""
     check_ndim("conv1d", "input", x, 3, "(N, C_in, L)")
     check_ndim("conv1d", "weight", weight, 3, "(C_out, C_in, k)")
+    _check_channels("conv1d", x, weight, bias)
     pad2: Padding = padding if isinstance(padding, str) else (0, scalar_1d(padding, "padding"))
     return (
         as_2d(x),
@@ -200,7 +211,7 @@ def conv1d(
 ) -> np.ndarray:
     """1-D convolution as ``torch.nn.functional.conv1d``: ``x (N, C_in, L)``,
     ``weight (C_out, C_in, k)`` → ``(N, C_out, L_out)``, ``L_out = (L + 2p - d*(k-1) - 1) // s + 1``."""
-    x2, w2, s2, p2, d2 = _conv1d_args(x, weight, stride, padding, dilation)
+    x2, w2, s2, p2, d2 = _conv1d_args(x, weight, stride, padding, dilation, bias)
     return conv2d(x2, w2, bias, s2, p2, d2)[:, :, 0, :]
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cnnlab.engine import activation, conv, linear, loss, pool
+from cnnlab.engine import activation, conv, dense, loss, pool
 from cnnlab.engine.windows import Padding
 from cnnlab.errors import CnnlabError
 
@@ -136,10 +136,10 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
-        return linear.linear(x, self.weight.data, self.bias.data if self.bias is not None else None)
+        return dense.linear(x, self.weight.data, self.bias.data if self.bias is not None else None)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        dx, dw, db = linear.linear_backward(grad_out, self._saved("_x"), self.weight.data)
+        dx, dw, db = dense.linear_backward(grad_out, self._saved("_x"), self.weight.data)
         _accumulate(self.weight, dw)
         if self.bias is not None:
             _accumulate(self.bias, db)
@@ -185,12 +185,12 @@ class Flatten(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._shape = x.shape
-        return linear.flatten(x)
+        return dense.flatten(x)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         if getattr(self, "_shape", None) is None:
             raise CnnlabError("engine.no_grad", layer="Flatten")
-        return linear.flatten_backward(grad_out, self._shape)
+        return dense.flatten_backward(grad_out, self._shape)
 
 
 class Sequential(Module):

@@ -1,4 +1,6 @@
-"""The fully connected layer and the flatten that feeds it.
+"""The dense (fully connected) layer, ``linear``, and the ``flatten`` that feeds it.
+
+(The module is not called ``linear.py`` so that ``cnnlab.engine.linear`` stays the function.)
 
 ``linear(x, weight, bias) = x @ weight.T + bias`` with PyTorch's layout: ``x (N, in_features)``,
 ``weight (out_features, in_features)``, ``bias (out_features,)`` (``torch.nn.Linear`` docs). Every

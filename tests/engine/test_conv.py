@@ -1,0 +1,115 @@
+"""conv2d/conv1d: forward and every gradient equal torch.nn.functional, and the fast path equals the
+literal loop — over random shapes, strides, paddings ('same'/'valid' too), dilations and channels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+
+from cnnlab import engine as E
+from cnnlab.engine import reference as R
+
+from ._strategies import ConvCase, conv_cases
+
+# float64 agrees to rounding (sums of <= 3*4*4 products); float32 to a few float32 ulps of the sums.
+TOL = {np.float64: dict(rtol=1e-10, atol=1e-11), np.float32: dict(rtol=1e-4, atol=1e-4)}
+EXAMPLES = settings(max_examples=40, deadline=None)
+# torch warns that it pads a copy for even kernels with padding="same"; that is its business, not ours.
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.:UserWarning")
+
+
+def torch_conv(case: ConvCase, dtype: type, dims: int):
+    """Forward and gradients from torch for the same case, with a random output gradient."""
+    x, w, b = case.arrays(dtype)
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True) if b is not None else None
+    conv = F.conv2d if dims == 2 else F.conv1d
+    y = conv(tx, tw, tb, case.stride, case.padding, case.dilation)
+    g = np.random.default_rng(case.seed + 1).standard_normal(tuple(y.shape)).astype(dtype)
+    y.backward(torch.tensor(g))
+    grads = (tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy() if tb is not None else None)
+    return (x, w, b, g), y.detach().numpy(), grads
+
+
+def check(case: ConvCase, dtype: type, dims: int) -> None:
+    (x, w, b, g), y_ref, (dx_ref, dw_ref, db_ref) = torch_conv(case, dtype, dims)
+    fwd, bwd = (E.conv2d, E.conv2d_backward) if dims == 2 else (E.conv1d, E.conv1d_backward)
+    y = fwd(x, w, b, case.stride, case.padding, case.dilation)
+    dx, dw, db = bwd(g, x, w, case.stride, case.padding, case.dilation)
+    tol = TOL[dtype]
+    assert y.dtype == dx.dtype == dw.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(y, y_ref, **tol)
+    np.testing.assert_allclose(dx, dx_ref, **tol)
+    np.testing.assert_allclose(dw, dw_ref, **tol)
+    if db_ref is not None:
+        np.testing.assert_allclose(db, db_ref, **tol)
+
+
+@EXAMPLES
+@given(conv_cases(dims=2))
+def test_conv2d_matches_torch_float64(case: ConvCase) -> None:
+    check(case, np.float64, 2)
+
+
+@EXAMPLES
+@given(conv_cases(dims=2))
+def test_conv2d_matches_torch_float32(case: ConvCase) -> None:
+    check(case, np.float32, 2)
+
+
+@EXAMPLES
+@given(conv_cases(dims=1))
+def test_conv1d_matches_torch_float64(case: ConvCase) -> None:
+    check(case, np.float64, 1)
+
+
+@settings(max_examples=20, deadline=None)
+@given(conv_cases(dims=1))
+def test_conv1d_matches_torch_float32(case: ConvCase) -> None:
+    check(case, np.float32, 1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(conv_cases(dims=2))
+def test_fast_path_equals_reference_loop(case: ConvCase) -> None:
+    x, w, b = case.arrays()
+    args = (case.stride, case.padding, case.dilation)
+    np.testing.assert_allclose(E.conv2d(x, w, b, *args), R.conv2d_loop(x, w, b, *args), rtol=1e-12, atol=1e-12)
+    g = np.random.default_rng(case.seed).standard_normal(E.conv2d(x, w, b, *args).shape)
+    for fast, loop in zip(E.conv2d_backward(g, x, w, *args), R.conv2d_backward_loop(g, x, w, *args)):
+        np.testing.assert_allclose(fast, loop, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(conv_cases(dims=1))
+def test_conv1d_fast_path_equals_reference_loop(case: ConvCase) -> None:
+    x, w, b = case.arrays()
+    args = (case.stride[0], case.padding if isinstance(case.padding, str) else case.padding[0], case.dilation[0])
+    np.testing.assert_allclose(E.conv1d(x, w, b, *args), R.conv1d_loop(x, w, b, *args), rtol=1e-12, atol=1e-12)
+
+
+def test_lecture_numbers() -> None:
+    """The lecture's size arithmetic: 28 - 3 + 1 = 26 without padding, 28 with padding 1."""
+    x = np.zeros((1, 1, 28, 28), dtype=np.float32)
+    w = np.zeros((4, 1, 3, 3), dtype=np.float32)
+    assert E.conv2d(x, w).shape == (1, 4, 26, 26)
+    assert E.conv2d(x, w, padding=1).shape == (1, 4, 28, 28)
+    assert E.conv2d(x, w, padding="same").shape == (1, 4, 28, 28)
+    assert E.conv2d(x, w, stride=2).shape == (1, 4, 13, 13)
+
+
+def test_padding_beyond_kernel_span_gives_zero_border_gradient() -> None:
+    """Padding larger than the kernel: border outputs see only zeros and send nothing back."""
+    case = ConvCase((1, 2, 3, 3), (2, 2, 2, 2), (2, 1), (3, 3), (1, 1), True, 7)
+    check(case, np.float64, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_kept(dtype: type) -> None:
+    x = np.ones((1, 1, 4, 4), dtype=dtype)
+    w = np.ones((1, 1, 2, 2), dtype=dtype)
+    assert E.conv2d(x, w).dtype == np.dtype(dtype)
+    assert all(a.dtype == np.dtype(dtype) for a in E.conv2d_backward(np.ones((1, 1, 3, 3), dtype), x, w))
