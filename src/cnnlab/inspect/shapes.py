@@ -121,4 +121,21 @@ def same_padding(kernel: int, dilation: int = 1) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-__all__ = ["FORMULA", "OutSize", "out_size", "conv_out_shape", "pair", "check_positive", "same_padding"]
+def pool_out_size(size: int, kernel: int, stride: int | None = None, padding: int = 0,
+                  dilation: int = 1, kind: str = "MaxPool2d") -> OutSize:
+    """:func:`out_size` for ``MaxPool2d``/``AvgPool2d`` (``stride`` defaults to ``kernel``), with
+    PyTorch's extra pooling rules: padding at most ``kernel // 2`` (the implicit -inf / 0 padding
+    must never fill a whole window) and no dilation for average pooling.
+    """
+    check_positive("kernel_size", kernel)
+    check_positive("padding", padding, minimum=0)
+    if kind == "AvgPool2d" and dilation != 1:
+        raise ConfigError("error.pool_dilation", dilation=dilation)
+    if padding > kernel // 2:
+        raise ConfigError("error.pool_padding", kind=kind, padding=padding, kernel=kernel,
+                          dilation=dilation, max_padding=kernel // 2)
+    return out_size(size, kernel, kernel if stride is None else stride, padding, dilation)
+
+
+__all__ = ["FORMULA", "OutSize", "out_size", "conv_out_shape", "pair", "check_positive", "same_padding",
+           "pool_out_size"]

@@ -1,0 +1,236 @@
+"""Receptive field of a conv/pool stack: by formula, and measured from input gradients.
+
+Formula (Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks",
+Distill 2019; Dumoulin & Visin 2016). Per layer ``l`` with kernel ``k``, stride ``s``, padding ``p``,
+dilation ``d``, effective kernel ``k' = d·(k-1) + 1``, starting from the input
+(``r_0 = 1, j_0 = 1, left_0 = 0``)::
+
+    r_l    = r_{l-1} + (k' - 1) · j_{l-1}       # receptive field size (input pixels)
+    j_l    = j_{l-1} · s                        # jump: input pixels between adjacent output units
+    left_l = left_{l-1} - p · j_{l-1}           # first input pixel seen by output unit 0
+    start_l = left_l + (r_l - 1) / 2            # centre of unit 0's field (may lie in the padding)
+
+Output unit ``i`` of layer ``l`` sees input pixels ``left_l + i·j_l … left_l + i·j_l + r_l - 1``
+(clipped to the image). Element-wise layers (ReLU, BatchNorm, Dropout, …) change nothing.
+
+The gradient check (:func:`gradient_rf`) backpropagates from one output unit of a *linearised* copy
+of the stack — every conv weight 1 and bias 0, max-pool replaced by a sum over the same window,
+element-wise layers removed — so no gradient can cancel or be routed away: the input pixels with a
+nonzero gradient are exactly the pixels that unit can depend on. On a real network for a real image
+(ReLU zeros, max-pool picks one input per window) the gradient is nonzero on a *subset* of that
+region (:func:`input_gradient`): the formula gives where a unit *can* look, not where it does.
+
+All shapes are ``(N, C, H, W)``; kernels may be non-square (each axis is computed separately).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from cnnlab.errors import ConfigError, ShapeError
+from cnnlab.inspect.shapes import out_size, pair, pool_out_size
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+GEOMETRIC = ("Conv2d", "MaxPool2d", "AvgPool2d")
+ELEMENTWISE = ("ReLU", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "ELU", "BatchNorm2d",
+               "Dropout", "Dropout2d", "Identity")
+
+
+@dataclass(frozen=True)
+class LayerRF:
+    """Receptive field after one geometric layer, per axis ``(H, W)``."""
+
+    index: int  # position in the Sequential
+    kind: str  # Conv2d | MaxPool2d | AvgPool2d
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    out: tuple[int, int]  # output spatial size (H, W)
+    size: tuple[int, int]  # r_l
+    jump: tuple[int, int]  # j_l
+    left: tuple[int, int]  # left_l (input coordinate of unit 0's first pixel; negative = padding)
+    start: tuple[float, float]  # centre of unit 0's field
+
+    def box(self, unit: tuple[int, int], image: tuple[int, int]) -> tuple[int, int, int, int]:
+        """Input rows/cols ``(top, bottom, left, right)`` (inclusive) that ``unit`` sees, clipped."""
+        (i, j), (h, w) = unit, image
+        top = self.left[0] + i * self.jump[0]
+        lft = self.left[1] + j * self.jump[1]
+        return (max(top, 0), min(top + self.size[0] - 1, h - 1),
+                max(lft, 0), min(lft + self.size[1] - 1, w - 1))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def _geometry(layer: Any) -> tuple[tuple[int, int], ...]:
+    """``(kernel, stride, padding, dilation)`` of a geometric layer as ``(H, W)`` pairs."""
+    kind = type(layer).__name__
+    kernel = pair(layer.kernel_size, 2, "kernel_size")
+    stride = pair(layer.stride if layer.stride is not None else layer.kernel_size, 2, "stride")
+    dilation = pair(getattr(layer, "dilation", 1), 2, "dilation")
+    padding = layer.padding
+    if isinstance(padding, str):  # Conv2d padding='valid' | 'same' (stride 1 only)
+        # 'same' pads d·(k-1) in total; PyTorch puts the smaller half on the top/left.
+        padding = (0, 0) if padding == "valid" else tuple(d * (k - 1) // 2
+                                                          for k, d in zip(kernel, dilation))
+    padding = pair(padding, 2, "padding")
+    if getattr(layer, "ceil_mode", False):
+        raise ConfigError("error.rf_ceil_mode", kind=kind)
+    return kernel, stride, padding, dilation
+
+
+def check_stack(model: nn.Module) -> list[tuple[int, Any]]:
+    """The ``(index, layer)`` pairs of ``model`` (an ``nn.Sequential``), validated.
+
+    Raises ConfigError naming the first layer that is neither geometric (Conv2d, MaxPool2d,
+    AvgPool2d) nor element-wise (ReLU, BatchNorm2d, …) — e.g. Linear or Flatten have no receptive
+    field in this sense.
+    """
+    layers = list(model.children()) if len(list(model.children())) else [model]
+    checked = []
+    for i, layer in enumerate(layers):
+        kind = type(layer).__name__
+        if kind not in GEOMETRIC + ELEMENTWISE:
+            raise ConfigError("error.rf_layer", index=i, kind=kind,
+                              valid=", ".join(GEOMETRIC + ELEMENTWISE))
+        checked.append((i, layer))
+    return checked
+
+
+def receptive_fields(model: nn.Module, image: tuple[int, int]) -> list[LayerRF]:
+    """Per geometric layer of ``model``: output size, RF size, jump, start (module docstring).
+
+    ``image`` is the input ``(H, W)``; output sizes are validated with
+    :func:`cnnlab.inspect.shapes.out_size`, so a stack that shrinks the map below 1 pixel raises
+    ShapeError naming the layer's numbers.
+    """
+    size, jump, left = [1, 1], [1, 1], [0, 0]
+    spatial = list(image)
+    rows: list[LayerRF] = []
+    for i, layer in check_stack(model):
+        if type(layer).__name__ not in GEOMETRIC:
+            continue  # element-wise: same field
+        kernel, stride, padding, dilation = _geometry(layer)
+        kind = type(layer).__name__
+        for a in range(2):
+            if kind == "Conv2d":
+                spatial[a] = out_size(spatial[a], kernel[a], stride[a], padding[a], dilation[a]).out
+            else:  # pools have PyTorch's extra padding rule
+                spatial[a] = pool_out_size(spatial[a], kernel[a], stride[a], padding[a], dilation[a],
+                                           kind).out
+            span = dilation[a] * (kernel[a] - 1) + 1
+            size[a] += (span - 1) * jump[a]
+            left[a] -= padding[a] * jump[a]
+            jump[a] *= stride[a]
+        rows.append(LayerRF(i, kind, kernel, stride, padding, dilation,
+                            (spatial[0], spatial[1]), (size[0], size[1]), (jump[0], jump[1]),
+                            (left[0], left[1]),
+                            (left[0] + (size[0] - 1) / 2, left[1] + (size[1] - 1) / 2)))
+    return rows
+
+
+class _SumPool:
+    """Stand-in for a pool layer in the linearised copy: the window's sum (a depthwise ones-conv).
+
+    Same kernel/stride/padding/dilation, so the same geometry, but every input of the window gets
+    gradient 1 — unlike max-pool, which routes the gradient to one input only.
+    """
+
+    def __init__(self, kernel: tuple[int, int], stride: tuple[int, int],
+                 padding: tuple[int, int], dilation: tuple[int, int]) -> None:
+        self.args = kernel, stride, padding, dilation
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        import torch
+        import torch.nn.functional as F
+
+        kernel, stride, padding, dilation = self.args
+        c = x.shape[1]
+        weight = torch.ones(c, 1, *kernel, dtype=x.dtype)  # (C, 1, kH, kW): one window per channel
+        return F.conv2d(x, weight, None, stride, padding, dilation, groups=c)
+
+
+def linearised(model: nn.Module) -> list[Any]:
+    """A float64 copy of the stack as a list of callables: convs with weights 1 and no bias, pools
+    as window sums, element-wise layers dropped. Gradients of it are positive wherever possible."""
+    import torch
+
+    steps: list[Any] = []
+    for _, layer in check_stack(model):
+        kind = type(layer).__name__
+        if kind == "Conv2d":
+            conv = copy.deepcopy(layer).double()
+            with torch.no_grad():
+                conv.weight.fill_(1.0)
+                if conv.bias is not None:
+                    conv.bias.zero_()
+            if conv.padding_mode != "zeros":
+                conv.padding_mode = "zeros"  # reflect/circular padding would fold border gradient back
+            steps.append(conv)
+        elif kind in GEOMETRIC:
+            steps.append(_SumPool(*_geometry(layer)))
+    return steps
+
+
+def gradient_rf(model: nn.Module, image: tuple[int, int], unit: tuple[int, int] | None = None,
+                in_channels: int | None = None) -> torch.Tensor:
+    """``(H, W)`` float64 map: |∂ output[0, 0, i, j] / ∂ input| summed over input channels, for the
+    linearised copy of ``model``. Nonzero exactly on the input pixels unit ``(i, j)`` depends on.
+
+    ``unit`` defaults to the centre of the output map; ``in_channels`` to the first conv's.
+    """
+    import torch
+
+    rows = receptive_fields(model, image)  # validates the stack and the sizes first
+    steps = linearised(model)
+    if in_channels is None:
+        first = next((m for _, m in check_stack(model) if type(m).__name__ == "Conv2d"), None)
+        in_channels = first.in_channels if first is not None else 1
+    out_hw = rows[-1].out if rows else image
+    i, j = unit if unit is not None else (out_hw[0] // 2, out_hw[1] // 2)
+    if not (0 <= i < out_hw[0] and 0 <= j < out_hw[1]):
+        raise ShapeError("error.rf_unit", unit=(i, j), out=tuple(out_hw))
+    x = torch.ones(1, in_channels, *image, dtype=torch.float64, requires_grad=True)  # (1, C, H, W)
+    y = x
+    for step in steps:
+        y = step(y)
+    y[0, 0, i, j].backward()
+    return x.grad[0].abs().sum(0)  # (H, W)
+
+
+def input_gradient(model: nn.Module, x: torch.Tensor, unit: tuple[int, int],
+                   channel: int = 0) -> torch.Tensor:
+    """``(H, W)``: |∂ model(x)[0, channel, i, j] / ∂ x| of the *real* model for image ``x (1, C, H, W)``.
+
+    Its support is a subset of the formula's field (ReLU and max-pool zero parts of it).
+    The model's ``training`` flag is restored afterwards.
+    """
+    was = model.training
+    model.eval()
+    try:
+        xg = x.detach().clone().requires_grad_(True)
+        model(xg)[0, channel, unit[0], unit[1]].backward()
+        return xg.grad[0].abs().sum(0)
+    finally:
+        model.train(was)
+
+
+def support_box(grad: torch.Tensor) -> tuple[int, int, int, int] | None:
+    """Bounding box ``(top, bottom, left, right)`` (inclusive) of the nonzero entries of ``grad``."""
+    import torch
+
+    nz = torch.nonzero(grad)
+    if len(nz) == 0:
+        return None
+    return (int(nz[:, 0].min()), int(nz[:, 0].max()), int(nz[:, 1].min()), int(nz[:, 1].max()))
+
+
+__all__ = ["LayerRF", "receptive_fields", "gradient_rf", "input_gradient", "support_box",
+           "linearised", "check_stack", "GEOMETRIC", "ELEMENTWISE"]
