@@ -75,13 +75,14 @@ def _emit(callback: Callback | None, world: ddp.World, event: str, **data: Any) 
 
 
 def fit(model: nn.Module, train: Any, val: Any = None, config: TrainConfig | None = None,
-        callback: Callback | None = None) -> FitResult:
+        callback: Callback | None = None, *, run_info: dict[str, Any] | None = None) -> FitResult:
     """Train ``model`` on ``train``, evaluating on ``val``; see :class:`TrainConfig` for options.
 
     ``train``/``val``: a torchvision-like dataset (``.data``, ``.targets``), a ``(x, y)`` tensor pair
     or any ``(image, label)`` dataset. Under ``torchrun`` each rank runs this same call.
     Raises ConfigError / OutputError before any work for bad options or an unwritable ``out``;
-    CheckpointError on ``resume`` from a checkpoint that does not fit.
+    CheckpointError on ``resume`` from a checkpoint that does not fit. ``run_info`` (JSON-able,
+    e.g. the dataset name) is stored in the checkpoint under ``"run"`` for faces to read back.
     """
     config = (config or TrainConfig()).validate()
     if config.target_acc is not None and val is None:
@@ -89,13 +90,13 @@ def fit(model: nn.Module, train: Any, val: Any = None, config: TrainConfig | Non
     device = resolve_device(config.device)
     world = ddp.setup(device.type)
     try:
-        return _fit(model, train, val, config, callback, device, world)
+        return _fit(model, train, val, config, callback, device, world, run_info or {})
     finally:
         ddp.teardown(world)
 
 
 def _fit(model: nn.Module, train: Any, val: Any, config: TrainConfig, callback: Callback | None,
-         device: torch.device, world: ddp.World) -> FitResult:
+         device: torch.device, world: ddp.World, run_info: dict[str, Any]) -> FitResult:
     if world.distributed and device.type == "cuda":
         device = torch.device("cuda", world.local_rank)
     if config.batch_size % world.size:
@@ -202,6 +203,7 @@ def _fit(model: nn.Module, train: Any, val: Any, config: TrainConfig, callback: 
                 "optimizer": opt_meta,
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
                 "world_size": world.size,
+                "run": run_info,
             }
             path = str(ckpt.save(out, model, {**opt_tensors, **ckpt.rng_tensors()}, meta))
             _emit(callback, world, "checkpoint", path=path, global_step=global_step)

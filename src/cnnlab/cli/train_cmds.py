@@ -1,0 +1,283 @@
+"""``cnnlab train | evaluate | predict`` — thin shells over :mod:`cnnlab.train` and :mod:`cnnlab.models`.
+
+No torch at import time (``cnnlab --help`` stays instant): every body imports what it needs. The
+rich progress bar lives here, as an adapter turning ``fit``'s plain-dict callback events into a bar
+with ETA, loss and accuracy on stderr; stdout carries only the result (text or ``--json``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from cnnlab.cli.common import check_out_dir, info, json_option, lang_option
+from cnnlab.i18n import t
+
+MODEL_CHOICES = "cnn|mlp|lc|gap|classic"
+
+
+class ProgressBar:
+    """``fit`` callback → rich progress bar (stderr). Silent when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        console = Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn(t("cli.train.bar.eta")), TimeRemainingColumn(), TimeElapsedColumn(),
+            TextColumn("{task.fields[stats]}"),
+            console=console, disable=not (enabled and console.is_terminal), transient=False)
+        self.task: Any = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "start":
+            self.progress.start()
+            self.task = self.progress.add_task(t("cli.train.bar.title"), total=event["total_steps"],
+                                               completed=event["global_step"], stats="")
+        elif kind == "step" and self.task is not None:
+            stats = t("cli.train.bar.stats", epoch=event["epoch"] + 1, loss=event["loss"],
+                      acc=100 * event["accuracy"])
+            self.progress.update(self.task, completed=event["global_step"], stats=stats)
+        elif kind == "eval" and "val_accuracy" in event and self.task is not None:
+            self.progress.console.print(t("cli.train.eval_line", epoch=event["epoch"],
+                                          loss=event["val_loss"], acc=100 * event["val_accuracy"],
+                                          elapsed=event["elapsed"]))
+        elif kind == "end":
+            self.progress.stop()
+
+
+def _load_data(name: str, data_dir: str | None, train: bool, limit: int | None) -> Any:
+    from cnnlab.data import get_dataset
+
+    ds = get_dataset(name, train=train, root=data_dir)
+    if limit is not None:
+        import torch
+
+        return _Subset(ds.data[:limit].clone(), ds.targets[:limit].clone(),
+                       getattr(ds, "classes", None))
+    return ds
+
+
+class _Subset:
+    """The first ``limit`` items as a ``.data``/``.targets`` dataset (keeps the class names)."""
+
+    def __init__(self, data: Any, targets: Any, classes: Any) -> None:
+        self.data, self.targets, self.classes = data, targets, classes
+
+
+def _check_data_name(name: str) -> None:
+    from cnnlab.data import names
+    from cnnlab.errors import DataError
+
+    if name not in names():
+        raise DataError("data.unknown", name=name, valid=", ".join(names()))
+
+
+def _model_kwargs(channels: tuple[int, ...], dropout: float | None) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if channels:
+        kw["channels"] = list(channels)
+    if dropout is not None:
+        kw["dropout"] = dropout
+    return kw
+
+
+@click.command("train", help=t("cli.train.help"))
+@click.option("--model", default="cnn", show_default=True, metavar=MODEL_CHOICES,
+              help=t("cli.train.opt.model"))
+@click.option("--data", default="auto", show_default=True, help=t("cli.train.opt.data"))
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
+              help=t("cli.train.opt.data_dir"))
+@click.option("--epochs", type=int, default=5, show_default=True, help=t("cli.train.opt.epochs"))
+@click.option("--batch-size", type=int, default=256, show_default=True,
+              help=t("cli.train.opt.batch_size"))
+@click.option("--lr", type=float, default=0.05, show_default=True, help=t("cli.train.opt.lr"))
+@click.option("--optimizer", default="sgd", show_default=True, metavar="sgd|adamw|adadelta",
+              help=t("cli.train.opt.optimizer"))
+@click.option("--schedule", default="onecycle", show_default=True,
+              metavar="onecycle|step|constant", help=t("cli.train.opt.schedule"))
+@click.option("--channels", type=int, multiple=True, help=t("cli.train.opt.channels"))
+@click.option("--dropout", type=float, default=None, help=t("cli.train.opt.dropout"))
+@click.option("--augment", default="none", show_default=True, metavar="none|flip",
+              help=t("cli.train.opt.augment"))
+@click.option("--target-acc", type=float, default=None, help=t("cli.train.opt.target_acc"))
+@click.option("--time-budget", type=float, default=None, help=t("cli.train.opt.time_budget"))
+@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda|mps",
+              help=t("cli.train.opt.device"))
+@click.option("--threads", type=int, default=None, help=t("cli.train.opt.threads"))
+@click.option("--seed", type=int, default=0, show_default=True, help=t("cli.train.opt.seed"))
+@click.option("--limit", type=int, default=None, help=t("cli.train.opt.limit"))
+@click.option("--out", default="cnnlab-out/train", show_default=True,
+              type=click.Path(file_okay=False), help=t("cli.train.opt.out"))
+@click.option("--resume", is_flag=True, help=t("cli.train.opt.resume"))
+@json_option
+@lang_option
+@click.pass_context
+def train(ctx: click.Context, model: str, data: str, data_dir: str | None, channels: tuple[int, ...],
+          dropout: float | None, limit: int | None, out: str, resume: bool, as_json: bool,
+          **opts: Any) -> None:
+    from cnnlab.inspect.shapes import check_positive
+    from cnnlab.train.config import TrainConfig
+
+    out_dir = check_out_dir(out)  # fail fast, create nothing
+    saved = _resume_defaults(out_dir) if resume else None
+    if saved is not None:  # options left at their defaults come from the checkpoint being resumed
+        def given(name: str) -> bool:
+            return ctx.get_parameter_source(name) != ParameterSource.DEFAULT
+
+        for key, value in saved["config"].items():
+            if key in opts and not given(key):
+                opts[key] = value
+        run = saved.get("run", {})
+        model = model if given("model") else run.get("model", model)
+        data = data if given("data") else run.get("data", data)
+        limit = limit if given("limit") else run.get("limit", limit)
+        kw = saved.get("model", {}).get("kwargs", {}) if not given("model") else {}
+        model_kw = {**kw, **_model_kwargs(channels, dropout)}
+    else:
+        model_kw = _model_kwargs(channels, dropout)
+    config = TrainConfig(**opts, out=str(out_dir), resume=resume).validate()
+    if limit is not None:
+        check_positive("limit", limit)
+    from cnnlab.models import names as model_names
+
+    if model not in model_names():
+        from cnnlab.errors import ConfigError
+
+        raise ConfigError("error.model_name", value=model, valid=", ".join(model_names()))
+    _check_data_name(data)
+
+    from cnnlab.data import resolve
+    from cnnlab.models import build, num_params
+    from cnnlab.train import fit, seed_everything
+
+    info(resolve(data, data_dir).describe())
+    train_ds = _load_data(data, data_dir, True, limit)
+    test_ds = _load_data(data, data_dir, False, None)
+    seed_everything(config.seed)
+    net = build(model, **model_kw)
+    result = fit(net, train_ds, test_ds, config, callback=ProgressBar(),
+                 run_info={"model": model, "data": data, "limit": limit})
+    payload = {"model": model, "data": data, "params": num_params(net), **result.to_dict()}
+    if as_json:
+        click.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    click.echo(t("cli.train.done", model=model, params=payload["params"], data=data,
+                 steps=result.global_step, epochs=result.epochs_completed,
+                 stopped=t(f"cli.train.stopped.{result.stopped}"), elapsed=result.elapsed))
+    if result.metrics is not None:
+        _echo_metrics(result.metrics.to_dict(), train_ds)
+    if result.checkpoint:
+        click.echo(t("cli.train.checkpoint", path=str(Path(result.checkpoint).parent)))
+
+
+def _resume_defaults(out_dir: Path) -> dict[str, Any] | None:
+    from cnnlab.train import checkpoint as ckpt
+
+    if not ckpt.exists(out_dir):
+        return None
+    return ckpt.load(out_dir).meta
+
+
+def _echo_metrics(m: dict[str, Any], ds: Any) -> None:
+    classes = getattr(ds, "classes", None) or [str(i) for i in range(len(m["per_class_accuracy"]))]
+    click.echo(t("cli.train.metrics", acc=100 * m["accuracy"], loss=m["loss"], n=m["n"]))
+    click.echo(t("cli.train.per_class"))
+    for i, acc in enumerate(m["per_class_accuracy"]):
+        name = classes[i] if i < len(classes) else str(i)
+        click.echo(f"  {i:>2} {name:<14} {100 * acc:6.2f}%")
+    click.echo(t("cli.train.confusion"))
+    for row in m["confusion"]:
+        click.echo("  " + " ".join(f"{v:>5}" for v in row))
+
+
+@click.command("evaluate", help=t("cli.evaluate.help"))
+@click.option("--checkpoint", "checkpoint", required=True, type=click.Path(),
+              help=t("cli.evaluate.opt.checkpoint"))
+@click.option("--data", default=None, help=t("cli.evaluate.opt.data"))
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
+              help=t("cli.train.opt.data_dir"))
+@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
+              help=t("cli.evaluate.opt.split"))
+@click.option("--limit", type=int, default=None, help=t("cli.train.opt.limit"))
+@click.option("--device", default="auto", show_default=True, help=t("cli.train.opt.device"))
+@json_option
+@lang_option
+def evaluate(checkpoint: str, data: str | None, data_dir: str | None, split: str,
+             limit: int | None, device: str, as_json: bool) -> None:
+    if data is not None:
+        _check_data_name(data)
+    from cnnlab.train import evaluate as run_eval
+    from cnnlab.train import load_model
+
+    loaded = load_model(checkpoint)
+    data = data or loaded.meta.get("run", {}).get("data") or "auto"
+    _check_data_name(data)
+    ds = _load_data(data, data_dir, split == "train", limit)
+    m = run_eval(loaded.model, ds, loaded.preprocess, device=device).to_dict()
+    if as_json:
+        click.echo(json.dumps({"checkpoint": checkpoint, "data": data, "split": split, **m}))
+        return
+    click.echo(t("cli.evaluate.header", checkpoint=checkpoint, data=data, split=split))
+    _echo_metrics(m, ds)
+
+
+@click.command("predict", help=t("cli.predict.help"))
+@click.option("--checkpoint", "checkpoint", required=True, type=click.Path(),
+              help=t("cli.evaluate.opt.checkpoint"))
+@click.argument("image", type=click.Path())
+@click.option("--top", type=int, default=3, show_default=True, help=t("cli.predict.opt.top"))
+@click.option("--invert/--no-invert", default=None, help=t("cli.predict.opt.invert"))
+@click.option("--save-input", type=click.Path(dir_okay=False), default=None,
+              help=t("cli.predict.opt.save_input"))
+@json_option
+@lang_option
+def predict(checkpoint: str, image: str, top: int, invert: bool | None, save_input: str | None,
+            as_json: bool) -> None:
+    from cnnlab.inspect.shapes import check_positive
+
+    check_positive("top", top)
+    if save_input:
+        check_out_dir(Path(save_input).expanduser().absolute().parent)
+    from cnnlab.train import load_model
+    from cnnlab.train.predict import open_image, predict as run_predict, prepare
+
+    prepared = prepare(open_image(image), invert)  # bad image → DataError before loading the model
+    loaded = load_model(checkpoint)
+    ranking = run_predict(loaded.model, loaded.preprocess, prepared, loaded.classes)[:top]
+    if save_input:
+        import io
+
+        from cnnlab.fileio import atomic_write_bytes
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(prepared.pixels).save(buf, format="PNG")
+        atomic_write_bytes(save_input, buf.getvalue())
+    if as_json:
+        click.echo(json.dumps({"image": image, "prediction": ranking[0], "top": ranking,
+                               "preprocessing": prepared.describe(),
+                               "inverted": prepared.inverted,
+                               "input_28x28": prepared.pixels.tolist(),
+                               "saved_input": save_input}, ensure_ascii=False))
+        return
+    click.echo(t("cli.predict.steps"))
+    for step in prepared.describe():
+        click.echo(f"  {step['step']:<15} {step['size'][0]}×{step['size'][1]} {step['mode']}")
+    click.echo(prepared.ascii())
+    click.echo(t("cli.predict.result", cls=ranking[0]["class"], prob=100 * ranking[0]["prob"]))
+    for r in ranking:
+        click.echo(f"  {r['index']:>2} {r['class']:<14} {100 * r['prob']:6.2f}%")
+    if save_input:
+        click.echo(t("cli.saved", path=save_input))
+
+
+commands = [train, evaluate, predict]
