@@ -45,10 +45,13 @@ def hangul_font() -> str | None:
 
 @lru_cache(maxsize=1)
 def setup_fonts() -> str | None:
-    """Configure matplotlib (Agg backend, Hangul font + fallback). Returns the Hangul font or None."""
+    """Set matplotlib's font family to the Hangul font + fallback. Returns the Hangul font or None.
+
+    The backend is left alone (figures are built as ``matplotlib.figure.Figure`` objects, which need
+    no GUI), so Jupyter's inline backend keeps working.
+    """
     import matplotlib
 
-    matplotlib.use("Agg", force=False)
     font = hangul_font()
     if font:
         matplotlib.rcParams["font.family"] = [font, FALLBACK]
