@@ -24,6 +24,7 @@ AREAS = (
     "cnnlab.cli.tour_cmds",
     "cnnlab.cli.lab_cmds",
     "cnnlab.cli.data_cmds",
+    "cnnlab.cli.shape_cmds",
     "cnnlab.cli.train_cmds",
 )
 
