@@ -26,6 +26,7 @@ AREAS = (
     "cnnlab.cli.data_cmds",
     "cnnlab.cli.shape_cmds",
     "cnnlab.cli.train_cmds",
+    "cnnlab.cli.engine_cmds",
 )
 
 
