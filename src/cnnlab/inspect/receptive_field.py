@@ -14,9 +14,10 @@ Output unit ``i`` of layer ``l`` sees input pixels ``left_l + i·j_l … left_l 
 (clipped to the image). Element-wise layers (ReLU, BatchNorm, Dropout, …) change nothing.
 
 The gradient check (:func:`gradient_rf`) backpropagates from one output unit of a *linearised* copy
-of the stack — every conv weight 1 and bias 0, max-pool replaced by a sum over the same window,
-element-wise layers removed — so no gradient can cancel or be routed away: the input pixels with a
-nonzero gradient are exactly the pixels that unit can depend on. On a real network for a real image
+of the stack — every conv and pool replaced by a plain sum over the same window (kernel, stride,
+padding, dilation) on one channel, element-wise layers removed — so no gradient can cancel or be
+routed away: the input pixels with a nonzero gradient are exactly the pixels that unit can depend
+on. On a real network for a real image
 (ReLU zeros, max-pool picks one input per window) the gradient is nonzero on a *subset* of that
 region (:func:`input_gradient`): the formula gives where a unit *can* look, not where it does.
 
@@ -25,7 +26,6 @@ All shapes are ``(N, C, H, W)``; kernels may be non-square (each axis is compute
 
 from __future__ import annotations
 
-import copy
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -136,12 +136,11 @@ def receptive_fields(model: nn.Module, image: tuple[int, int]) -> list[LayerRF]:
     return rows
 
 
-class _SumPool:
-    """Stand-in for a pool layer in the linearised copy: the window's sum (a depthwise ones-conv).
-
-    Same kernel/stride/padding/dilation, so the same geometry, but every input of the window gets
-    gradient 1 — unlike max-pool, which routes the gradient to one input only.
-    """
+class _Window:
+    """One geometric layer of the linearised copy: the sum over its window (a ones-kernel conv on a
+    single channel). Same kernel/stride/padding/dilation, so the same geometry as the conv or pool it
+    stands for, but every input of the window gets gradient 1 — unlike max-pool, which routes the
+    gradient to one input only, or a trained conv, whose weights can be 0 or cancel."""
 
     def __init__(self, kernel: tuple[int, int], stride: tuple[int, int],
                  padding: tuple[int, int], dilation: tuple[int, int]) -> None:
@@ -152,57 +151,40 @@ class _SumPool:
         import torch.nn.functional as F
 
         kernel, stride, padding, dilation = self.args
-        c = x.shape[1]
-        weight = torch.ones(c, 1, *kernel, dtype=x.dtype)  # (C, 1, kH, kW): one window per channel
-        return F.conv2d(x, weight, None, stride, padding, dilation, groups=c)
+        weight = torch.ones(1, 1, *kernel, dtype=x.dtype)  # (C_out, C_in, kH, kW) = (1, 1, k, k)
+        return F.conv2d(x, weight, None, stride, padding, dilation)
 
 
-def linearised(model: nn.Module) -> list[Any]:
-    """A float64 copy of the stack as a list of callables: convs with weights 1 and no bias, pools
-    as window sums, element-wise layers dropped. Gradients of it are positive wherever possible."""
-    import torch
+def linearised(model: nn.Module) -> list[_Window]:
+    """The stack's geometry as a list of window sums on one channel, element-wise layers dropped.
 
-    steps: list[Any] = []
-    for _, layer in check_stack(model):
-        kind = type(layer).__name__
-        if kind == "Conv2d":
-            conv = copy.deepcopy(layer).double()
-            with torch.no_grad():
-                conv.weight.fill_(1.0)
-                if conv.bias is not None:
-                    conv.bias.zero_()
-            if conv.padding_mode != "zeros":
-                conv.padding_mode = "zeros"  # reflect/circular padding would fold border gradient back
-            steps.append(conv)
-        elif kind in GEOMETRIC:
-            steps.append(_SumPool(*_geometry(layer)))
-    return steps
+    Channels do not change which pixels a unit depends on (a dense conv mixes all of them), so one
+    channel suffices; its gradient is positive exactly on the receptive field. Values grow like
+    ``Π k²`` — float32 holds that for any stack :func:`receptive_fields` accepts in practice.
+    """
+    return [_Window(*_geometry(m)) for _, m in check_stack(model)
+            if type(m).__name__ in GEOMETRIC]
 
 
-def gradient_rf(model: nn.Module, image: tuple[int, int], unit: tuple[int, int] | None = None,
-                in_channels: int | None = None) -> torch.Tensor:
-    """``(H, W)`` float64 map: |∂ output[0, 0, i, j] / ∂ input| summed over input channels, for the
-    linearised copy of ``model``. Nonzero exactly on the input pixels unit ``(i, j)`` depends on.
-
-    ``unit`` defaults to the centre of the output map; ``in_channels`` to the first conv's.
+def gradient_rf(model: nn.Module, image: tuple[int, int],
+                unit: tuple[int, int] | None = None) -> torch.Tensor:
+    """``(H, W)`` map: |∂ output[0, 0, i, j] / ∂ input| of the linearised copy of ``model``.
+    Nonzero exactly on the input pixels unit ``(i, j)`` depends on; ``unit`` defaults to the centre
+    of the output map.
     """
     import torch
 
     rows = receptive_fields(model, image)  # validates the stack and the sizes first
-    steps = linearised(model)
-    if in_channels is None:
-        first = next((m for _, m in check_stack(model) if type(m).__name__ == "Conv2d"), None)
-        in_channels = first.in_channels if first is not None else 1
     out_hw = rows[-1].out if rows else image
     i, j = unit if unit is not None else (out_hw[0] // 2, out_hw[1] // 2)
     if not (0 <= i < out_hw[0] and 0 <= j < out_hw[1]):
         raise ShapeError("error.rf_unit", unit=(i, j), out=tuple(out_hw))
-    x = torch.ones(1, in_channels, *image, dtype=torch.float64, requires_grad=True)  # (1, C, H, W)
+    x = torch.ones(1, 1, *image, requires_grad=True)  # (1, 1, H, W)
     y = x
-    for step in steps:
+    for step in linearised(model):
         y = step(y)
     y[0, 0, i, j].backward()
-    return x.grad[0].abs().sum(0)  # (H, W)
+    return x.grad[0, 0]  # (H, W), positive on the field
 
 
 def input_gradient(model: nn.Module, x: torch.Tensor, unit: tuple[int, int],
@@ -232,5 +214,34 @@ def support_box(grad: torch.Tensor) -> tuple[int, int, int, int] | None:
     return (int(nz[:, 0].min()), int(nz[:, 0].max()), int(nz[:, 1].min()), int(nz[:, 1].max()))
 
 
+def measured_fields(model: nn.Module, image: tuple[int, int]) -> list[dict[str, Any]]:
+    """Formula vs gradient for every geometric layer of ``model``, free of border effects.
+
+    For the prefix ending at each geometric layer, the centre unit is measured on a zero-padded
+    canvas of ``max(image, 3·r)`` pixels per axis, so its whole field lies inside the canvas; the
+    nonzero-gradient bounding box must then equal the formula's box exactly (size and position),
+    also with dilation and large strides. Returns one dict per layer: ``index``, ``formula`` and
+    ``measured`` sizes ``(H, W)``, ``box``/``gradient_box`` on the canvas, ``agree``, ``filled``
+    (the field has no holes).
+    """
+    import torch.nn as nn_
+
+    layers = [m for _, m in check_stack(model)]
+    out: list[dict[str, Any]] = []
+    for row in receptive_fields(model, image):
+        prefix = nn_.Sequential(*layers[: row.index + 1])
+        canvas = (max(image[0], 3 * row.size[0]), max(image[1], 3 * row.size[1]))
+        last = receptive_fields(prefix, canvas)[-1]
+        unit = (last.out[0] // 2, last.out[1] // 2)
+        grad = gradient_rf(prefix, canvas, unit)
+        box, measured = last.box(unit, canvas), support_box(grad)
+        size = (measured[1] - measured[0] + 1, measured[3] - measured[2] + 1) if measured else (0, 0)
+        area = (box[1] - box[0] + 1) * (box[3] - box[2] + 1)
+        out.append({"index": row.index, "formula": row.size, "measured": size, "box": box,
+                    "gradient_box": measured, "agree": measured == box and size == row.size,
+                    "filled": int((grad > 0).sum()) == area})
+    return out
+
+
 __all__ = ["LayerRF", "receptive_fields", "gradient_rf", "input_gradient", "support_box",
-           "linearised", "check_stack", "GEOMETRIC", "ELEMENTWISE"]
+           "linearised", "check_stack", "measured_fields", "GEOMETRIC", "ELEMENTWISE"]
