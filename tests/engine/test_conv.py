@@ -113,3 +113,14 @@ def test_dtype_is_kept(dtype: type) -> None:
     w = np.ones((1, 1, 2, 2), dtype=dtype)
     assert E.conv2d(x, w).dtype == np.dtype(dtype)
     assert all(a.dtype == np.dtype(dtype) for a in E.conv2d_backward(np.ones((1, 1, 3, 3), dtype), x, w))
+
+
+def test_input_grad_false_skips_dx_only() -> None:
+    case = ConvCase((2, 3, 6, 6), (4, 3, 3, 3), (1, 1), (1, 1), (1, 1), True, 3)
+    x, w, _ = case.arrays()
+    g = np.ones((2, 4, 6, 6))
+    dx, dw, db = E.conv2d_backward(g, x, w, 1, 1, input_grad=False)
+    full = E.conv2d_backward(g, x, w, 1, 1)
+    assert dx is None
+    np.testing.assert_array_equal(dw, full[1])
+    np.testing.assert_array_equal(db, full[2])

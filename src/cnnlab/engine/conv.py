@@ -120,11 +120,14 @@ def conv2d_backward(
     stride: IntPair = 1,
     padding: Padding = 0,
     dilation: IntPair = 1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of :func:`conv2d` given ``grad_out = dL/dy`` ``(N, C_out, Ho, Wo)``.
 
     Returns ``(dx (N, C_in, H, W), dweight (C_out, C_in, kH, kW), dbias (C_out,))``. The bias
-    gradient is always returned; ignore it for a bias-free layer.
+    gradient is always returned; ignore it for a bias-free layer. ``input_grad=False`` skips ``dx``
+    (returned as None) — a network's first layer needs no gradient for the images, as torch skips
+    it for inputs without ``requires_grad``.
 
     * ``dbias[o] = sum_{n,i,j} g[n, o, i, j]``
     * ``dweight[o, c, a, b] = sum_{n,i,j} g[n, o, i, j] * x_pad[n, c, i*sH + a*dH, j*sW + b*dW]``
@@ -147,6 +150,8 @@ def conv2d_backward(
     dw = (g_mat.T @ cols).reshape(c_out, geo.kernel[0], geo.kernel[1], c_in)  # (C_out, kH, kW, C_in)
     dweight = np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
 
+    if not input_grad:
+        return None, dweight, dbias
     dx = _conv2d_input_grad(g, weight, geo, (h, w))  # (N, H, W, C_in)
     return dx.transpose(0, 3, 1, 2), dweight, dbias
 
@@ -222,11 +227,12 @@ def conv1d_backward(
     stride: IntPair = 1,
     padding: Padding = 0,
     dilation: IntPair = 1,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    input_grad: bool = True,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """Gradients of :func:`conv1d`: ``(dx (N, C_in, L), dweight (C_out, C_in, k), dbias (C_out,))``."""
     x2, w2, s2, p2, d2 = _conv1d_args(x, weight, stride, padding, dilation)
-    dx, dw, db = conv2d_backward(as_2d(grad_out), x2, w2, s2, p2, d2)
-    return dx[:, :, 0, :], dw[:, :, 0, :], db
+    dx, dw, db = conv2d_backward(as_2d(grad_out), x2, w2, s2, p2, d2, input_grad)
+    return (dx[:, :, 0, :] if dx is not None else None), dw[:, :, 0, :], db
 
 
 __all__ = ["conv2d", "conv2d_backward", "conv1d", "conv1d_backward", "conv2d_geometry"]

@@ -54,7 +54,8 @@ class Module:
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:  # pragma: no cover
+        """Fill the parameters' ``grad``; return ``dL/dx`` (None when ``input_grad`` is False)."""
         raise NotImplementedError
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -108,9 +109,9 @@ class Conv2d(Module):
         b = self.bias.data if self.bias is not None else None
         return conv.conv2d(x, self.weight.data, b, self.stride, self.padding, self.dilation)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         dx, dw, db = conv.conv2d_backward(
-            grad_out, self._saved("_x"), self.weight.data, self.stride, self.padding, self.dilation
+            grad_out, self._saved("_x"), self.weight.data, self.stride, self.padding, self.dilation, input_grad
         )
         _accumulate(self.weight, dw)
         if self.bias is not None:
@@ -138,7 +139,7 @@ class Linear(Module):
         self._x = x
         return dense.linear(x, self.weight.data, self.bias.data if self.bias is not None else None)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         dx, dw, db = dense.linear_backward(grad_out, self._saved("_x"), self.weight.data)
         _accumulate(self.weight, dw)
         if self.bias is not None:
@@ -151,7 +152,7 @@ class ReLU(Module):
         self._x = x
         return activation.relu(x)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return activation.relu_backward(grad_out, self._saved("_x"))
 
 
@@ -165,7 +166,7 @@ class MaxPool2d(Module):
         self._x = x
         return pool.max_pool2d(x, self.kernel_size, self.stride, self.padding)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return pool.max_pool2d_backward(grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding)
 
 
@@ -176,7 +177,7 @@ class AvgPool2d(MaxPool2d):
         self._x = x
         return pool.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return pool.avg_pool2d_backward(grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding)
 
 
@@ -187,7 +188,7 @@ class Flatten(Module):
         self._shape = x.shape
         return dense.flatten(x)
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         if getattr(self, "_shape", None) is None:
             raise CnnlabError("engine.no_grad", layer="Flatten")
         return dense.flatten_backward(grad_out, self._shape)
@@ -210,9 +211,12 @@ class Sequential(Module):
             x = layer(x)
         return x
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        for layer in reversed(self.layers):
-            grad_out = layer.backward(grad_out)
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Backpropagate through the layers in reverse. ``input_grad=False`` (training on data)
+        lets the first layer skip the gradient for the input — for LeNet's first conv, the most
+        expensive part of its backward."""
+        for i in reversed(range(len(self.layers))):
+            grad_out = self.layers[i].backward(grad_out, input_grad=input_grad or i > 0)
         return grad_out
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:

@@ -9,10 +9,10 @@ max or the mean of its window, per channel (``torch.nn.MaxPool2d``/``AvgPool2d``
 ``stride`` defaults to ``kernel_size`` as in PyTorch; ``padding <= kernel_size // 2`` as PyTorch
 demands. ``avg`` counts padded zeros in the mean (PyTorch's default ``count_include_pad=True``).
 
-Backward: max sends each output gradient to the one cell that won (the first maximum in row-major
-window order — PyTorch's CPU tie rule, which matters after ReLU where windows of zeros tie); avg
-spreads it evenly. Both loop over the ``kH*kW`` kernel cells with dense strided slice-adds, never
-over pixels.
+Everything loops over the ``kH*kW`` kernel cells, each a strided view of the whole input — never
+over pixels. Backward: max sends each output gradient to the one cell that won (the first maximum
+in row-major window order — PyTorch's CPU tie rule, which matters after ReLU where windows of zeros
+tie); avg spreads it evenly.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from cnnlab.engine.windows import (
     geometry,
     pad_nchw,
     scalar_1d,
-    windows_nchw,
 )
 from cnnlab.errors import ConfigError, ShapeError
 
@@ -60,21 +59,19 @@ def _grad_check(op: str, grad_out: np.ndarray, x: np.ndarray, geo: Geometry) -> 
         raise ShapeError("engine.grad_shape", op=op, shape=tuple(grad_out.shape), expected=expected)
 
 
-def _windows(x: np.ndarray, geo: Geometry, fill: float) -> np.ndarray:
-    """``(N, C, Ho, Wo, kH*kW)`` copy of every window (row-major within the window)."""
-    win = windows_nchw(pad_nchw(x, geo.pads, fill), geo)  # (N, C, Ho, Wo, kH, kW) view
-    return win.reshape(*win.shape[:4], -1)
+def _cells(xp: np.ndarray, geo: Geometry) -> list[tuple[tuple[slice, slice], np.ndarray]]:
+    """For each kernel cell ``(a, b)`` in row-major order: the strided slice of the padded input it
+    reads for every output cell, and that view ``(N, C, Ho, Wo)``. No copies."""
+    (ho, wo), (sh, sw) = geo.out, geo.stride
+    out = []
+    for a in range(geo.kernel[0]):
+        for b in range(geo.kernel[1]):
+            where = (slice(a, a + sh * (ho - 1) + 1, sh), slice(b, b + sw * (wo - 1) + 1, sw))
+            out.append((where, xp[:, :, where[0], where[1]]))
+    return out
 
 
-def _scatter(parts: np.ndarray, x: np.ndarray, geo: Geometry) -> np.ndarray:
-    """Add ``parts (N, C, Ho, Wo, kH*kW)`` back onto the input cells each window cell came from."""
-    n, c = x.shape[:2]
-    (hp, wp), (ho, wo), (sh, sw) = geo.padded_size, geo.out, geo.stride
-    kh, kw = geo.kernel
-    dxp = np.zeros((n, c, hp, wp), dtype=parts.dtype)
-    for a in range(kh):
-        for b in range(kw):
-            dxp[:, :, a : a + sh * (ho - 1) + 1 : sh, b : b + sw * (wo - 1) + 1 : sw] += parts[..., a * kw + b]
+def _unpad(dxp: np.ndarray, x: np.ndarray, geo: Geometry) -> np.ndarray:
     (top, _), (left, _) = geo.pads
     return dxp[:, :, top : top + x.shape[2], left : left + x.shape[3]]
 
@@ -82,9 +79,17 @@ def _scatter(parts: np.ndarray, x: np.ndarray, geo: Geometry) -> np.ndarray:
 def max_pool2d(
     x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
 ) -> np.ndarray:
-    """``(N, C, H, W)`` → ``(N, C, Ho, Wo)``, the max of each window (``F.max_pool2d``)."""
+    """``(N, C, H, W)`` → ``(N, C, Ho, Wo)``, the max of each window (``F.max_pool2d``).
+
+    Computed as the element-wise maximum of the ``kH*kW`` shifted views — a reduction over a short
+    last axis (``windows.max(-1)``) measured ~3× slower.
+    """
     geo = pool2d_geometry(x, kernel_size, stride, padding)
-    return _windows(x, geo, -np.inf).max(axis=-1)
+    cells = _cells(pad_nchw(x, geo.pads, -np.inf), geo)
+    best = cells[0][1].copy()
+    for _, view in cells[1:]:
+        np.maximum(best, view, out=best)
+    return best
 
 
 def max_pool2d_backward(
@@ -97,10 +102,21 @@ def max_pool2d_backward(
     """``dx (N, C, H, W)``: each ``grad_out`` cell goes to its window's (first) maximum."""
     geo = pool2d_geometry(x, kernel_size, stride, padding)
     _grad_check("max_pool2d", grad_out, x, geo)
-    win = _windows(x, geo, -np.inf)
-    winner = win.argmax(axis=-1)[..., None]  # (N, C, Ho, Wo, 1), first max like torch's CPU kernel
-    one_hot = np.arange(win.shape[-1]) == winner  # (N, C, Ho, Wo, kH*kW)
-    return _scatter(one_hot * grad_out[..., None], x, geo)
+    xp = pad_nchw(x, geo.pads, -np.inf)
+    cells = _cells(xp, geo)
+    best = cells[0][1].copy()
+    for _, view in cells[1:]:
+        np.maximum(best, view, out=best)
+    # Visit the kernel cells in row-major order; the first one equal to the max takes the gradient
+    # and marks the window as taken (torch's CPU kernel also keeps the first max on ties).
+    taken = np.zeros(best.shape, dtype=bool)
+    dxp = np.zeros(xp.shape, dtype=grad_out.dtype)
+    for (rows, cols), view in cells:
+        wins = view == best
+        wins &= ~taken
+        taken |= wins
+        dxp[:, :, rows, cols] += grad_out * wins
+    return _unpad(dxp, x, geo)
 
 
 def avg_pool2d(
@@ -108,7 +124,11 @@ def avg_pool2d(
 ) -> np.ndarray:
     """``(N, C, H, W)`` → ``(N, C, Ho, Wo)``, the mean of each window (``F.avg_pool2d``)."""
     geo = pool2d_geometry(x, kernel_size, stride, padding, op="avg_pool2d")
-    return _windows(x, geo, 0.0).mean(axis=-1, dtype=x.dtype)
+    cells = _cells(pad_nchw(x, geo.pads, 0.0), geo)
+    total = cells[0][1].copy()
+    for _, view in cells[1:]:
+        total += view
+    return total / np.asarray(len(cells), dtype=x.dtype)
 
 
 def avg_pool2d_backward(
@@ -121,9 +141,13 @@ def avg_pool2d_backward(
     """``dx (N, C, H, W)``: each ``grad_out`` cell spread evenly, ``/ (kH*kW)``, over its window."""
     geo = pool2d_geometry(x, kernel_size, stride, padding, op="avg_pool2d")
     _grad_check("avg_pool2d", grad_out, x, geo)
-    area = geo.kernel[0] * geo.kernel[1]
-    share = (grad_out / np.asarray(area, dtype=grad_out.dtype))[..., None]  # (N, C, Ho, Wo, 1)
-    return _scatter(np.broadcast_to(share, (*grad_out.shape, area)), x, geo)
+    xp = pad_nchw(x, geo.pads, 0.0)
+    cells = _cells(xp, geo)
+    share = grad_out / np.asarray(len(cells), dtype=grad_out.dtype)
+    dxp = np.zeros(xp.shape, dtype=grad_out.dtype)
+    for (rows, cols), _ in cells:
+        dxp[:, :, rows, cols] += share
+    return _unpad(dxp, x, geo)
 
 
 def _args_1d(x: np.ndarray, op: str, kernel_size: IntPair, stride: IntPair | None, padding: IntPair):
