@@ -37,9 +37,13 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
                    total_steps: int) -> torch.optim.lr_scheduler.LRScheduler | None:
     if config.schedule == "onecycle":
+        if total_steps < 4:  # OneCycle needs ≥ 1 step per phase; a tiny run just keeps the LR
+            return None
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=max(total_steps, 1),
-            pct_start=0.25,  # a short warm-up: BN nets tolerate the peak LR early
+            optimizer, max_lr=config.lr, total_steps=total_steps,
+            # a short warm-up (BN nets tolerate the peak LR early), but ≥ 2 steps so the phase
+            # boundaries stay distinct on tiny runs
+            pct_start=max(0.25, 2.5 / total_steps),
             cycle_momentum=config.optimizer in ("sgd", "adamw"),
             base_momentum=max(config.momentum - 0.05, 0.0), max_momentum=config.momentum + 0.05
             if config.momentum + 0.05 < 1 else config.momentum)
