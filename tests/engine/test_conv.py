@@ -3,6 +3,9 @@ literal loop — over random shapes, strides, paddings ('same'/'valid' too), dil
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +13,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 
 from cnnlab import engine as E
+from cnnlab.engine import conv
 from cnnlab.engine import reference as R
 
 from ._strategies import ConvCase, conv_cases
@@ -34,7 +38,25 @@ def torch_conv(case: ConvCase, dtype: type, dims: int):
     return (x, w, b, g), y.detach().numpy(), grads
 
 
+@contextmanager
+def layout(cell_major: bool) -> Iterator[None]:
+    """Force one of the two im2col layouts (normally chosen by the input's channel count)."""
+    before = conv.CELL_MAJOR_MAX_CHANNELS
+    conv.CELL_MAJOR_MAX_CHANNELS = 10**6 if cell_major else 0
+    try:
+        yield
+    finally:
+        conv.CELL_MAJOR_MAX_CHANNELS = before
+
+
 def check(case: ConvCase, dtype: type, dims: int) -> None:
+    """Engine vs torch, in both im2col layouts."""
+    for cell_major in (True, False):
+        with layout(cell_major):
+            check_one(case, dtype, dims)
+
+
+def check_one(case: ConvCase, dtype: type, dims: int) -> None:
     (x, w, b, g), y_ref, (dx_ref, dw_ref, db_ref) = torch_conv(case, dtype, dims)
     fwd, bwd = (E.conv2d, E.conv2d_backward) if dims == 2 else (E.conv1d, E.conv1d_backward)
     y = fwd(x, w, b, case.stride, case.padding, case.dilation)
@@ -77,10 +99,14 @@ def test_conv1d_matches_torch_float32(case: ConvCase) -> None:
 def test_fast_path_equals_reference_loop(case: ConvCase) -> None:
     x, w, b = case.arrays()
     args = (case.stride, case.padding, case.dilation)
-    np.testing.assert_allclose(E.conv2d(x, w, b, *args), R.conv2d_loop(x, w, b, *args), rtol=1e-12, atol=1e-12)
-    g = np.random.default_rng(case.seed).standard_normal(E.conv2d(x, w, b, *args).shape)
-    for fast, loop in zip(E.conv2d_backward(g, x, w, *args), R.conv2d_backward_loop(g, x, w, *args)):
-        np.testing.assert_allclose(fast, loop, rtol=1e-12, atol=1e-12)
+    y_loop = R.conv2d_loop(x, w, b, *args)
+    g = np.random.default_rng(case.seed).standard_normal(y_loop.shape)
+    grads_loop = R.conv2d_backward_loop(g, x, w, *args)
+    for cell_major in (True, False):
+        with layout(cell_major):
+            np.testing.assert_allclose(E.conv2d(x, w, b, *args), y_loop, rtol=1e-12, atol=1e-12)
+            for fast, loop in zip(E.conv2d_backward(g, x, w, *args), grads_loop):
+                np.testing.assert_allclose(fast, loop, rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=15, deadline=None)

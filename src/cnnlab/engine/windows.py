@@ -130,6 +130,16 @@ def pad_nhwc(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]]) -> np
     return out
 
 
+def pad_cnhw(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]]) -> np.ndarray:
+    """Zero-pad ``x`` ``(N, C, H, W)`` and return it channel-first, ``(C, N, Hp, Wp)``, contiguous —
+    the layout of the cell-major window matrix (see :func:`windows_cnhw`)."""
+    n, c, h, w = x.shape
+    (top, bottom), (left, right) = pads
+    out = np.zeros((c, n, h + top + bottom, w + left + right), dtype=x.dtype)
+    out[:, :, top : top + h, left : left + w] = x.transpose(1, 0, 2, 3)
+    return out
+
+
 def pad_nchw(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], value: float = 0.0) -> np.ndarray:
     """Pad ``x`` ``(N, C, H, W)`` with ``value`` (``-inf`` for max pooling); no copy if no padding."""
     (top, bottom), (left, right) = pads
@@ -152,6 +162,21 @@ def windows_nhwc(xp: np.ndarray, geo: Geometry) -> np.ndarray:
         xp,
         shape=(n, ho, wo, kh, kw, c),
         strides=(s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c),
+        writeable=False,
+    )
+
+
+def windows_cnhw(xp: np.ndarray, geo: Geometry) -> np.ndarray:
+    """Read-only view ``(C, kH, kW, N, Ho, Wo)`` of ``xp`` ``(C, N, Hp, Wp)``: for each kernel cell,
+    the whole shifted image. Its innermost run is an output row (``Wo`` floats), not ``C``."""
+    c, n, _, _ = xp.shape
+    s_c, s_n, s_h, s_w = xp.strides
+    (ho, wo), (kh, kw) = geo.out, geo.kernel
+    (sh, sw), (dh, dw) = geo.stride, geo.dilation
+    return as_strided(
+        xp,
+        shape=(c, kh, kw, n, ho, wo),
+        strides=(s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw),
         writeable=False,
     )
 
@@ -188,7 +213,9 @@ __all__ = [
     "check_ndim",
     "pad_nhwc",
     "pad_nchw",
+    "pad_cnhw",
     "windows_nhwc",
+    "windows_cnhw",
     "windows_nchw",
     "as_2d",
     "scalar_1d",
