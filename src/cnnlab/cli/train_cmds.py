@@ -59,8 +59,6 @@ def _load_data(name: str, data_dir: str | None, train: bool, limit: int | None) 
 
     ds = get_dataset(name, train=train, root=data_dir)
     if limit is not None:
-        import torch
-
         return _Subset(ds.data[:limit].clone(), ds.targets[:limit].clone(),
                        getattr(ds, "classes", None))
     return ds

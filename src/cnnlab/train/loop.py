@@ -130,12 +130,10 @@ def _fit(model: nn.Module, train: Any, val: Any, config: TrainConfig, callback: 
     classes = class_names(train, num_classes)
 
     n = len(x)
-    per_rank = config.batch_size // world.size
     batch = config.batch_size if n >= config.batch_size else (n // world.size) * world.size
     if batch < world.size:
         raise ConfigError("error.train_batch_world", batch_size=n, world=world.size)
     steps_per_epoch = n // batch  # drop the ragged last batch: equal shards, no BN batch of 1
-    per_rank = batch // world.size
     total_steps = steps_per_epoch * config.epochs
 
     optimizer = make_optimizer(model, config)
@@ -151,7 +149,8 @@ def _fit(model: nn.Module, train: Any, val: Any, config: TrainConfig, callback: 
     best: float | None = None
     seconds_to_target: float | None = None
     run = {"loss_sum": 0.0, "correct": 0, "count": 0}
-    torch.manual_seed(config.seed + world.rank * 0)  # same dropout stream on every rank, reproducible
+    # Reseed after the model was built: dropout draws from here, identically on every rank.
+    torch.manual_seed(config.seed)
     if resume_from is not None:
         ckpt.load_weights(model, resume_from.weights, str(resume_from.path))
         model.to(device)

@@ -1,0 +1,196 @@
+"""Training benchmark on full Fashion-MNIST (60k train / 10k test), all numbers from one run.
+
+    python benchmarks/train_fashion.py                # everything (~8 min on 2 cores)
+    python benchmarks/train_fashion.py --skip-baseline --skip-best   # fast recipe + FLOP/s only
+
+Reports, measured in the same process so ratios cancel machine noise:
+1. time to >= 92% test accuracy with cnnlab's fast recipe (``fit`` + OneCycle + BN + channels_last,
+   whole dataset in memory); data loading excluded, evaluation included;
+2. the baseline recipe of PyTorch's classic MNIST example (ClassicNet, Adadelta lr 1.0, StepLR 0.7,
+   batch 64) timed for ONE epoch (its accuracy after that epoch is printed); the ratio
+   "baseline epoch ÷ our time-to-92%" is a LOWER bound on the true speed-up whenever one baseline
+   epoch stays below 92% (it must train longer to get there);
+3. the best test accuracy reachable within 3 minutes (a larger recipe, epochs sized to fit);
+4. achieved training FLOP/s (FlopCounterMode count of one step × steps/s of the timed inner loop)
+   ÷ this machine's fp32 matmul peak (2048³ GEMM) measured here;
+5. peak memory: process max RSS (CPU) or torch.cuda.max_memory_allocated (GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from cnnlab.data import get_dataset
+from cnnlab.models import build, num_params
+from cnnlab.train import TrainConfig, fit, seed_everything
+from cnnlab.train.tensors import Preprocess, as_tensors
+
+TARGET = 0.92
+# The fast recipe, found by sweeping on this 2-core machine (see README "Models and training").
+FAST_MODEL = {"channels": [16, 32], "hidden": 128}
+FAST_TRAIN = {"epochs": 6, "batch_size": 256, "lr": 0.2}
+# The 3-minute recipe: twice the channels, flip augmentation, epochs sized to the budget.
+BEST_MODEL = {"channels": [32, 64], "hidden": 256, "dropout": 0.2}
+BEST_TRAIN = {"batch_size": 256, "lr": 0.2, "augment": "flip", "label_smoothing": 0.1}
+BEST_BUDGET = 180.0
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def matmul_peak(device: torch.device, n: int = 2048, reps: int = 10) -> float:
+    """Best-of-3 fp32 GEMM FLOP/s: the ceiling the training FLOP/s is compared to."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(3):
+        _sync(device)
+        t = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        _sync(device)
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t))
+    return best
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def train_step_flops(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
+    """FLOPs of one forward + backward on batch ``x`` (FlopCounterMode: 2·MACs for conv/matmul)."""
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+
+def inner_loop_rate(model_kw: dict, x: torch.Tensor, y: torch.Tensor, batch: int,
+                    device: torch.device, steps: int = 30) -> tuple[float, int]:
+    """(steps/s, FLOPs per step) of the bare training step (warm-up first, no data loading)."""
+    seed_everything(0)
+    model = build("cnn", **model_kw).to(device).to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    xb = x[:batch].to(device).contiguous(memory_format=torch.channels_last)
+    yb = y[:batch].to(device)
+    flops = train_step_flops(model, xb, yb)
+    for i in range(steps + 5):
+        if i == 5:
+            _sync(device)
+            t = time.perf_counter()
+        loss = F.cross_entropy(model(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    _sync(device)
+    return steps / (time.perf_counter() - t), flops
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--skip-best", action="store_true")
+    ap.add_argument("--json", help="also write the numbers to this file")
+    args = ap.parse_args()
+
+    train, test = get_dataset("fashion-mnist", True), get_dataset("fashion-mnist", False)
+    cfg_dev = TrainConfig(device=args.device).validate()
+    from cnnlab.train.device import resolve_device
+
+    device = resolve_device(cfg_dev.device)
+    out: dict = {"device": str(device), "threads": torch.get_num_threads(),
+                 "cpus": os.cpu_count(), "load_avg_start": os.getloadavg()[0],
+                 "torch": torch.__version__}
+    print(f"device {device}, {torch.get_num_threads()} threads, load average "
+          f"{out['load_avg_start']:.2f} (other processes on the machine slow everything)")
+
+    # 1. matmul peak and the inner-loop FLOP/s
+    peak = matmul_peak(device)
+    x, y = as_tensors(train)
+    x = Preprocess.fit(x).apply(x)
+    rate, flops = inner_loop_rate(FAST_MODEL, x, y, FAST_TRAIN["batch_size"], device)
+    out.update(matmul_peak_gflops=peak / 1e9, step_flops=flops,
+               train_gflops=rate * flops / 1e9, mfu=rate * flops / peak)
+    print(f"matmul peak {peak / 1e9:.1f} GFLOP/s; training inner loop {rate * flops / 1e9:.1f} "
+          f"GFLOP/s = {100 * rate * flops / peak:.1f}% of peak "
+          f"({flops / 1e6:.1f} MFLOP per step of {FAST_TRAIN['batch_size']})")
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    rss_before = rss_mib()
+
+    # 2. the fast recipe to 92%
+    seed_everything(0)
+    model = build("cnn", **FAST_MODEL)
+    res = fit(model, train, test, TrainConfig(**FAST_TRAIN, target_acc=TARGET, device=args.device,
+                                              eval_every=235 // 2))
+    steps = res.global_step
+    out["fast"] = {"model": FAST_MODEL, "config": FAST_TRAIN, "params": num_params(model),
+                   "seconds_to_target": res.seconds_to_target, "elapsed": res.elapsed,
+                   "accuracy": res.metrics.accuracy, "best": res.best_accuracy, "steps": steps,
+                   "end_to_end_gflops": steps * flops / res.elapsed / 1e9,
+                   "history": [(round(h["elapsed"], 1), round(h["val_accuracy"], 4))
+                               for h in res.history]}
+    out["memory_peak_mib"] = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
+                              else rss_mib())
+    out["rss_before_training_mib"] = rss_before
+    t92 = res.seconds_to_target
+    print(f"fast recipe: {'%.1f s to %.0f%%' % (t92, 100 * TARGET) if t92 else 'target NOT reached'}"
+          f" (final {100 * res.metrics.accuracy:.2f}%, {res.elapsed:.1f} s, {steps} steps; "
+          f"end-to-end {out['fast']['end_to_end_gflops']:.1f} GFLOP/s); memory peak "
+          f"{out['memory_peak_mib']:.0f} MiB ({rss_before:.0f} MiB before training)")
+
+    # 3. the PyTorch MNIST example's recipe, one epoch
+    if not args.skip_baseline:
+        seed_everything(0)
+        base = build("classic")
+        b = fit(base, train, test, TrainConfig(epochs=1, batch_size=64, lr=1.0, optimizer="adadelta",
+                                               schedule="step", step_gamma=0.7, weight_decay=0.0,
+                                               momentum=0.0, channels_last=False,
+                                               device=args.device))
+        ratio = b.elapsed / t92 if t92 else None
+        out["baseline"] = {"epoch_seconds": b.elapsed, "accuracy_after_1_epoch": b.metrics.accuracy,
+                           "ratio_epoch_over_fast_t92": ratio, "params": num_params(base),
+                           "mode": "timed for one epoch; ratio is a lower bound if < 92%"}
+        print(f"baseline (PyTorch MNIST example recipe): 1 epoch = {b.elapsed:.1f} s -> "
+              f"{100 * b.metrics.accuracy:.2f}%; ratio baseline-epoch / fast-time-to-92% = "
+              f"{ratio:.1f}x" + (" (lower bound: one epoch is below 92%)"
+                                 if b.metrics.accuracy < TARGET else ""))
+
+    # 4. best accuracy within 3 minutes
+    if not args.skip_best:
+        srate, _ = inner_loop_rate(BEST_MODEL, x, y, BEST_TRAIN["batch_size"], device, steps=10)
+        per_epoch = (len(x) // BEST_TRAIN["batch_size"]) / srate * 1.15  # +15%: eval, gather, jitter
+        epochs = max(1, int(BEST_BUDGET * 0.95 / per_epoch))
+        seed_everything(0)
+        bm = build("cnn", **BEST_MODEL)
+        r = fit(bm, train, test, TrainConfig(**BEST_TRAIN, epochs=epochs, time_budget=BEST_BUDGET,
+                                             device=args.device))
+        out["best3min"] = {"model": BEST_MODEL, "config": {**BEST_TRAIN, "epochs": epochs},
+                           "best": r.best_accuracy, "final": r.metrics.accuracy,
+                           "elapsed": r.elapsed, "stopped": r.stopped}
+        print(f"best within {BEST_BUDGET:.0f} s: {100 * r.best_accuracy:.2f}% "
+              f"(final {100 * r.metrics.accuracy:.2f}%, {epochs} epochs planned, "
+              f"{r.elapsed:.1f} s, stopped by {r.stopped})")
+    out["load_avg_end"] = os.getloadavg()[0]
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(out, fh, indent=1)
+    print(json.dumps({k: v for k, v in out.items() if k not in ("fast",)}, default=str)[:2000],
+          file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
