@@ -8,6 +8,7 @@ with ETA, loss and accuracy on stderr; stdout carries only the result (text or `
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,8 @@ def train(ctx: click.Context, model: str, data: str, data_dir: str | None, chann
     net = build(model, **model_kw)
     result = fit(net, train_ds, test_ds, config, callback=ProgressBar(),
                  run_info={"model": model, "data": data, "limit": limit})
+    if result.world_size > 1 and int(os.environ.get("RANK", "0")) != 0:
+        return  # under torchrun only rank 0 reports
     payload = {"model": model, "data": data, "params": num_params(net), **result.to_dict()}
     if as_json:
         click.echo(json.dumps(payload, ensure_ascii=False))
