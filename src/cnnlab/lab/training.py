@@ -1,0 +1,144 @@
+"""What the training-based experiments share: their data parameters, the train/test tensors, and one
+call that trains a model with :func:`cnnlab.train.fit` and forwards its progress.
+
+No training loop lives here — :func:`train_model` is a thin adapter over ``fit`` that
+
+- seeds torch before the model is built (same seed → same initial weights → same numbers),
+- turns ``fit``'s events into the lab's progress dicts
+  ``{"stage": "train", "model": "cnn", "epoch": 1, "epochs": 3, "val_accuracy": 0.91}``,
+- returns the model on the CPU in eval mode together with the training set's standardisation, so the
+  experiment can feed it shifted, shuffled or single images itself.
+
+Data: the first ``n_train`` training and ``n_test`` test images of the chosen dataset. On the embedded
+``mnist-sample`` index ``i`` is a digit of class ``i % 10``, so any prefix is class-balanced.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cnnlab.data import get_dataset, names
+from cnnlab.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from cnnlab.train.tensors import Preprocess
+
+Callback = Callable[[dict[str, Any]], None]
+Tensors = tuple["torch.Tensor", "torch.Tensor"]  # x (N, C, H, W) float in [0, 1], y (N,) int64
+
+
+@dataclass
+class TrainDataParams:
+    """Data and budget of an experiment that trains models (train split → fit, test split → measure)."""
+
+    data: str = field(default="auto", metadata={"help": "lab.param.data", "choices": names()})
+    # auto: full MNIST when found locally, else the embedded 4,000/1,000-digit sample
+    data_dir: str | None = field(default=None, metadata={"help": "lab.param.data_dir"})
+    download: bool = field(default=False, metadata={"help": "lab.param.download"})
+    n_train: int = field(default=4000, metadata={"help": "lab.training.param.n_train", "min": 10})
+    # all of mnist-sample's training split: enough for ~95 % with a small CNN in seconds
+    n_test: int = field(default=1000, metadata={"help": "lab.training.param.n_test", "min": 10})
+    # all of mnist-sample's test split: ±0.7 % binomial standard error at 95 % accuracy
+    epochs: int = field(default=4, metadata={"help": "lab.training.param.epochs", "min": 1,
+                                             "max": 100})
+    # a small budget: the point is the comparison, not state-of-the-art accuracy
+    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
+    # seeds model init and fit's shuffling: the same seed gives the same numbers
+
+
+def load_train_test(params: TrainDataParams) -> tuple[Tensors, Tensors, str]:
+    """``((x_train, y_train), (x_test, y_test), dataset name)``; x is ``(N, C, H, W)`` in [0, 1].
+
+    Raises ConfigError when ``n_train``/``n_test`` exceed what the dataset holds (with the valid
+    range), DataError when the dataset is unavailable.
+    """
+    from cnnlab.train.tensors import as_tensors
+
+    splits = []
+    for train, want, param in ((True, params.n_train, "n_train"), (False, params.n_test, "n_test")):
+        ds = get_dataset(params.data, train=train, root=params.data_dir, download=params.download)
+        if want > len(ds):
+            raise ConfigError("lab.error.range", param=param, value=want, low=10, high=len(ds))
+        x, y = as_tensors(ds)
+        splits.append((x[:want], y[:want]))  # a prefix: class-balanced on mnist-sample
+    return splits[0], splits[1], ds.name
+
+
+@dataclass
+class Trained:
+    """A trained model (CPU, eval mode) and what it takes to feed it.
+
+    ``preprocess`` is the training images' standardisation that ``fit`` applied; :meth:`logits`
+    applies it, so callers pass images in [0, 1] like the dataset gives them.
+    """
+
+    name: str
+    model: nn.Module
+    preprocess: Preprocess
+    accuracy: float  # on the test tensors given to train_model
+    train_accuracy: float  # running accuracy of the last training epoch
+    seconds: float  # wall time of fit (training + its evaluations)
+    n_params: int
+
+    def logits(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """``x (N, C, H, W)`` in [0, 1] → logits ``(N, classes)``, without gradients."""
+        import torch
+
+        self.model.eval()
+        with torch.no_grad():
+            return torch.cat([self.model(self.preprocess.apply(x[i:i + batch_size]))
+                              for i in range(0, len(x), batch_size)])
+
+    def accuracy_on(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """Fraction of ``x (N, C, H, W)`` classified as ``y (N,)``."""
+        return float((self.logits(x).argmax(1) == y).double().mean())
+
+
+def train_model(name: str, make: Callable[[], nn.Module], train: Tensors, test: Tensors,
+                params: TrainDataParams, *, callback: Callback | None = None,
+                **config: Any) -> Trained:
+    """Build ``make()`` under ``torch.manual_seed(params.seed)`` and ``fit`` it; ``name`` tags progress.
+
+    ``config`` overrides :class:`~cnnlab.train.TrainConfig` fields (``epochs`` and ``seed`` come from
+    ``params``). The returned model lives on the CPU, in eval mode.
+    """
+    from cnnlab.models import num_params
+    from cnnlab.train import TrainConfig, fit, seed_everything
+    from cnnlab.train.tensors import Preprocess
+
+    seed_everything(params.seed)  # the initial weights depend only on the seed
+    model = make()
+    cfg = TrainConfig(**{"epochs": params.epochs, "seed": params.seed, **config})
+
+    def progress(event: dict[str, Any]) -> None:
+        # fit reports every step; the lab's progress bar needs one line per epoch
+        if callback is None:
+            return
+        if event.get("event") == "start":
+            callback({"stage": "train", "model": name, "epoch": 0, "epochs": cfg.epochs})
+        elif event.get("event") == "eval":
+            callback({"stage": "train", "model": name, "epoch": round(event["epoch"]),
+                      "epochs": cfg.epochs, "val_accuracy": round(event["val_accuracy"], 4)})
+
+    start = time.perf_counter()
+    fitted = fit(model, train, test, cfg, callback=progress)
+    seconds = time.perf_counter() - start
+    model = model.cpu().eval()
+    train_acc = fitted.history[-1]["train_accuracy"] if fitted.history else float("nan")
+    return Trained(name, model, Preprocess.fit(train[0]),  # the same standardisation fit computed
+                   fitted.metrics.accuracy if fitted.metrics else float("nan"), train_acc, seconds,
+                   num_params(model))
+
+
+def binomial_se(accuracy: float, n: int) -> float:
+    """Standard error of an accuracy measured on ``n`` independent test images: √(p(1-p)/n)."""
+    return (accuracy * (1.0 - accuracy) / max(n, 1)) ** 0.5
+
+
+__all__ = ["TrainDataParams", "Trained", "load_train_test", "train_model", "binomial_se"]
