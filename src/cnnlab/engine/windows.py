@@ -11,8 +11,8 @@ answers, so they live here and nowhere else:
    ``padding='same'`` splits ``dilation*(kernel-1)`` as PyTorch does (extra cell bottom/right) and,
    like PyTorch, needs stride 1. ``'valid'`` is padding 0.
 2. *Padding* — a padded copy of the input.
-3. *Windows* — ``as_strided`` views ``(N, Ho, Wo, kH, kW, C)`` over the padded input: no data is
-   copied until a GEMM needs a contiguous matrix.
+3. *Windows* — ``as_strided`` views over the padded input, pixel-major ``(N, Ho, Wo, kH, kW, C)``
+   or cell-major ``(C, kH, kW, N, Ho, Wo)``: no data is copied until a GEMM needs a matrix.
 
 One-dimensional ops reuse the two-dimensional code with a height of 1 (``(N, C, L)`` is
 ``(N, C, 1, L)``), so there is one implementation to test.
@@ -181,20 +181,6 @@ def windows_cnhw(xp: np.ndarray, geo: Geometry) -> np.ndarray:
     )
 
 
-def windows_nchw(xp: np.ndarray, geo: Geometry) -> np.ndarray:
-    """Read-only view ``(N, C, Ho, Wo, kH, kW)`` of every window of ``xp`` ``(N, C, Hp, Wp)``."""
-    n, c, _, _ = xp.shape
-    s_n, s_c, s_h, s_w = xp.strides
-    (ho, wo), (kh, kw) = geo.out, geo.kernel
-    (sh, sw), (dh, dw) = geo.stride, geo.dilation
-    return as_strided(
-        xp,
-        shape=(n, c, ho, wo, kh, kw),
-        strides=(s_n, s_c, s_h * sh, s_w * sw, s_h * dh, s_w * dw),
-        writeable=False,
-    )
-
-
 def as_2d(x: np.ndarray) -> np.ndarray:
     """``(N, C, L)`` → ``(N, C, 1, L)``: a 1-D signal is an image of height 1 (a view, no copy)."""
     return x[:, :, None, :]
@@ -216,7 +202,6 @@ __all__ = [
     "pad_cnhw",
     "windows_nhwc",
     "windows_cnhw",
-    "windows_nchw",
     "as_2d",
     "scalar_1d",
 ]
