@@ -80,3 +80,15 @@ def test_trace_position_out_of_range() -> None:
         trace.at(0, 0, 3, 0)
     with pytest.raises(ConfigError, match="pooling op 'min' is not valid"):
         E.trace_pool2d(np.zeros((1, 1, 4, 4)), 2, op="min")
+
+
+def test_steps_are_json_able() -> None:
+    import json
+
+    x = np.arange(9, dtype=np.float64).reshape(1, 1, 3, 3)
+    step = E.trace_conv2d(x, np.ones((1, 1, 2, 2)), padding=1).at(0, 0, 0, 0)
+    data = json.loads(json.dumps(step.to_dict()))
+    assert data["window"] == [[[0.0, 0.0], [0.0, 0.0]]] and data["value"] == 0.0
+    assert data["is_padding"] == [[True, True], [True, False]]
+    pool = json.loads(json.dumps(E.trace_pool2d(x, 2, 1).at(0, 0, 1, 1).to_dict()))
+    assert pool["value"] == 8.0 and pool["winner"] == [1, 1]

@@ -119,6 +119,40 @@ class Conv2d(Module):
         return dx
 
 
+class Conv1d(Conv2d):
+    """``weight (out_channels, in_channels, k)`` — ``nn.Conv1d``; input ``(N, C_in, L)``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: Padding = 0,
+        dilation: int = 1,
+        bias: bool = True,
+        rng: np.random.Generator | None = None,
+        dtype: np.dtype | type = np.float32,
+    ) -> None:
+        super().__init__(in_channels, out_channels, (1, kernel_size), 1, 0, 1, bias, rng, dtype)
+        self.weight.data = self.weight.data[:, :, 0, :].copy()  # (C_out, C_in, k)
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = x
+        b = self.bias.data if self.bias is not None else None
+        return conv.conv1d(x, self.weight.data, b, self.stride, self.padding, self.dilation)
+
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        dx, dw, db = conv.conv1d_backward(
+            grad_out, self._saved("_x"), self.weight.data, self.stride, self.padding, self.dilation, input_grad
+        )
+        _accumulate(self.weight, dw)
+        if self.bias is not None:
+            _accumulate(self.bias, db)
+        return dx
+
+
 class Linear(Module):
     """``weight (out_features, in_features)``, ``bias (out_features,)`` — ``nn.Linear``."""
 
@@ -179,6 +213,28 @@ class AvgPool2d(MaxPool2d):
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         return pool.avg_pool2d_backward(grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding)
+
+
+class MaxPool1d(MaxPool2d):
+    """``nn.MaxPool1d(kernel_size, stride=None, padding=0)``; input ``(N, C, L)``."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = x
+        return pool.max_pool1d(x, self.kernel_size, self.stride, self.padding)
+
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return pool.max_pool1d_backward(grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding)
+
+
+class AvgPool1d(MaxPool2d):
+    """``nn.AvgPool1d(kernel_size, stride=None, padding=0)``; input ``(N, C, L)``."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = x
+        return pool.avg_pool1d(x, self.kernel_size, self.stride, self.padding)
+
+    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        return pool.avg_pool1d_backward(grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding)
 
 
 class Flatten(Module):
@@ -278,10 +334,13 @@ __all__ = [
     "Parameter",
     "Module",
     "Conv2d",
+    "Conv1d",
     "Linear",
     "ReLU",
     "MaxPool2d",
     "AvgPool2d",
+    "MaxPool1d",
+    "AvgPool1d",
     "Flatten",
     "Sequential",
     "CrossEntropyLoss",

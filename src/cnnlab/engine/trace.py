@@ -14,7 +14,7 @@ height axis removed from positions and arrays.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from itertools import product
 
@@ -50,6 +50,10 @@ class ConvStep:
     bias: float
     value: float
 
+    def to_dict(self) -> dict[str, object]:
+        """JSON-able (lists and floats), e.g. for a web page that animates the slide."""
+        return _jsonable(self)
+
 
 @dataclass(frozen=True)
 class PoolStep:
@@ -65,6 +69,18 @@ class PoolStep:
     is_padding: np.ndarray
     value: float
     winner: tuple[int, ...] | None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-able (lists and floats)."""
+        return _jsonable(self)
+
+
+def _jsonable(step: ConvStep | PoolStep) -> dict[str, object]:
+    return {
+        f.name: (value.tolist() if isinstance(value, np.ndarray) else value)
+        for f in fields(step)
+        for value in [getattr(step, f.name)]
+    }
 
 
 def _coords(geo: Geometry, i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
