@@ -57,6 +57,8 @@ def test_real_digit_patch(capsys: pytest.CaptureFixture[str]) -> None:
         (["--dilation", "3"], r"kernel spans 7 cells \(kernel 3, dilation 3\)"),
         (["--image", "mnist-sample", "--index", "99999"], r"--index 99999 is out of range"),
         (["--image", "mnist-sample", "--input-size", "40"], r"--input-size 40 is larger than the 28×28 image"),
+        (["--at", "3", "0"], r"position \(0, 0, 3, 0\) is outside the output of shape \(1, 1, 3, 3\)"),
+        (["--image", "no-such-set"], r"no-such-set"),
     ],
 )
 def test_invalid_hyperparameters_exit_2(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
