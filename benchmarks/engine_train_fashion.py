@@ -126,7 +126,8 @@ def main() -> None:
 
     print(f"Fashion-MNIST {len(x_train)} train / {len(x_test)} test; LeNet-5 (ReLU, max pool); "
           f"{recipe.epochs} epoch(s), {len(order)} steps of batch ~{recipe.batch}, SGD lr {recipe.lr} "
-          f"momentum {recipe.momentum}; threads: torch {torch.get_num_threads()}, BLAS {args.threads}")
+          f"momentum {recipe.momentum}; threads: torch {torch.get_num_threads()}, BLAS {args.threads}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     with threadpool_limits(limits=args.threads, user_api="blas"):
         t_engine = train_engine(net, x_train, y_train, order, recipe)
         acc_engine = accuracy_engine(net, x_test, y_test)

@@ -26,6 +26,14 @@ from threadpoolctl import threadpool_limits
 from cnnlab import engine as E
 
 
+def load_note(threads: int) -> str:
+    """The machine's load average — with other work running, multi-threaded BLAS calls that
+    synchronise often (long-K GEMMs such as a weight gradient) wait for descheduled threads."""
+    load = os.getloadavg()[0]
+    busy = load > 0.5 and threads > 1
+    return f"load average {load:.1f}" + (" (busy machine: compare with --threads 1)" if busy else "")
+
+
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -142,7 +150,7 @@ def main() -> None:
         "conv1d Nx16x256 * 32x16x7 p3": conv1d_case(n, 16, 256, 32, 7, 3, dtype, rng),
     }
     print(f"threads: torch {torch.get_num_threads()}, BLAS {args.threads}; dtype {dtype}; "
-          f"batch {n}; {args.repeats} alternating rounds; times in ms")
+          f"batch {n}; {args.repeats} alternating rounds; times in ms; {load_note(args.threads)}")
     print(f"{'case':46s} {'engine med':>10s} {'torch med':>10s} {'ratio':>6s}   "
           f"{'engine min':>10s} {'torch min':>10s} {'ratio':>6s}")
     totals = np.zeros(4)
