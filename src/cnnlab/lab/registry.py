@@ -90,7 +90,7 @@ def register(name: str, params: type, title_key: str,
 
 
 # Experiment modules, in the order the tour runs them. Importing one registers it.
-MODULES = ("padding", "shapes", "receptive_field", "basics", "pooling", "weight_sharing", "translation", "no_grad", "pattern")
+MODULES = ("padding", "shapes", "receptive_field", "basics", "pooling", "weight_sharing", "translation", "no_grad", "pattern", "hierarchy")
 
 
 def load_all() -> dict[str, Experiment]:
