@@ -14,8 +14,9 @@ The first layer's kernels are drawn before and after training. A measured sign o
 their *smoothness*: the correlation between horizontally and vertically neighbouring weights —
 about 0 for random kernels, clearly positive for smooth oriented light/dark patterns. With the small
 default budget (4,000 digits, BatchNorm after the conv) the kernels stay close to their random start
-(≈0.1); the text says so instead of claiming clean edge filters. The block-1 maps show the edge- and
-stroke-detecting behaviour directly.
+(≈0.1); the text says so instead of claiming clean edge filters. Measured on mnist-sample: 8-12
+epochs, SGD or AdamW, with or without BatchNorm all stay below 0.25. The block-1 maps show the edge-
+and stroke-detecting behaviour directly.
 """
 
 from __future__ import annotations
