@@ -167,3 +167,15 @@ def test_target_needs_validation():
     train, _ = tiny_data(128, 64)
     with pytest.raises(ConfigError, match=r"target_acc needs validation data"):
         fit(tiny_model(), train, None, TrainConfig(target_acc=0.5))
+
+
+def test_flip_augmentation_is_seeded_and_resumable(tmp_path):
+    train, val = tiny_data(256, 64)
+    cfg = {**CFG, "augment": "flip", "label_smoothing": 0.1}
+    a = fit(m1 := tiny_model(0), train, val, TrainConfig(**cfg))
+    part = tmp_path / "part"
+    fit(tiny_model(0), train, val, TrainConfig(**cfg, out=str(part), time_budget=1e-9))
+    fit(m2 := tiny_model(5), train, val, TrainConfig(**cfg, out=str(part), resume=True))
+    for k, v in _weights(m1).items():
+        assert torch.equal(v, _weights(m2)[k]), k
+    assert a.metrics.n == 64

@@ -116,11 +116,11 @@ def _fit(model: nn.Module, train: Any, val: Any, config: TrainConfig, callback: 
     x, y = as_tensors(train)
     classes = class_names(train, int(y.max()) + 1)
     pre = Preprocess.from_dict(resume_from.meta["preprocess"]) if resume_from else Preprocess.fit(x)
-    x = pre.apply(x)
+    x = pre.apply_(x)  # as_tensors gave us a fresh float copy: standardise it in place
     xv = yv = None
     if val is not None:
         xv, yv = as_tensors(val)
-        xv = pre.apply(xv)
+        xv = pre.apply_(xv)
 
     model.to(device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format

@@ -31,6 +31,12 @@ class Preprocess:
         std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
         return (x - mean) / std
 
+    def apply_(self, x: torch.Tensor) -> torch.Tensor:
+        """In-place :meth:`apply` for a float32 tensor we own: no second dataset-sized copy."""
+        mean = torch.tensor(self.mean, dtype=x.dtype).view(1, -1, 1, 1)
+        std = torch.tensor(self.std, dtype=x.dtype).view(1, -1, 1, 1)
+        return x.sub_(mean).div_(std)
+
     def to_dict(self) -> dict[str, Any]:
         return {"scale": "x/255", "mean": self.mean, "std": self.std}
 
@@ -41,9 +47,17 @@ class Preprocess:
     @classmethod
     def fit(cls, x: torch.Tensor) -> "Preprocess":
         """Mean and std per channel of ``x (N, C, H, W)`` in [0, 1] (float64 sums: no drift)."""
-        xd = x.double()
-        mean = xd.mean(dim=(0, 2, 3))
-        std = xd.std(dim=(0, 2, 3)).clamp(min=1e-6)  # a constant image set must not divide by 0
+        c = x.shape[1]
+        s1 = torch.zeros(c, dtype=torch.float64)
+        s2 = torch.zeros(c, dtype=torch.float64)
+        for i in range(0, len(x), 4096):  # float64 in chunks: no dataset-sized temporary
+            chunk = x[i:i + 4096].double()
+            s1 += chunk.sum(dim=(0, 2, 3))
+            s2 += (chunk * chunk).sum(dim=(0, 2, 3))
+        count = x.numel() // c
+        mean = s1 / count
+        var = (s2 - count * mean * mean) / max(count - 1, 1)  # unbiased, as torch.std
+        std = var.clamp(min=0).sqrt().clamp(min=1e-6)  # a constant image set must not divide by 0
         return cls(mean.tolist(), std.tolist())
 
 
@@ -55,7 +69,7 @@ def _as_nchw_unit(x: torch.Tensor) -> torch.Tensor:
         raise DataError("error.train_data_shape", shape=str(tuple(x.shape)))
     if x.dtype == torch.uint8:
         return x.to(torch.float32).div_(255.0)
-    return x.to(torch.float32)
+    return x.to(torch.float32, copy=True)  # a copy: fit() standardises it in place
 
 
 def as_tensors(data: Any) -> tuple[torch.Tensor, torch.Tensor]:
