@@ -56,7 +56,7 @@ class FeatureMap:
 
 
 def leaf_names(model: nn.Module) -> list[str]:
-    """Qualified names of the modules without children (the layers that compute), in definition order."""
+    """Qualified names of the modules without children (computing layers), in definition order."""
     return [name for name, m in model.named_modules() if name and not any(m.children())]
 
 
@@ -68,7 +68,8 @@ def _select(model: nn.Module, layers: Sequence[str] | None,
     else:
         unknown = [n for n in layers if n not in modules or not n]
         if unknown:
-            raise ConfigError("inspect.feature_maps.unknown_layer", names=", ".join(map(str, unknown)),
+            raise ConfigError("inspect.feature_maps.unknown_layer",
+                              names=", ".join(map(str, unknown)),
                               valid=", ".join(n for n in modules if n))
         chosen = {n: modules[n] for n in layers}
     if kinds is not None:

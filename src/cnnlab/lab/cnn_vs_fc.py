@@ -1,9 +1,9 @@
 """CNN vs fully connected network, and the shuffled-pixels control: why CNNs suit images.
 
 A CNN (:class:`~cnnlab.models.SimpleCNN`, ``channels=(16, 32)``, hidden 64) and an MLP
-(:class:`~cnnlab.models.MLP`, hidden ``(256, 128)``) are trained on the same digits with the same seed,
-optimizer and budget — once on the images as they are, once with **one fixed permutation of the pixel
-positions** applied to every training and test image::
+(:class:`~cnnlab.models.MLP`, hidden ``(256, 128)``) are trained on the same digits with the same
+seed, optimizer and budget — once on the images as they are, once with **one fixed permutation of
+the pixel positions** applied to every training and test image::
 
     x (N, C, H, W) → flatten positions (N, C, H·W) → [:, :, perm] → (N, C, H, W)
 
@@ -11,9 +11,10 @@ Expected, and measured:
 
 - The MLP does not care. Its first layer ``W x`` sees a list of pixels with no notion of neighbours;
   permuting the inputs is the same as permuting the columns of ``W``. Trained from the same initial
-  weights with those columns permuted too (``W[:, perm]``), it follows *the same* trajectory and ends
-  with the same predictions (up to float summation order) — the exact control. Trained from a fresh
-  initialisation, its accuracy changes only within noise (2 standard errors of the difference).
+  weights with those columns permuted too (``W[:, perm]``), it follows *the same* trajectory and
+  ends with the same predictions (up to float summation order) — the exact control. Trained from a
+  fresh initialisation, its accuracy changes only within noise (2 standard errors of the
+  difference).
 - The CNN loses its advantage: its 3×3 kernels assume that neighbouring pixels belong together
   (locality) and its pooling that nearby positions are interchangeable; after shuffling, neighbours
   are random pixels from anywhere in the image.
@@ -141,7 +142,8 @@ def run(params: CnnVsFcParams, *, lang: str | None = None, callback: Any = None)
             "prediction_agreement": float((pred_orig == pred_ctrl).double().mean()),
             "max_first_layer_diff": float((w_ctrl - w_orig[:, perm]).abs().max()),
         },
-        "train_seconds": {f"{name}/{kind}": round(r.seconds, 2) for (name, kind), r in runs.items()},
+        "train_seconds": {f"{name}/{kind}": round(r.seconds, 2)
+                          for (name, kind), r in runs.items()},
     }
     flang = figure_lang(lang)
     figures = {"accuracy": _accuracy_figure(numbers, flang),
@@ -225,4 +227,5 @@ def _digits_figure(x: torch.Tensor, xs: torch.Tensor, lang: str) -> Figure:
     return fig
 
 
-__all__ = ["CnnVsFcParams", "pixel_permutation", "shuffle_pixels", "mlp_with_permuted_inputs", "run"]
+__all__ = ["CnnVsFcParams", "pixel_permutation", "shuffle_pixels", "mlp_with_permuted_inputs",
+           "run"]

@@ -9,8 +9,8 @@ No training loop lives here — :func:`train_model` is a thin adapter over ``fit
 - returns the model on the CPU in eval mode together with the training set's standardisation, so the
   experiment can feed it shifted, shuffled or single images itself.
 
-Data: the first ``n_train`` training and ``n_test`` test images of the chosen dataset. On the embedded
-``mnist-sample`` index ``i`` is a digit of class ``i % 10``, so any prefix is class-balanced.
+Data: the first ``n_train`` training and ``n_test`` test images of the chosen dataset. On the
+embedded ``mnist-sample`` index ``i`` is a digit of class ``i % 10``: any prefix is class-balanced.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ Tensors = tuple["torch.Tensor", "torch.Tensor"]  # x (N, C, H, W) float in [0, 1
 
 @dataclass
 class TrainDataParams:
-    """Data and budget of an experiment that trains models (train split → fit, test split → measure)."""
+    """Data and budget of an experiment that trains (train split → fit, test split → measure)."""
 
     data: str = field(default="auto", metadata={"help": "lab.param.data", "choices": names()})
     # auto: full MNIST when found locally, else the embedded 4,000/1,000-digit sample
@@ -103,10 +103,10 @@ class Trained:
 def train_model(name: str, make: Callable[[], nn.Module], train: Tensors, test: Tensors,
                 params: TrainDataParams, *, callback: Callback | None = None,
                 **config: Any) -> Trained:
-    """Build ``make()`` under ``torch.manual_seed(params.seed)`` and ``fit`` it; ``name`` tags progress.
+    """Build ``make()`` under ``torch.manual_seed(params.seed)`` and fit it; ``name`` tags progress.
 
-    ``config`` overrides :class:`~cnnlab.train.TrainConfig` fields (``epochs`` and ``seed`` come from
-    ``params``). The returned model lives on the CPU, in eval mode.
+    ``config`` overrides :class:`~cnnlab.train.TrainConfig` fields (``epochs`` and ``seed`` come
+    from ``params``). The returned model lives on the CPU, in eval mode.
     """
     from cnnlab.models import num_params
     from cnnlab.train import TrainConfig, fit, seed_everything

@@ -1,4 +1,4 @@
-"""Translation: convolution is shift-*equivariant*; a CNN is at best approximately shift-*invariant*.
+"""Translation: convolution is shift-*equivariant*; a CNN is only approximately shift-*invariant*.
 
 Part 1 — accuracy under shifts. Three models are trained on the centred digits (same data, seed and
 budget): a CNN whose conv blocks end in ``Flatten → Linear`` (:class:`~cnnlab.models.SimpleCNN`),
@@ -74,7 +74,8 @@ def shift_images(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     return out
 
 
-def accuracy_vs_shift(model: Trained, x: torch.Tensor, y: torch.Tensor, max_shift: int) -> list[float]:
+def accuracy_vs_shift(model: Trained, x: torch.Tensor, y: torch.Tensor,
+                      max_shift: int) -> list[float]:
     """Accuracy at shift 0…max_shift, each the mean over right/left/down/up (shift 0: once)."""
     curve = [model.accuracy_on(x, y)]
     for s in range(1, max_shift + 1):
@@ -89,7 +90,7 @@ def _interior(t: torch.Tensor, margin: int) -> torch.Tensor:
 
 
 def equivariance(cnn: Trained, x: torch.Tensor, shift: int) -> dict[str, Any]:
-    """Measure conv equivariance and pooling's approximate invariance on one digit ``x (1, 1, H, W)``.
+    """Measure conv equivariance and pooling's approximate invariance on a digit ``x (1, 1, H, W)``.
 
     Returns the numbers and the maps the figure draws (float64 tensors ``(1, C, H, W)``).
     """
@@ -114,7 +115,8 @@ def equivariance(cnn: Trained, x: torch.Tensor, shift: int) -> dict[str, Any]:
     margin = shift + pad
     # Circular version: wrap-around shift and circular padding — no border at all.
     xc = F.pad(pre(x).double(), (pad,) * 4, mode="circular")
-    xc_shift = F.pad(torch.roll(pre(x).double(), (shift, shift), (2, 3)), (pad,) * 4, mode="circular")
+    rolled = torch.roll(pre(x).double(), (shift, shift), (2, 3))
+    xc_shift = F.pad(rolled, (pad,) * 4, mode="circular")
     circ = (F.conv2d(xc_shift, w) - torch.roll(F.conv2d(xc, w), (shift, shift), (2, 3))).abs()
 
     # Pooling: the trained first block conv → BN → ReLU → MaxPool2d(2), in eval mode.
@@ -210,7 +212,7 @@ def _explain(result: Result, numbers: dict[str, Any]) -> None:
                relu=100 * eq["relu_1px_relative_change"],
                pooled=100 * eq["pooled_1px_relative_change"])
     shrinks = eq["pooled_1px_relative_change"] < eq["relu_1px_relative_change"]
-    result.say("lab.translation.pooling_shrinks" if shrinks else "lab.translation.pooling_no_shrink")
+    result.say("lab.translation.pooling_" + ("shrinks" if shrinks else "no_shrink"))
     result.say("lab.translation.truth")
 
 
@@ -251,7 +253,8 @@ def _equivariance_figure(eq: dict[str, Any], lang: str) -> Figure:
     maps, n = eq["maps"], eq["numbers"]
     c, s, m = n["shown_channel"], n["shift"][0], n["interior_margin"]
     row1 = [(maps["x"][0, 0], "eq_x", {}), (maps["xs"][0, 0], "eq_xs", {"s": s}),
-            (maps["y"][0, c], "eq_y", {"c": c}), (maps["y_of_shifted"][0, c], "eq_y_of_shifted", {}),
+            (maps["y"][0, c], "eq_y", {"c": c}),
+            (maps["y_of_shifted"][0, c], "eq_y_of_shifted", {}),
             (maps["shifted_y"][0, c], "eq_shifted_y", {}), (maps["diff"][0, c], "eq_diff", {})]
     row2 = [(maps["f0"][0, c], "eq_f0", {}), (maps["f1"][0, c], "eq_f1", {}),
             (maps["f2"][0, c], "eq_f2", {}), (maps["pooled_shift2"][0, c], "eq_pool_diff", {})]

@@ -1,11 +1,11 @@
 """Weight sharing: one layer, same input and output sizes, three ways to connect them.
 
-For an input ``(C_in, H, W)`` and an output ``(C_out, H_out, W_out)`` (kernel ``k``, padding ``k//2``,
-stride 1, so ``H_out = H`` for odd ``k``):
+For an input ``(C_in, H, W)`` and an output ``(C_out, H_out, W_out)`` (kernel ``k``, padding
+``k//2``, stride 1, so ``H_out = H`` for odd ``k``):
 
-    Conv2d             C_out·C_in·k² + C_out                      one kernel, slid over every position
-    LocallyConnected2d H_out·W_out · (C_out·C_in·k² + C_out)      same windows, a kernel per position
-    Linear (dense)     (C_in·H·W)·(C_out·H_out·W_out) + C_out·H_out·W_out   every input to every output
+    Conv2d             C_out·C_in·k² + C_out                   one kernel, slid everywhere
+    LocallyConnected2d H_out·W_out · (C_out·C_in·k² + C_out)   same windows, a kernel per position
+    Linear (dense)     (C_in·H·W)·(C_out·H_out·W_out) + C_out·H_out·W_out   everything to everything
 
 so ``LC = positions × conv`` (28·28 = 784 times more), and the dense layer is larger again by the
 ratio of the whole image to one window. Each count is checked against ``sum(p.numel())`` of the real
@@ -50,7 +50,7 @@ class WeightSharingParams(TrainDataParams):
 
 
 def layer_params(kind: str, c_in: int, c_out: int, size: int, kernel: int) -> tuple[int, str]:
-    """Parameter count of one ``(c_in, size, size) → (c_out, size, size)`` layer, with its formula."""
+    """Parameter count of a ``(c_in, size, size) → (c_out, size, size)`` layer, and its formula."""
     from cnnlab.models import locally_connected_params
 
     conv = c_out * c_in * kernel**2 + c_out
@@ -59,7 +59,8 @@ def layer_params(kind: str, c_in: int, c_out: int, size: int, kernel: int) -> tu
         return conv, f"{c_out}·{c_in}·{kernel}·{kernel} + {c_out} = {conv:,}"
     if kind == "locally_connected":
         n = locally_connected_params(c_in, c_out, size, kernel, padding=kernel // 2)
-        return n, f"{size}·{size} · ({c_out}·{c_in}·{kernel}·{kernel} + {c_out}) = {positions} × {conv} = {n:,}"
+        return n, (f"{size}·{size} · ({c_out}·{c_in}·{kernel}·{kernel} + {c_out})"
+                   f" = {positions} × {conv} = {n:,}")
     d_in, d_out = c_in * positions, c_out * positions
     n = d_in * d_out + d_out
     return n, f"({c_in}·{size}·{size})·({c_out}·{size}·{size}) + {c_out}·{size}·{size} = {n:,}"
