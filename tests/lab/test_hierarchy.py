@@ -105,3 +105,18 @@ def test_invalid_params_fail_before_training(bad: dict, match: str) -> None:
 def test_kernel_choice_validated() -> None:
     with pytest.raises(ConfigError, match=r"kernel = 4 is not valid\. Valid: 3, 5, 7"):
         lab.get("hierarchy").make_params(kernel=4)
+
+
+@pytest.mark.parametrize("extra,expected", [([], [8, 16, 32]),
+                                            (["--channels", "4", "--channels", "8"], [4, 8])])
+def test_cli_channels_option(tmp_path, capsys: pytest.CaptureFixture[str], extra: list[str],
+                             expected: list[int]) -> None:
+    import json
+
+    from cnnlab.cli import main
+
+    args = ["lab", "hierarchy", "--n-train", "100", "--n-test", "20", "--epochs", "1",
+            "--n-show", "2", "--json", "--out", str(tmp_path), *extra]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{"):out.rindex("}") + 1])["block_channels"] == expected
