@@ -6,6 +6,7 @@ The note's own experiment is also a top-level command: ``cnnlab padding``.
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from typing import Any
 
@@ -22,8 +23,9 @@ def _option(field: dataclasses.Field, hint: Any) -> click.Option:
     """A click option for one dataclass field: ``index`` → ``--index``, bools → ``--x/--no-x``."""
     flag = "--" + field.name.replace("_", "-")
     help_text = t(field.metadata["help"]) if "help" in field.metadata else None
-    origin = typing.get_args(hint) or (hint,)
-    base = next((a for a in origin if a is not type(None)), str)
+    base = hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):  # Optional[X] / X | None → X
+        base = next(a for a in typing.get_args(hint) if a is not type(None))
     if base is bool:
         return click.Option([f"{flag}/--no-{flag[2:]}", field.name], default=field.default,
                             show_default=True, help=help_text)

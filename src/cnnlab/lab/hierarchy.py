@@ -42,9 +42,9 @@ SMOOTH = 0.3  # neighbour correlation above which kernels look like smooth patte
 class HierarchyParams(TrainDataParams):
     index: int = field(default=7, metadata={"help": "lab.hierarchy.param.index", "min": 0})
     # test digit to look at (mnist-sample: index i is a digit of class i % 10, so 7 is a "7")
-    channels: tuple = field(default=(8, 16, 32), metadata={"help": "lab.hierarchy.param.channels"})
+    channels: tuple[int, ...] = field(default=(8, 16, 32), metadata={"help": "lab.hierarchy.param.channels"})
     # ints, one conv block per entry; 3 blocks take 28×28 to 14, 7 and 3 (at most 4: 28 → 1).
-    # Annotated as bare ``tuple``: the CLI turns that into a repeatable int option (--channels 8 …)
+    # the CLI turns a tuple[int, ...] field into a repeatable option (--channels 8 --channels 16)
     kernel: int = field(default=5, metadata={"help": "lab.hierarchy.param.kernel",
                                              "choices": (3, 5, 7)})
     # 5×5 first-layer kernels are large enough to show their edge-like structure
