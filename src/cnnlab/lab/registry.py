@@ -90,7 +90,10 @@ def register(name: str, params: type, title_key: str,
 
 
 # Experiment modules, in the order the tour runs them. Importing one registers it.
-MODULES = ("padding", "shapes", "receptive_field", "basics", "pooling", "weight_sharing", "translation", "no_grad", "pattern", "hierarchy", "cnn_vs_fc")
+MODULES = (
+    "basics", "padding", "shapes", "pooling", "pattern", "receptive_field", "hierarchy",
+    "weight_sharing", "cnn_vs_fc", "translation", "no_grad",
+)
 
 
 def load_all() -> dict[str, Experiment]:

@@ -199,7 +199,7 @@ def run(params: TranslationParams, *, lang: str | None = None, callback: Any = N
 def _explain(result: Result, numbers: dict[str, Any]) -> None:
     curves, s_max = numbers["accuracy_vs_shift"], numbers["shifts"][-1]
     result.say("lab.translation.setup", n=numbers["n_train"], epochs=numbers["epochs"],
-               directions=len(DIRECTIONS))
+               s=s_max, directions=len(DIRECTIONS))
     for name in MODELS:
         result.say(f"lab.translation.curve_{name}", a0=100 * curves[name][0], s=s_max,
                    a=100 * curves[name][-1], mid=100 * curves[name][min(4, s_max)],
