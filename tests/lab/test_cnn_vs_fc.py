@@ -13,16 +13,6 @@ from cnnlab.models import build
 MEDIUM = {"n_train": 2000, "n_test": 500, "epochs": 3}  # enough steps for both to learn
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on a busy 2-core machine two OpenMP threads can stall each other for
-    seconds in the many small matmuls of LocallyConnected2d (measured: 0.3 s → 40 s)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def medium():
     return lab.run("cnn-vs-fc", **MEDIUM)

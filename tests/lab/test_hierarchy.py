@@ -15,16 +15,6 @@ QUICK = {"n_train": 300, "n_test": 50, "epochs": 1, "channels": (4, 8, 16), "n_s
          "index": 3}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on a busy 2-core machine two OpenMP threads can stall each other for
-    seconds in the many small matmuls of LocallyConnected2d (measured: 0.3 s → 40 s)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _hooks(model: torch.nn.Module) -> int:
     return sum(len(m._forward_hooks) for m in model.modules())
 

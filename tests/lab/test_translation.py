@@ -13,16 +13,6 @@ from cnnlab.lab.translation import shift_images
 QUICK = {"n_train": 300, "n_test": 100, "epochs": 1, "max_shift": 3}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on a busy 2-core machine two OpenMP threads can stall each other for
-    seconds in the many small matmuls of LocallyConnected2d (measured: 0.3 s → 40 s)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def quick():
     return lab.run("translation", **QUICK)

@@ -12,16 +12,6 @@ from cnnlab.lab.weight_sharing import KINDS, build_layer, layer_params
 QUICK = {"n_train": 300, "n_test": 100, "epochs": 1, "channels": 2}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: on a busy 2-core machine two OpenMP threads can stall each other for
-    seconds in the many small matmuls of LocallyConnected2d (measured: 0.3 s → 40 s)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("c_in,c_out,size,k", [(1, 8, 28, 3), (1, 16, 28, 5), (3, 4, 12, 3),
                                                (2, 5, 9, 1), (1, 1, 7, 7)])
 def test_lc_params_are_positions_times_conv_and_match_numel(c_in: int, c_out: int, size: int,
@@ -36,7 +26,6 @@ def test_lc_params_are_positions_times_conv_and_match_numel(c_in: int, c_out: in
 
 
 def test_same_input_and_output_shapes() -> None:
-    import torch
 
     x = torch.zeros(2, 1, 28, 28)  # (N, C, H, W)
     shapes = {kind: tuple(build_layer(kind, 1, 8, 28, 3)(x).shape) for kind in KINDS}
