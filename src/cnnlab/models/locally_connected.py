@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from cnnlab.inspect.shapes import check_positive, conv_out_shape, pair
 from cnnlab.models.checks import check_channels, check_dropout
-from cnnlab.models.simple_cnn import block_spatial
+from cnnlab.models.simple_cnn import block_spatial, classifier_head
 
 
 def locally_connected_params(in_channels: int, out_channels: int, input_size: int | Sequence[int],
@@ -127,14 +127,7 @@ class LCNet(nn.Module):
                        nn.ReLU(inplace=True), nn.MaxPool2d(pool)]
             c_prev, s = c, s_next
         self.features = nn.Sequential(*layers)
-        flat = c_prev * s * s
-        head: list[nn.Module] = [nn.Flatten()]  # (N, C, s, s) -> (N, C*s*s)
-        if hidden:
-            head += [nn.Linear(flat, hidden), nn.ReLU(inplace=True)]
-        if dropout:
-            head.append(nn.Dropout(dropout))
-        head.append(nn.Linear(hidden or flat, num_classes))
-        self.classifier = nn.Sequential(*head)
+        self.classifier = classifier_head(c_prev * s * s, hidden, dropout, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))

@@ -55,6 +55,20 @@ def simple_cnn_params(in_channels: int = 1, num_classes: int = 10, image_size: i
     return total + flat * num_classes + num_classes
 
 
+def classifier_head(flat: int, hidden: int, dropout: float, num_classes: int) -> nn.Sequential:
+    """The "Classification" half: flatten → [FC → ReLU] → [dropout] → FC to the classes.
+
+    ``(N, C, s, s) -> (N, num_classes)`` with ``flat = C*s*s``; ``hidden=0`` means one linear layer.
+    """
+    head: list[nn.Module] = [nn.Flatten()]  # (N, C, s, s) -> (N, C*s*s)
+    if hidden:
+        head += [nn.Linear(flat, hidden), nn.ReLU(inplace=True)]
+    if dropout:
+        head.append(nn.Dropout(dropout))
+    head.append(nn.Linear(hidden or flat, num_classes))
+    return nn.Sequential(*head)
+
+
 class SimpleCNN(nn.Module):
     """``(N, in_channels, S, S) → (N, num_classes)`` logits; see the module docstring for shapes.
 
@@ -92,14 +106,7 @@ class SimpleCNN(nn.Module):
             layers += [nn.ReLU(inplace=True), nn.MaxPool2d(pool)]
             c_prev = c
         self.features = nn.Sequential(*layers)
-        flat = c_prev * s_last * s_last
-        head: list[nn.Module] = [nn.Flatten()]  # (N, C, s, s) -> (N, C*s*s)
-        if hidden:
-            head += [nn.Linear(flat, hidden), nn.ReLU(inplace=True)]
-        if dropout:
-            head.append(nn.Dropout(dropout))
-        head.append(nn.Linear(hidden or flat, num_classes))
-        self.classifier = nn.Sequential(*head)
+        self.classifier = classifier_head(c_prev * s_last * s_last, hidden, dropout, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
