@@ -7,6 +7,21 @@ from typing import Any
 from cnnlab.i18n import t
 
 
+HIDDEN = ("experiment", "index", "total", "stage")
+
+
+def describe(event: dict[str, Any]) -> str:
+    """One short line for an inner event, e.g. ``translation · cnn · epoch 1/3 · val_accuracy 0.91``."""
+    parts = [str(event.get("experiment", ""))] if event.get("experiment") else []
+    if "epoch" in event and "epochs" in event:
+        parts.append(f"epoch {event['epoch']}/{event['epochs']}")
+    for key, value in event.items():
+        if key in HIDDEN or key in ("epoch", "epochs") or isinstance(value, dict | list):
+            continue
+        parts.append(f"{key} {value:.3g}" if isinstance(value, float) else str(value))
+    return " · ".join(parts)
+
+
 class ProgressBar:
     """Adapter from plain-dict progress events to a rich progress bar on stderr.
 
@@ -45,9 +60,7 @@ class ProgressBar:
         elif event.get("stage") == "done":
             self.bar.update(self.task, completed=total)
         elif self.live:
-            detail = " ".join(f"{k}={v}" for k, v in event.items()
-                              if k not in ("experiment", "index", "total") and not isinstance(v, dict))
-            self.bar.update(self.task, description=f"{event.get('experiment', '')}: {detail}"[:70])
+            self.bar.update(self.task, description=describe(event)[:70])
 
 
 __all__ = ["ProgressBar"]
