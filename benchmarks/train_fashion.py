@@ -37,13 +37,17 @@ from cnnlab.train.tensors import Preprocess, as_tensors
 
 TARGET = 0.92
 # The fast recipe, found by sweeping on this 2-core machine (see README "Models and training").
-FAST_MODEL = {"channels": [16, 32], "hidden": 128}
-FAST_TRAIN = {"epochs": 6, "batch_size": 128, "lr": 0.1}
-# The 3-minute recipe: the fast recipe with a longer OneCycle, its epochs sized to the budget from
-# the fast run's measured seconds per epoch. (A (32, 64) net was tried first: at ~110 s per epoch
-# on this busy machine only one epoch fit, 87.8%.)
-BEST_MODEL = dict(FAST_MODEL)
-BEST_TRAIN = {"batch_size": 128, "lr": 0.1}
+# conv → pool → BN → ReLU (pool_first): BN/ReLU/pool, not the convs, dominate a step of this small
+# net on 2 cores, and pooling first quarters their work (7.2 vs 10.7 s per epoch measured here).
+# OneCycle over 5 epochs at batch 256 ends at 92.15-92.35% (seeds 0-2) in 33-36 s on a quiet machine.
+FAST_MODEL = {"channels": [16, 32], "hidden": 128, "pool_first": True}
+FAST_TRAIN = {"epochs": 5, "batch_size": 256, "lr": 0.2}
+# The 3-minute recipe: a twice-wider net with horizontal flips, its OneCycle length sized to the
+# budget from the fast run's measured epoch time × the two nets' measured step-time ratio. Tried on
+# a quiet machine: (16, 32) for 22 epochs with flips 92.99%; (32, 64) for 8 epochs 92.93%; the
+# same with FC 256, dropout 0.3 and label smoothing 0.1 93.15% (167 s).
+BEST_MODEL = {"channels": [32, 64], "hidden": 256, "dropout": 0.3, "pool_first": True}
+BEST_TRAIN = {"batch_size": 256, "lr": 0.2, "augment": "flip", "label_smoothing": 0.1}
 BEST_BUDGET = 180.0
 
 
@@ -149,6 +153,12 @@ def main() -> None:
     print(f"matmul peak {peak / 1e9:.1f} GFLOP/s; training inner loop {rate * flops / 1e9:.1f} "
           f"GFLOP/s = {100 * rate * flops / peak:.1f}% of peak "
           f"({flops / 1e6:.1f} MFLOP per step of {FAST_TRAIN['batch_size']})")
+    best_rate, best_flops = inner_loop_rate(BEST_MODEL, x, y, BEST_TRAIN["batch_size"], device)
+    out.update(best_model_train_gflops=best_rate * best_flops / 1e9,
+               best_model_mfu=best_rate * best_flops / peak)
+    print(f"3-minute recipe's wider net: {best_rate * best_flops / 1e9:.1f} GFLOP/s = "
+          f"{100 * best_rate * best_flops / peak:.1f}% of peak "
+          f"({best_flops / 1e6:.1f} MFLOP per step of {BEST_TRAIN['batch_size']})")
     del x, y  # the benchmark's own copies must not count as training memory
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -170,7 +180,8 @@ def main() -> None:
                               else status_mib("VmHWM"))
     out["rss_before_training_mib"] = rss_before
     t92 = res.seconds_to_target
-    print(f"fast recipe: {'%.1f s to %.0f%%' % (t92, 100 * TARGET) if t92 else 'target NOT reached'}"
+    reached = f"{t92:.1f} s to {100 * TARGET:.0f}%" if t92 else "target NOT reached"
+    print(f"fast recipe: {reached}"
           f" (final {100 * res.metrics.accuracy:.2f}%, {res.elapsed:.1f} s, {steps} steps; "
           f"end-to-end {out['fast']['end_to_end_gflops']:.1f} GFLOP/s); memory peak "
           f"{out['memory_peak_mib']:.0f} MiB ({rss_before:.0f} MiB before fit: torch + the uint8 datasets)")
@@ -195,7 +206,8 @@ def main() -> None:
     # 4. best accuracy within 3 minutes
     if not args.skip_best:
         per_epoch = res.elapsed / max(res.epochs_completed, 1)  # measured, evaluation included
-        epochs = args.best_epochs or max(1, int(BEST_BUDGET * 0.9 / per_epoch))  # 10% slack
+        per_epoch *= (rate / best_rate) * (FAST_TRAIN["batch_size"] / BEST_TRAIN["batch_size"])
+        epochs = args.best_epochs or max(1, int(BEST_BUDGET * 0.95 / per_epoch))  # 5% slack
         seed_everything(0)
         bm = build("cnn", **BEST_MODEL)
         r = fit(bm, train, test, TrainConfig(**BEST_TRAIN, epochs=epochs, time_budget=BEST_BUDGET,
@@ -208,6 +220,13 @@ def main() -> None:
         print(f"best within {BEST_BUDGET:.0f} s: {100 * r.best_accuracy:.2f}% "
               f"(final {100 * r.metrics.accuracy:.2f}%, {epochs} epochs planned, "
               f"{r.elapsed:.1f} s, stopped by {r.stopped})")
+    # the peak is measured again at the end: a busy moment at the start must not flatter the ratio
+    peak_end = matmul_peak(device)
+    hi = max(peak, peak_end)
+    out.update(matmul_peak_end_gflops=peak_end / 1e9, mfu_vs_higher_peak=rate * flops / hi,
+               best_model_mfu_vs_higher_peak=best_rate * best_flops / hi)
+    print(f"matmul peak again at the end {peak_end / 1e9:.1f} GFLOP/s; against the higher peak: fast "
+          f"net {100 * rate * flops / hi:.1f}%, wider net {100 * best_rate * best_flops / hi:.1f}%")
     out["load_avg_end"] = os.getloadavg()[0]
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

@@ -24,6 +24,7 @@ CASES = [
     ("cnn", {}),
     ("cnn", {"channels": (8, 16, 32), "batch_norm": False, "hidden": 0, "dropout": 0.3}),
     ("cnn", {"channels": [4], "kernel_size": 5, "pool": 4, "in_channels": 3, "num_classes": 7}),
+    ("cnn", {"channels": (16, 32), "pool_first": True}),
     ("mlp", {}),
     ("mlp", {"hidden": (32,), "dropout": 0.2, "num_classes": 3}),
     ("lc", {}),
@@ -56,6 +57,22 @@ def test_forward_shape_and_param_formula(case):
 
 def test_every_registered_model_is_covered():
     assert {name for name, _ in CASES} == set(names())
+
+
+def test_pool_first_is_the_same_function_without_batch_norm():
+    """Max-pool and ReLU commute, so without BN the reordered block computes the same logits."""
+    torch.manual_seed(0)
+    plain = build("cnn", channels=(4, 8), batch_norm=False)
+    fast = build("cnn", channels=(4, 8), batch_norm=False, pool_first=True)
+    fast.load_state_dict(plain.state_dict())  # same parameters, same keys
+    assert [type(m).__name__ for m in fast.features[:3]] == ["Conv2d", "MaxPool2d", "ReLU"]
+    x = torch.randn(5, 1, 28, 28)
+    torch.testing.assert_close(fast(x), plain(x), rtol=0, atol=1e-6)
+    # with BN the statistics are taken after pooling: same parameter count, different function
+    bn = build("cnn", channels=(4, 8), pool_first=True)
+    assert [type(m).__name__ for m in bn.features[:4]] == ["Conv2d", "MaxPool2d", "BatchNorm2d",
+                                                          "ReLU"]
+    assert num_params(bn) == num_params(build("cnn", channels=(4, 8)))
 
 
 def test_padding_pair_shapes_and_params():

@@ -68,7 +68,23 @@ def test_predict_any_image(trained, tmp_path, capsys):
         assert img.size == (28, 28) and img.mode == "L"
 
 
+def test_train_architecture_and_smoothing_options_reach_the_checkpoint(tmp_path, capsys):
+    out = tmp_path / "fast"
+    assert main(["train", *TINY, "--pool-first", "--hidden", "32", "--dropout", "0.3",
+                 "--label-smoothing", "0.1", "--out", str(out), "--json"]) == 0
+    meta = json.loads((out / "checkpoint.json").read_text())
+    assert meta["model"]["kwargs"] == {"channels": [4, 8], "hidden": 32, "dropout": 0.3,
+                                       "pool_first": True}
+    assert meta["config"]["label_smoothing"] == 0.1
+    mlp = tmp_path / "mlp"  # the MLP takes a list of widths: --hidden gives it one layer
+    assert main(["train", *TINY[:-6], "--model", "mlp", "--hidden", "16", "--threads", "1",
+                 "--out", str(mlp), "--json"]) == 0
+    assert json.loads((mlp / "checkpoint.json").read_text())["model"]["kwargs"] == {"hidden": [16]}
+
+
 @pytest.mark.parametrize("args,pattern", [
+    (["train", "--model", "mlp", "--pool-first"], r"Model 'mlp' has no option 'pool_first'"),
+    (["train", "--label-smoothing", "1"], r"label_smoothing must be in \[0, 1\), got 1\.0"),
     (["train", "--model", "resnet"], r"Unknown model 'resnet'\. Valid: cnn, mlp, lc, gap"),
     (["train", "--data", "cifar"], r"cifar"),
     (["train", "--lr", "0"], r"lr must be a finite number > 0, got 0\.0"),

@@ -80,12 +80,17 @@ def _check_data_name(name: str) -> None:
         raise DataError("data.unknown", name=name, valid=", ".join(names()))
 
 
-def _model_kwargs(channels: tuple[int, ...], dropout: float | None) -> dict[str, Any]:
+def _model_kwargs(model: str, channels: tuple[int, ...], dropout: float | None,
+                  pool_first: bool = False, hidden: int | None = None) -> dict[str, Any]:
     kw: dict[str, Any] = {}
     if channels:
         kw["channels"] = list(channels)
+    if hidden is not None:  # the MLP takes a list of widths: --hidden gives it one hidden layer
+        kw["hidden"] = [hidden] if model == "mlp" else hidden
     if dropout is not None:
         kw["dropout"] = dropout
+    if pool_first:
+        kw["pool_first"] = True
     return kw
 
 
@@ -105,6 +110,10 @@ def _model_kwargs(channels: tuple[int, ...], dropout: float | None) -> dict[str,
               metavar="onecycle|step|constant", help=t("cli.train.opt.schedule"))
 @click.option("--channels", type=int, multiple=True, help=t("cli.train.opt.channels"))
 @click.option("--dropout", type=float, default=None, help=t("cli.train.opt.dropout"))
+@click.option("--pool-first", is_flag=True, help=t("cli.train.opt.pool_first"))
+@click.option("--hidden", type=int, default=None, help=t("cli.train.opt.hidden"))
+@click.option("--label-smoothing", type=float, default=0.0, show_default=True,
+              help=t("cli.train.opt.label_smoothing"))
 @click.option("--augment", default="none", show_default=True, metavar="none|flip",
               help=t("cli.train.opt.augment"))
 @click.option("--target-acc", type=float, default=None, help=t("cli.train.opt.target_acc"))
@@ -121,8 +130,8 @@ def _model_kwargs(channels: tuple[int, ...], dropout: float | None) -> dict[str,
 @lang_option
 @click.pass_context
 def train(ctx: click.Context, model: str, data: str, data_dir: str | None, channels: tuple[int, ...],
-          dropout: float | None, limit: int | None, out: str, resume: bool, as_json: bool,
-          **opts: Any) -> None:
+          dropout: float | None, pool_first: bool, hidden: int | None, limit: int | None, out: str,
+          resume: bool, as_json: bool, **opts: Any) -> None:
     from cnnlab.inspect.shapes import check_positive
     from cnnlab.train.config import TrainConfig
 
@@ -140,9 +149,9 @@ def train(ctx: click.Context, model: str, data: str, data_dir: str | None, chann
         data = data if given("data") else run.get("data", data)
         limit = limit if given("limit") else run.get("limit", limit)
         kw = saved.get("model", {}).get("kwargs", {}) if not given("model") else {}
-        model_kw = {**kw, **_model_kwargs(channels, dropout)}
+        model_kw = {**kw, **_model_kwargs(model, channels, dropout, pool_first, hidden)}
     else:
-        model_kw = _model_kwargs(channels, dropout)
+        model_kw = _model_kwargs(model, channels, dropout, pool_first, hidden)
     config = TrainConfig(**opts, out=str(out_dir), resume=resume).validate()
     if limit is not None:
         check_positive("limit", limit)

@@ -94,7 +94,8 @@ def build_from_spec(spec: ModelSpec | dict[str, Any]) -> nn.Module:
 def count_params(name: str, **kwargs: Any) -> int:
     """The parameter count of ``build(name, **kwargs)`` by formula (no model is built)."""
     formula = MODELS[_check_name(name)][1]
-    kwargs = {k: v for k, v in kwargs.items() if k != "dropout"}  # dropout has no parameters
+    # dropout and the block order have no parameters of their own
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("dropout", "pool_first")}
     _check_kwargs(formula, name, kwargs)
     return formula(**kwargs)
 
