@@ -45,7 +45,8 @@ FAST_TRAIN = {"epochs": 5, "batch_size": 256, "lr": 0.2}
 # The 3-minute recipe: a twice-wider net with horizontal flips, its OneCycle length sized to the
 # budget from the fast run's measured epoch time × the two nets' measured step-time ratio. Tried on
 # a quiet machine: (16, 32) for 22 epochs with flips 92.99%; (32, 64) for 8 epochs 92.93%; the
-# same with FC 256, dropout 0.3 and label smoothing 0.1 93.15% (167 s); at batch 128, lr 0.1, 7 epochs 93.20%.
+# same with FC 256, dropout 0.3 and label smoothing 0.1 93.15% (167 s); that at batch 128,
+# lr 0.1, 7 epochs 93.20%.
 BEST_MODEL = {"channels": [32, 64], "hidden": 256, "dropout": 0.3, "pool_first": True}
 BEST_TRAIN = {"batch_size": 256, "lr": 0.2, "augment": "flip", "label_smoothing": 0.1}
 BEST_BUDGET = 180.0
