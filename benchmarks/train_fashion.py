@@ -2,14 +2,15 @@
 
     python benchmarks/train_fashion.py                # everything (~8 min on 2 cores)
     python benchmarks/train_fashion.py --skip-baseline --skip-best   # fast recipe + FLOP/s only
+    python benchmarks/train_fashion.py --skip-best --baseline-epochs 14  # baseline to 92% (~15 min)
 
 Reports, measured in the same process so ratios cancel machine noise:
 1. time to >= 92% test accuracy with cnnlab's fast recipe (``fit`` + OneCycle + BN + channels_last,
    whole dataset in memory); data loading excluded, evaluation included;
 2. the baseline recipe of PyTorch's classic MNIST example (ClassicNet, Adadelta lr 1.0, StepLR 0.7,
-   batch 64) timed for ONE epoch (its accuracy after that epoch is printed); the ratio
-   "baseline epoch ÷ our time-to-92%" is a LOWER bound on the true speed-up whenever one baseline
-   epoch stays below 92% (it must train longer to get there);
+   batch 64) timed for ONE epoch by default — "baseline epoch ÷ our time-to-92%" is then a LOWER
+   bound on the speed-up when one epoch stays below 92% — or, with ``--baseline-epochs 14`` (the
+   example's own epoch count), trained until it reaches 92%: the true time-to-92% ratio;
 3. the best test accuracy reachable within 3 minutes (a larger recipe, epochs sized to fit);
 4. achieved training FLOP/s (FlopCounterMode count of one step × steps/s of the timed inner loop)
    ÷ this machine's fp32 matmul peak (2048³ GEMM) measured here;
@@ -128,6 +129,11 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--skip-best", action="store_true")
+    ap.add_argument("--baseline-epochs", type=int, default=1,
+                    help="train the baseline up to this many epochs, stopping at 92%% (default 1: "
+                         "one timed epoch, a lower-bound ratio)")
+    ap.add_argument("--baseline-budget", type=float, default=1200.0,
+                    help="seconds the baseline may train when --baseline-epochs > 1")
     ap.add_argument("--best-epochs", type=int, default=0,
                     help="epochs of the 3-minute run (default: planned from the fast run's epoch time)")
     ap.add_argument("--json", help="also write the numbers to this file")
@@ -187,22 +193,31 @@ def main() -> None:
           f"end-to-end {out['fast']['end_to_end_gflops']:.1f} GFLOP/s); memory peak "
           f"{out['memory_peak_mib']:.0f} MiB ({rss_before:.0f} MiB before fit: torch + the uint8 datasets)")
 
-    # 3. the PyTorch MNIST example's recipe, one epoch
+    # 3. the PyTorch MNIST example's recipe: one epoch (default), or up to --baseline-epochs (the
+    #    example's own 14) stopping at the target, which gives the true time-to-92% ratio
     if not args.skip_baseline:
         seed_everything(0)
         base = build("classic")
-        b = fit(base, train, test, TrainConfig(epochs=1, batch_size=64, lr=1.0, optimizer="adadelta",
-                                               schedule="step", step_gamma=0.7, weight_decay=0.0,
-                                               momentum=0.0, channels_last=False,
-                                               device=args.device))
-        ratio = b.elapsed / t92 if t92 else None
-        out["baseline"] = {"epoch_seconds": b.elapsed, "accuracy_after_1_epoch": b.metrics.accuracy,
-                           "ratio_epoch_over_fast_t92": ratio, "params": num_params(base),
-                           "mode": "timed for one epoch; ratio is a lower bound if < 92%"}
-        print(f"baseline (PyTorch MNIST example recipe): 1 epoch = {b.elapsed:.1f} s -> "
-              f"{100 * b.metrics.accuracy:.2f}%; ratio baseline-epoch / fast-time-to-92% = "
-              f"{ratio:.1f}x" + (" (lower bound: one epoch is below 92%)"
-                                 if b.metrics.accuracy < TARGET else ""))
+        to_target = args.baseline_epochs > 1
+        b = fit(base, train, test, TrainConfig(
+            epochs=args.baseline_epochs, batch_size=64, lr=1.0, optimizer="adadelta",
+            schedule="step", step_gamma=0.7, weight_decay=0.0, momentum=0.0, channels_last=False,
+            target_acc=TARGET if to_target else None,
+            time_budget=args.baseline_budget if to_target else None, device=args.device))
+        bt = b.seconds_to_target
+        ratio = (bt if bt else b.elapsed) / t92 if t92 else None
+        lower = bt is None  # the baseline never reached the target: the ratio is a lower bound
+        out["baseline"] = {"epochs_run": b.epochs_completed, "seconds": b.elapsed,
+                           "seconds_to_target": bt, "accuracy": b.metrics.accuracy,
+                           "history": [(round(h["elapsed"], 1), round(h["val_accuracy"], 4))
+                                       for h in b.history],
+                           "ratio_over_fast_t92": ratio, "ratio_is_lower_bound": lower,
+                           "params": num_params(base)}
+        print(f"baseline (PyTorch MNIST example recipe): {b.epochs_completed} epoch(s), "
+              f"{b.elapsed:.1f} s -> {100 * b.metrics.accuracy:.2f}%"
+              + (f", reached {100 * TARGET:.0f}% at {bt:.1f} s" if bt else "")
+              + (f"; ratio baseline / fast time to {100 * TARGET:.0f}% = {ratio:.1f}x" if ratio else "")
+              + (" (lower bound: the baseline did not reach the target)" if lower else ""))
 
     # 4. best accuracy within 3 minutes
     if not args.skip_best:
