@@ -5,31 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn as tnn
 
 from cnnlab.engine import nn
+from cnnlab.engine.torch_twin import to_torch
 
 TIGHT = dict(rtol=1e-10, atol=1e-12)
-
-
-def twin_of(layer: nn.Module) -> tnn.Module:
-    """The torch layer with the same hyperparameters and the engine layer's weights."""
-    kinds = {
-        nn.Conv1d: lambda l: tnn.Conv1d(l.weight.shape[1], l.weight.shape[0], l.weight.shape[2], l.stride, l.padding, l.dilation),
-        nn.Conv2d: lambda l: tnn.Conv2d(l.weight.shape[1], l.weight.shape[0], l.weight.shape[2:], l.stride, l.padding, l.dilation),
-        nn.Linear: lambda l: tnn.Linear(l.weight.shape[1], l.weight.shape[0]),
-        nn.MaxPool1d: lambda l: tnn.MaxPool1d(l.kernel_size, l.stride, l.padding),
-        nn.AvgPool1d: lambda l: tnn.AvgPool1d(l.kernel_size, l.stride, l.padding),
-        nn.AvgPool2d: lambda l: tnn.AvgPool2d(l.kernel_size, l.stride, l.padding),
-        nn.MaxPool2d: lambda l: tnn.MaxPool2d(l.kernel_size, l.stride, l.padding),
-        nn.ReLU: lambda l: tnn.ReLU(),
-        nn.Flatten: lambda l: tnn.Flatten(),
-    }
-    twin = kinds[type(layer)](layer).double()
-    with torch.no_grad():
-        for (_, p), tp in zip(layer.named_parameters(), twin.parameters(), strict=True):
-            tp.copy_(torch.from_numpy(p.data))
-    return twin
 
 
 @pytest.mark.parametrize(
@@ -51,7 +31,7 @@ def twin_of(layer: nn.Module) -> tnn.Module:
 def test_layer_matches_torch(layer: nn.Module, shape: tuple[int, ...]) -> None:
     rng = np.random.default_rng(4)
     x = rng.standard_normal(shape)
-    twin = twin_of(layer)
+    twin = to_torch(layer, torch.float64)
     tx = torch.tensor(x, requires_grad=True)
     ty = twin(tx)
     g = rng.standard_normal(tuple(ty.shape))
@@ -65,7 +45,7 @@ def test_layer_matches_torch(layer: nn.Module, shape: tuple[int, ...]) -> None:
 def test_sgd_matches_torch_with_weight_decay() -> None:
     rng = np.random.default_rng(5)
     layer = nn.Linear(4, 3, dtype=np.float64, rng=rng)
-    twin = twin_of(layer)
+    twin = to_torch(layer, torch.float64)
     opt = nn.SGD(layer.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01)
     topt = torch.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01)
     for _ in range(3):
@@ -90,3 +70,15 @@ def test_gradients_accumulate_until_zero_grad() -> None:
     np.testing.assert_array_equal(layer.bias.grad, [2.0, 2.0])
     layer.zero_grad()
     assert layer.bias.grad is None
+
+
+def test_torch_twin_of_a_network() -> None:
+    """``to_torch`` keeps bias-less layers bias-less and a whole LeNet-5 equal to the engine's."""
+    conv = nn.Conv2d(2, 3, 3, bias=False, rng=np.random.default_rng(5), dtype=np.float64)
+    twin = to_torch(conv)
+    assert twin.bias is None and twin.weight.dtype == torch.float64
+    net = nn.lenet5(np.random.default_rng(6))
+    tnet = to_torch(net)
+    assert sum(p.numel() for p in tnet.parameters()) == sum(p.data.size for p in net.parameters()) == 61706
+    x = np.random.default_rng(7).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    np.testing.assert_allclose(net(x), tnet(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -16,37 +16,9 @@ import torch
 from torch import nn as tnn
 
 from cnnlab.engine import nn
+from cnnlab.engine.torch_twin import to_torch
 
 STEPS, BATCH, LR, MOMENTUM, SIGNAL = 100, 16, 0.01, 0.9, 2.0  # a smooth recipe, see docstring
-
-
-def lenet(rng: np.random.Generator, dtype: type) -> nn.Sequential:
-    """LeNet-5 shape (padding 2 on 28×28 keeps 28, as in the original 32×32 input)."""
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2, rng=rng, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5, rng=rng, dtype=dtype), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(400, 120, rng=rng, dtype=dtype), nn.ReLU(),
-        nn.Linear(120, 84, rng=rng, dtype=dtype), nn.ReLU(),
-        nn.Linear(84, 10, rng=rng, dtype=dtype),
-    )  # fmt: skip
-
-
-def torch_twin(net: nn.Sequential, dtype: torch.dtype) -> tnn.Sequential:
-    """The same architecture in torch, with the engine's initial weights copied in."""
-    twin = tnn.Sequential(
-        tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Flatten(),
-        tnn.Linear(400, 120), tnn.ReLU(),
-        tnn.Linear(120, 84), tnn.ReLU(),
-        tnn.Linear(84, 10),
-    ).to(dtype)  # fmt: skip
-    with torch.no_grad():
-        for (name, p), (tname, tp) in zip(net.named_parameters(), twin.named_parameters(), strict=True):
-            assert name == tname
-            tp.copy_(torch.from_numpy(p.data.copy()))
-    return twin
 
 
 def batches(seed: int, dtype: type) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -63,8 +35,8 @@ def batches(seed: int, dtype: type) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def run_both(dtype: type, tdtype: torch.dtype) -> tuple[np.ndarray, np.ndarray]:
-    net = lenet(np.random.default_rng(0), dtype)
-    twin = torch_twin(net, tdtype)
+    net = nn.lenet5(np.random.default_rng(0), dtype)
+    twin = to_torch(net, tdtype)  # the same architecture with the engine's initial weights
     opt = nn.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
     topt = torch.optim.SGD(twin.parameters(), lr=LR, momentum=MOMENTUM)
     loss_fn, tloss_fn = nn.CrossEntropyLoss(), tnn.CrossEntropyLoss()

@@ -18,7 +18,8 @@ Functional API (``x`` is ``(N, C, H, W)`` or ``(N, C, L)``; float32 or float64):
     log_softmax(x, dim=-1)                                              log_softmax_backward(g, out)
     cross_entropy(logits, target)                                       cross_entropy_backward(logits, target)
 
-The engine never imports torch.
+The ops never import torch; :func:`cnnlab.engine.torch_twin.to_torch` builds the PyTorch twin of a
+network (same layers and weights) for checking the engine against it.
 """
 
 from cnnlab.engine.activation import relu, relu_backward

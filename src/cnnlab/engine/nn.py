@@ -190,51 +190,46 @@ class ReLU(Module):
         return activation.relu_backward(grad_out, self._saved("_x"))
 
 
-class MaxPool2d(Module):
-    """``nn.MaxPool2d(kernel_size, stride=None, padding=0)``."""
+class _Pool(Module):
+    """A pooling layer: ``_op`` / ``_op_backward`` are the functional pair it wraps."""
+
+    _op = staticmethod(pool.max_pool2d)
+    _op_backward = staticmethod(pool.max_pool2d_backward)
 
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int = 0) -> None:
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
-        return pool.max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return self._op(x, self.kernel_size, self.stride, self.padding)
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        return pool.max_pool2d_backward(grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding)
+        return self._op_backward(grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding)
 
 
-class AvgPool2d(MaxPool2d):
+class MaxPool2d(_Pool):
+    """``nn.MaxPool2d(kernel_size, stride=None, padding=0)``."""
+
+
+class AvgPool2d(_Pool):
     """``nn.AvgPool2d(kernel_size, stride=None, padding=0)`` (``count_include_pad=True``)."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x = x
-        return pool.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
-
-    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        return pool.avg_pool2d_backward(grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding)
+    _op = staticmethod(pool.avg_pool2d)
+    _op_backward = staticmethod(pool.avg_pool2d_backward)
 
 
-class MaxPool1d(MaxPool2d):
+class MaxPool1d(_Pool):
     """``nn.MaxPool1d(kernel_size, stride=None, padding=0)``; input ``(N, C, L)``."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x = x
-        return pool.max_pool1d(x, self.kernel_size, self.stride, self.padding)
-
-    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        return pool.max_pool1d_backward(grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding)
+    _op = staticmethod(pool.max_pool1d)
+    _op_backward = staticmethod(pool.max_pool1d_backward)
 
 
-class AvgPool1d(MaxPool2d):
+class AvgPool1d(_Pool):
     """``nn.AvgPool1d(kernel_size, stride=None, padding=0)``; input ``(N, C, L)``."""
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x = x
-        return pool.avg_pool1d(x, self.kernel_size, self.stride, self.padding)
-
-    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        return pool.avg_pool1d_backward(grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding)
+    _op = staticmethod(pool.avg_pool1d)
+    _op_backward = staticmethod(pool.avg_pool1d_backward)
 
 
 class Flatten(Module):
@@ -330,7 +325,23 @@ class SGD:
             p.data -= (self.lr * g).astype(p.data.dtype, copy=False)
 
 
+def lenet5(rng: np.random.Generator | None = None, dtype: np.dtype | type = np.float32) -> Sequential:
+    """LeNet-5 with ReLU and max pooling for 28×28 input: ``(N, 1, 28, 28) → (N, 10)`` logits.
+
+    Padding 2 on the first conv keeps 28×28, as LeCun's 32×32 input did. 61,706 parameters.
+    """
+    return Sequential(
+        Conv2d(1, 6, 5, padding=2, rng=rng, dtype=dtype), ReLU(), MaxPool2d(2),  # (N, 6, 14, 14)
+        Conv2d(6, 16, 5, rng=rng, dtype=dtype), ReLU(), MaxPool2d(2),           # (N, 16, 5, 5)
+        Flatten(),                                                               # (N, 400)
+        Linear(400, 120, rng=rng, dtype=dtype), ReLU(),
+        Linear(120, 84, rng=rng, dtype=dtype), ReLU(),
+        Linear(84, 10, rng=rng, dtype=dtype),
+    )  # fmt: skip
+
+
 __all__ = [
+    "lenet5",
     "Parameter",
     "Module",
     "Conv2d",

@@ -1,0 +1,67 @@
+"""The PyTorch twin of an engine network: same layers, same hyperparameters, same weights.
+
+This is the one engine module that imports torch (the ops never do); it exists so that "agrees with
+PyTorch" can be checked by anyone — the tests, the benchmarks, a learner in a notebook::
+
+    net = nn.lenet5(np.random.default_rng(0))
+    twin = to_torch(net)                     # torch.nn.Sequential with the engine's initial weights
+    np.allclose(net(x), twin(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn as tnn
+
+from cnnlab.engine import nn
+
+
+def _conv(cls: type[tnn.Module]) -> Callable[[nn.Conv2d], tnn.Module]:
+    return lambda l: cls(l.weight.shape[1], l.weight.shape[0], tuple(l.weight.shape[2:]), l.stride,
+                         l.padding, l.dilation, bias=l.bias is not None)
+
+
+def _pool(cls: type[tnn.Module]) -> Callable[[nn.Module], tnn.Module]:
+    return lambda l: cls(l.kernel_size, l.stride, l.padding)
+
+
+# exact types: Conv1d subclasses Conv2d in the engine, so isinstance would pick the wrong twin
+_TWINS: dict[type, Callable] = {
+    nn.Conv2d: _conv(tnn.Conv2d),
+    nn.Conv1d: _conv(tnn.Conv1d),
+    nn.Linear: lambda l: tnn.Linear(l.weight.shape[1], l.weight.shape[0], bias=l.bias is not None),
+    nn.MaxPool2d: _pool(tnn.MaxPool2d),
+    nn.AvgPool2d: _pool(tnn.AvgPool2d),
+    nn.MaxPool1d: _pool(tnn.MaxPool1d),
+    nn.AvgPool1d: _pool(tnn.AvgPool1d),
+    nn.ReLU: lambda l: tnn.ReLU(),
+    nn.Flatten: lambda l: tnn.Flatten(),
+    nn.Sequential: lambda l: tnn.Sequential(*(_structure(layer) for layer in l.layers)),
+}
+
+
+def _structure(layer: nn.Module) -> tnn.Module:
+    return _TWINS[type(layer)](layer)
+
+
+def to_torch(module: nn.Module, dtype: torch.dtype | None = None) -> tnn.Module:
+    """The ``torch.nn`` module equal to ``module``, its parameters copied from the engine's.
+
+    ``dtype`` defaults to the engine parameters' dtype (torch's default for a layer without any).
+    """
+    twin = _structure(module)
+    params = list(module.named_parameters())
+    if dtype is None and params:
+        dtype = torch.from_numpy(params[0][1].data).dtype
+    if dtype is not None:
+        twin = twin.to(dtype)
+    with torch.no_grad():
+        for (name, p), (tname, tp) in zip(params, twin.named_parameters(), strict=True):
+            assert name == tname, (name, tname)  # same layer order, same parameter names
+            tp.copy_(torch.from_numpy(p.data))
+    return twin
+
+
+__all__ = ["to_torch"]
