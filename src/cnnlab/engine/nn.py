@@ -84,6 +84,9 @@ class Module:
 class Conv2d(Module):
     """``weight (out_channels, in_channels, kH, kW)``, ``bias (out_channels,)`` — ``nn.Conv2d``."""
 
+    _op = staticmethod(conv.conv2d)  # the functional pair this layer wraps (Conv1d swaps them)
+    _op_backward = staticmethod(conv.conv2d_backward)
+
     def __init__(
         self,
         in_channels: int,
@@ -107,10 +110,10 @@ class Conv2d(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
         b = self.bias.data if self.bias is not None else None
-        return conv.conv2d(x, self.weight.data, b, self.stride, self.padding, self.dilation)
+        return self._op(x, self.weight.data, b, self.stride, self.padding, self.dilation)
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        dx, dw, db = conv.conv2d_backward(
+        dx, dw, db = self._op_backward(
             grad_out, self._saved("_x"), self.weight.data, self.stride, self.padding, self.dilation, input_grad
         )
         _accumulate(self.weight, dw)
@@ -121,6 +124,9 @@ class Conv2d(Module):
 
 class Conv1d(Conv2d):
     """``weight (out_channels, in_channels, k)`` — ``nn.Conv1d``; input ``(N, C_in, L)``."""
+
+    _op = staticmethod(conv.conv1d)
+    _op_backward = staticmethod(conv.conv1d_backward)
 
     def __init__(
         self,
@@ -137,20 +143,6 @@ class Conv1d(Conv2d):
         super().__init__(in_channels, out_channels, (1, kernel_size), 1, 0, 1, bias, rng, dtype)
         self.weight.data = self.weight.data[:, :, 0, :].copy()  # (C_out, C_in, k)
         self.stride, self.padding, self.dilation = stride, padding, dilation
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._x = x
-        b = self.bias.data if self.bias is not None else None
-        return conv.conv1d(x, self.weight.data, b, self.stride, self.padding, self.dilation)
-
-    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        dx, dw, db = conv.conv1d_backward(
-            grad_out, self._saved("_x"), self.weight.data, self.stride, self.padding, self.dilation, input_grad
-        )
-        _accumulate(self.weight, dw)
-        if self.bias is not None:
-            _accumulate(self.bias, db)
-        return dx
 
 
 class Linear(Module):
