@@ -118,6 +118,6 @@ def test_data_list_json() -> None:
 def test_progress_line_is_short_and_readable() -> None:
     from cnnlab.cli.progress import describe
 
-    line = describe({"stage": "train", "model": "cnn", "epoch": 1, "epochs": 3,
+    line = describe({"kind": "train", "model": "cnn", "epoch": 1, "epochs": 3,
                      "val_accuracy": 0.91234, "experiment": "translation", "index": 8, "total": 11})
     assert line == "translation · epoch 1/3 · cnn · val_accuracy 0.912"

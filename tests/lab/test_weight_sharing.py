@@ -50,7 +50,7 @@ def test_quick_run_numbers_progress_and_reproducibility() -> None:
     b = lab.run("weight-sharing", **QUICK)
     assert a.numbers["accuracy"] == b.numbers["accuracy"]  # seeded: same numbers
     assert "p.numel()" in a.text("en") and "매개변수" in a.text("ko")
-    train = [e for e in events if e["stage"] == "train"]
+    train = [e for e in events if e["kind"] == "train"]
     assert {e["model"] for e in train} == set(KINDS)
     assert {"epoch": 1, "epochs": 1}.items() <= train[-1].items()
 

@@ -30,7 +30,7 @@ def test_fit_learns_and_reports_consistent_metrics():
     assert m.accuracy == pytest.approx(sum(m.confusion[i][i] for i in range(10)) / 256)
     for i, row in enumerate(m.confusion):
         assert m.per_class_accuracy[i] == pytest.approx(row[i] / max(sum(row), 1))
-    kinds = [e["event"] for e in events]
+    kinds = [e["kind"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("eval") == 2
     assert all(isinstance(e, dict) for e in events)
     assert result.global_step == 2 * (512 // 32) and result.stopped == "epochs"

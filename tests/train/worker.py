@@ -42,7 +42,7 @@ def main() -> None:
     callback = None
     if args.kill_at_step:
         def callback(event: dict) -> None:  # noqa: F811 — progress events arrive on every step here
-            if event["event"] == "step" and event["global_step"] >= args.kill_at_step:
+            if event["kind"] == "step" and event["global_step"] >= args.kill_at_step:
                 die()
     if args.kill_in_save:
         saves = {"n": 0}

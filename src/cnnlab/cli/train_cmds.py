@@ -1,8 +1,8 @@
 """``cnnlab train | evaluate | predict`` — thin shells over :mod:`cnnlab.train` and :mod:`cnnlab.models`.
 
-No torch at import time (``cnnlab --help`` stays instant): every body imports what it needs. The
-rich progress bar lives here, as an adapter turning ``fit``'s plain-dict callback events into a bar
-with ETA, loss and accuracy on stderr; stdout carries only the result (text or ``--json``).
+No torch at import time (``cnnlab --help`` stays instant): every body imports what it needs.
+Training progress goes to the CLI's one progress bar (:mod:`cnnlab.cli.progress`) on stderr; stdout
+carries only the result (text or ``--json``).
 """
 
 from __future__ import annotations
@@ -16,43 +16,10 @@ import click
 from click.core import ParameterSource
 
 from cnnlab.cli.common import check_out_dir, info, json_option, lang_option
+from cnnlab.cli.progress import ProgressBar
 from cnnlab.i18n import t
 
 MODEL_CHOICES = "cnn|mlp|lc|gap|classic"
-
-
-class ProgressBar:
-    """``fit`` callback → rich progress bar (stderr). Silent when stderr is not a terminal."""
-
-    def __init__(self, enabled: bool = True) -> None:
-        from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
-
-        console = Console(stderr=True)
-        self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn(t("cli.train.bar.eta")), TimeRemainingColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[stats]}"),
-            console=console, disable=not (enabled and console.is_terminal), transient=False)
-        self.task: Any = None
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        kind = event["event"]
-        if kind == "start":
-            self.progress.start()
-            self.task = self.progress.add_task(t("cli.train.bar.title"), total=event["total_steps"],
-                                               completed=event["global_step"], stats="")
-        elif kind == "step" and self.task is not None:
-            stats = t("cli.train.bar.stats", epoch=event["epoch"] + 1, loss=event["loss"],
-                      acc=100 * event["accuracy"])
-            self.progress.update(self.task, completed=event["global_step"], stats=stats)
-        elif kind == "eval" and "val_accuracy" in event and self.task is not None:
-            self.progress.console.print(t("cli.train.eval_line", epoch=event["epoch"],
-                                          loss=event["val_loss"], acc=100 * event["val_accuracy"],
-                                          elapsed=event["elapsed"]))
-        elif kind == "end":
-            self.progress.stop()
 
 
 def _load_data(name: str, data_dir: str | None, train: bool, limit: int | None) -> Any:
@@ -172,8 +139,9 @@ def train(ctx: click.Context, model: str, data: str, data_dir: str | None, chann
     test_ds = _load_data(data, data_dir, False, None)
     seed_everything(config.seed)
     net = build(model, **model_kw)
-    result = fit(net, train_ds, test_ds, config, callback=ProgressBar(),
-                 run_info={"model": model, "data": data, "limit": limit})
+    with ProgressBar() as progress:
+        result = fit(net, train_ds, test_ds, config, callback=progress,
+                     run_info={"model": model, "data": data, "limit": limit})
     if result.world_size > 1 and int(os.environ.get("RANK", "0")) != 0:
         return  # under torchrun only rank 0 reports
     payload = {"model": model, "data": data, "params": num_params(net), **result.to_dict()}

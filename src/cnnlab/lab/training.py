@@ -5,7 +5,7 @@ No training loop lives here — :func:`train_model` is a thin adapter over ``fit
 
 - seeds torch before the model is built (same seed → same initial weights → same numbers),
 - turns ``fit``'s events into the lab's progress dicts
-  ``{"stage": "train", "model": "cnn", "epoch": 1, "epochs": 3, "val_accuracy": 0.91}``,
+  ``{"kind": "train", "model": "cnn", "epoch": 1, "epochs": 3, "val_accuracy": 0.91}``,
 - returns the model on the CPU in eval mode together with the training set's standardisation, so the
   experiment can feed it shifted, shuffled or single images itself.
 
@@ -120,10 +120,10 @@ def train_model(name: str, make: Callable[[], nn.Module], train: Tensors, test: 
         # fit reports every step; the lab's progress bar needs one line per epoch
         if callback is None:
             return
-        if event.get("event") == "start":
-            callback({"stage": "train", "model": name, "epoch": 0, "epochs": cfg.epochs})
-        elif event.get("event") == "eval":
-            callback({"stage": "train", "model": name, "epoch": round(event["epoch"]),
+        if event["kind"] == "start":
+            callback({"kind": "train", "model": name, "epoch": 0, "epochs": cfg.epochs})
+        elif event["kind"] == "eval":
+            callback({"kind": "train", "model": name, "epoch": round(event["epoch"]),
                       "epochs": cfg.epochs, "val_accuracy": round(event["val_accuracy"], 4)})
 
     start = time.perf_counter()

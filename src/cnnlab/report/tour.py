@@ -48,7 +48,7 @@ def run_tour(*, lang: str | None = None, quick: bool = False, only: list[str] | 
     entries: list[TourEntry] = []
     for i, (exp, params) in enumerate(planned):
         if callback:
-            callback({"stage": "experiment", "name": exp.name, "index": i, "total": len(planned)})
+            callback({"kind": "experiment", "name": exp.name, "index": i, "total": len(planned)})
 
         def inner(event: dict[str, Any], _name: str = exp.name, _i: int = i) -> None:
             if callback:
@@ -58,7 +58,7 @@ def run_tour(*, lang: str | None = None, quick: bool = False, only: list[str] | 
         result = exp.run(params, lang=lang, callback=inner)
         entries.append(TourEntry(exp, result, time.perf_counter() - start))
     if callback:
-        callback({"stage": "done", "total": len(planned)})
+        callback({"kind": "done", "total": len(planned)})
     return entries
 
 

@@ -11,7 +11,6 @@ Progress goes to an optional ``callback(dict)``; the library prints nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.errors import CheckpointError, ConfigError
+from cnnlab.progress import Progress, emit
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train import distributed as ddp
 from cnnlab.train.config import TRAJECTORY_FIELDS, TrainConfig
@@ -28,7 +28,7 @@ from cnnlab.train.metrics import Metrics, evaluate_tensors
 from cnnlab.train.optim import make_optimizer, make_scheduler
 from cnnlab.train.tensors import Preprocess, as_tensors, class_names
 
-Callback = Callable[[dict[str, Any]], None]
+Callback = Progress  # one event type: see cnnlab.progress
 _SHUFFLE_SALT = 1_000_003  # keeps per-epoch and per-step seeds of one run apart
 
 
@@ -69,9 +69,9 @@ def _num_classes(model: nn.Module, x: torch.Tensor, device: torch.device) -> int
     return k
 
 
-def _emit(callback: Callback | None, world: ddp.World, event: str, **data: Any) -> None:
-    if callback is not None and world.is_main:
-        callback({"event": event, **data})
+def _emit(callback: Callback | None, world: ddp.World, kind: str, **data: Any) -> None:
+    if world.is_main:
+        emit(callback, kind, **data)
 
 
 def fit(model: nn.Module, train: Any, val: Any = None, config: TrainConfig | None = None,
