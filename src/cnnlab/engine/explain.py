@@ -16,7 +16,7 @@ import numpy as np
 
 from cnnlab.engine.trace import ConvStep, ConvTrace, trace_conv2d
 from cnnlab.i18n import t
-from cnnlab.inspect.shapes import out_size
+from cnnlab.geometry import out_size
 
 # "A guide to convolution arithmetic for deep learning" (Dumoulin & Visin, 2016), Fig. 1.1's kernel.
 GUIDE_KERNEL = np.array([[0, 1, 2], [2, 2, 0], [0, 1, 2]], dtype=np.float64)

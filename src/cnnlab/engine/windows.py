@@ -4,7 +4,7 @@ Every sliding op (convolution, pooling, their traces and reference loops) needs 
 answers, so they live here and nowhere else:
 
 1. *Geometry* — kernel, stride, dilation, per-side padding and the output size. Sizes come from
-   :mod:`cnnlab.inspect.shapes` (PyTorch ``Conv2d`` docs, floor mode)::
+   :mod:`cnnlab.geometry` (PyTorch ``Conv2d`` docs, floor mode)::
 
        out = (in + pad_lo + pad_hi - dilation*(kernel-1) - 1) // stride + 1
 
@@ -27,7 +27,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from cnnlab.errors import ConfigError, ShapeError
-from cnnlab.inspect.shapes import FORMULA, out_size, pair, same_padding
+from cnnlab.geometry import FORMULA, out_size, pair, same_padding
 
 Padding = int | Sequence[int] | str
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -73,7 +73,7 @@ def check_ndim(op: str, name: str, array: np.ndarray, ndim: int, layout: str) ->
 
 
 def _check_hyper(op: str, name: str, values: tuple[int, ...], minimum: int) -> None:
-    # shapes.out_size checks these too, but this message shows the size formula they feed into.
+    # geometry.out_size checks these too, but this message shows the size formula they feed into.
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
             raise ConfigError(
@@ -92,7 +92,7 @@ def geometry(
     """Validate a 2-D sliding op's hyperparameters against an input of ``size=(H, W)``.
 
     Raises ConfigError for stride/dilation/kernel < 1, negative padding, an unknown padding string
-    or ``'same'`` with stride > 1; ShapeError (from :func:`~cnnlab.inspect.shapes.out_size`) when the
+    or ``'same'`` with stride > 1; ShapeError (from :func:`~cnnlab.geometry.out_size`) when the
     dilated kernel is larger than the padded input.
     """
     ks, ss, ds = pair(kernel, 2, "kernel_size"), pair(stride, 2, "stride"), pair(dilation, 2, "dilation")

@@ -1,17 +1,10 @@
 """Receptive field of a conv/pool stack: by formula, and measured from input gradients.
 
-Formula (Araujo, Norris & Sim, "Computing Receptive Fields of Convolutional Neural Networks",
-Distill 2019; Dumoulin & Visin 2016). Per layer ``l`` with kernel ``k``, stride ``s``, padding ``p``,
-dilation ``d``, effective kernel ``k' = d·(k-1) + 1``, starting from the input
-(``r_0 = 1, j_0 = 1, left_0 = 0``)::
-
-    r_l    = r_{l-1} + (k' - 1) · j_{l-1}       # receptive field size (input pixels)
-    j_l    = j_{l-1} · s                        # jump: input pixels between adjacent output units
-    left_l = left_{l-1} - p · j_{l-1}           # first input pixel seen by output unit 0
-    start_l = left_l + (r_l - 1) / 2            # centre of unit 0's field (may lie in the padding)
-
-Output unit ``i`` of layer ``l`` sees input pixels ``left_l + i·j_l … left_l + i·j_l + r_l - 1``
-(clipped to the image). Element-wise layers (ReLU, BatchNorm, Dropout, …) change nothing.
+The formula (size ``r``, jump ``j``, first pixel ``left``, centre ``start``; Araujo, Norris & Sim,
+Distill 2019) is :func:`cnnlab.geometry.rf_step`, applied per axis; its docstring gives the
+recurrence and the coordinate convention (pixel 0's centre is 0). Output unit ``i`` of layer ``l``
+sees input pixels ``left_l + i·j_l … left_l + i·j_l + r_l - 1`` (clipped to the image).
+Element-wise layers (ReLU, BatchNorm, Dropout, …) change nothing.
 
 The gradient check (:func:`gradient_rf`) backpropagates from one output unit of a *linearised* copy
 of the stack — every conv and pool replaced by a plain sum over the same window (kernel, stride,
@@ -30,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from cnnlab.errors import ConfigError, ShapeError
-from cnnlab.inspect.shapes import out_size, pair, pool_out_size
+from cnnlab.geometry import Field, out_size, pair, pool_out_size, rf_step, same_padding
 
 if TYPE_CHECKING:
     import torch
@@ -77,8 +70,9 @@ def _geometry(layer: Any) -> tuple[tuple[int, int], ...]:
     dilation = pair(getattr(layer, "dilation", 1), 2, "dilation")
     padding = layer.padding
     if isinstance(padding, str):  # Conv2d padding='valid' | 'same' (stride 1 only)
-        # 'same' pads d·(k-1) in total; PyTorch puts the smaller half on the top/left.
-        padding = (0, 0) if padding == "valid" else tuple(d * (k - 1) // 2
+        # 'same' pads d·(k-1) in total; PyTorch puts the smaller half on the top/left, and the
+        # field's first pixel depends on that left half only.
+        padding = (0, 0) if padding == "valid" else tuple(same_padding(k, d)[0]
                                                           for k, d in zip(kernel, dilation))
     padding = pair(padding, 2, "padding")
     if getattr(layer, "ceil_mode", False):
@@ -108,10 +102,10 @@ def receptive_fields(model: nn.Module, image: tuple[int, int]) -> list[LayerRF]:
     """Per geometric layer of ``model``: output size, RF size, jump, start (module docstring).
 
     ``image`` is the input ``(H, W)``; output sizes are validated with
-    :func:`cnnlab.inspect.shapes.out_size`, so a stack that shrinks the map below 1 pixel raises
+    :func:`cnnlab.geometry.out_size`, so a stack that shrinks the map below 1 pixel raises
     ShapeError naming the layer's numbers.
     """
-    size, jump, left = [1, 1], [1, 1], [0, 0]
+    fields = [Field(), Field()]  # (H, W)
     spatial = list(image)
     rows: list[LayerRF] = []
     for i, layer in check_stack(model):
@@ -121,18 +115,17 @@ def receptive_fields(model: nn.Module, image: tuple[int, int]) -> list[LayerRF]:
         kind = type(layer).__name__
         for a in range(2):
             if kind == "Conv2d":
-                spatial[a] = out_size(spatial[a], kernel[a], stride[a], padding[a], dilation[a]).out
+                # a 'same'/'valid' string keeps PyTorch's uneven split for the output size
+                pad = layer.padding if isinstance(layer.padding, str) else padding[a]
+                spatial[a] = out_size(spatial[a], kernel[a], stride[a], pad, dilation[a]).out
             else:  # pools have PyTorch's extra padding rule
                 spatial[a] = pool_out_size(spatial[a], kernel[a], stride[a], padding[a], dilation[a],
                                            kind).out
-            span = dilation[a] * (kernel[a] - 1) + 1
-            size[a] += (span - 1) * jump[a]
-            left[a] -= padding[a] * jump[a]
-            jump[a] *= stride[a]
+            fields[a] = rf_step(fields[a], kernel[a], stride[a], padding[a], dilation[a])
+        fh, fw = fields
         rows.append(LayerRF(i, kind, kernel, stride, padding, dilation,
-                            (spatial[0], spatial[1]), (size[0], size[1]), (jump[0], jump[1]),
-                            (left[0], left[1]),
-                            (left[0] + (size[0] - 1) / 2, left[1] + (size[1] - 1) / 2)))
+                            (spatial[0], spatial[1]), (fh.size, fw.size), (fh.jump, fw.jump),
+                            (fh.left, fw.left), (fh.start, fw.start)))
     return rows
 
 

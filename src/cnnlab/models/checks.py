@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cnnlab.errors import ConfigError
-from cnnlab.inspect.shapes import check_positive
+from cnnlab.geometry import check_positive
 
 
 def check_channels(channels: Sequence[int], name: str = "channels") -> tuple[int, ...]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cnnlab.inspect.shapes import check_positive
+from cnnlab.geometry import check_positive
 
 
 def classic_net_params(in_channels: int = 1, num_classes: int = 10, image_size: int = 28) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlab.inspect.shapes import check_positive
+from cnnlab.geometry import check_positive
 from cnnlab.models.checks import check_channels, check_dropout
 
 

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from cnnlab.inspect.shapes import check_positive, conv_out_shape, pair
+from cnnlab.geometry import check_positive, conv_out_shape, pair
 from cnnlab.models.checks import check_channels, check_dropout
 from cnnlab.models.simple_cnn import block_spatial, classifier_head
 

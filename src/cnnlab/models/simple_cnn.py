@@ -23,7 +23,7 @@ Parameter count by formula (:func:`simple_cnn_params`), with ``c_0 = in_channels
 
 With BatchNorm the conv bias is dropped: BN's β makes it redundant (it would be subtracted away by
 the batch mean). The spatial size after each block is ``floor(s / pool)`` (same-padding keeps ``s``
-through the conv); :func:`cnnlab.inspect.shapes.out_size` validates it so a too-deep stack raises a
+through the conv); :func:`cnnlab.geometry.out_size` validates it so a too-deep stack raises a
 ShapeError naming the numbers instead of a matmul error at the first forward.
 """
 
@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from cnnlab.inspect.shapes import check_positive, out_size
+from cnnlab.geometry import check_positive, out_size
 from cnnlab.models.checks import check_channels, check_dropout
 
 
