@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import json
 import os
+import string
 from functools import lru_cache
 from importlib import resources
 from typing import Any
+
+from cnnlab.i18n.particles import PARTICLES, attach
 
 LANGS = ("en", "ko")
 _current: str | None = None
@@ -82,7 +85,48 @@ def t(key: str, lang: str | None = None, /, **params: Any) -> str:
     if texts is None:
         return key
     template = texts.get(get_lang(lang)) or texts.get("en", key)
-    return template.format(**params) if params else template
+    return _FORMATTER.vformat(template, (), params) if params else template
 
 
-__all__ = ["LANGS", "t", "get_lang", "set_lang", "check_lang", "catalog"]
+class _Marked:
+    """A field value still waiting for its particle (``{name|을}``)."""
+
+    def __init__(self, value: Any, particle: str) -> None:
+        self.value, self.particle = value, particle
+
+
+class _ParticleFormatter(string.Formatter):
+    """``str.format`` plus particle markers: ``{name|을}`` and ``{x:.2f|로}``.
+
+    The value is formatted first, then :func:`cnnlab.i18n.particles.attach` appends the particle
+    that fits how the rendered text is read aloud (``{n|을}`` → "128을", ``{model|을}`` → "mlp를").
+    A ``|`` followed by anything but a known particle is left to ``format`` (e.g. a ``|`` fill char).
+    """
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        name, bar, mark = field_name.rpartition("|")
+        if bar and mark in PARTICLES:
+            value, used = super().get_field(name, args, kwargs)
+            return _Marked(value, mark), used
+        return super().get_field(field_name, args, kwargs)
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if isinstance(value, _Marked):
+            return _Marked(super().convert_field(value.value, conversion), value.particle)
+        return super().convert_field(value, conversion)
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        mark = None
+        spec, bar, tail = format_spec.rpartition("|")
+        if bar and tail in PARTICLES:
+            format_spec, mark = spec, tail
+        if isinstance(value, _Marked):
+            value, mark = value.value, value.particle
+        text = super().format_field(value, format_spec)
+        return attach(text, mark) if mark else text
+
+
+_FORMATTER = _ParticleFormatter()
+
+
+__all__ = ["LANGS", "catalog", "check_lang", "get_lang", "set_lang", "t"]
