@@ -1,21 +1,21 @@
-"""Downloads into the cache: temp file → md5 → rename, so a failure leaves nothing behind.
+"""Downloads into the cache: temp file → md5 → rename (:func:`cnnlab.fileio.atomic_open`), so a
+failure leaves nothing behind.
 
 The cache root is ``$CNNLAB_DATA`` or the user cache directory (``platformdirs``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from cnnlab.errors import ChecksumError, DownloadError
+from cnnlab.fileio import atomic_open
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
 CHUNK = 1 << 16
@@ -48,41 +48,38 @@ def download(url: str, dest: str | os.PathLike[str], md5: str, *, timeout: float
     """
     target = Path(dest)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        h = hashlib.md5()
-        got = 0
-        with os.fdopen(fd, "wb") as out:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (http/https only)
-                    total = resp.headers.get("Content-Length")
-                    total_n = int(total) if total and total.isdigit() else None
-                    for chunk in iter(lambda: resp.read(CHUNK), b""):
-                        out.write(chunk)
-                        h.update(chunk)
-                        got += len(chunk)
-                        if progress:
-                            progress(got, total_n)
-            except urllib.error.HTTPError as exc:
-                raise DownloadError("data.download.failed", url=url,
-                                    reason=f"HTTP {exc.code} {exc.reason}") from exc
-            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-                reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-                raise DownloadError("data.download.failed", url=url, reason=str(reason)) from exc
-            if total_n is not None and got != total_n:
-                raise DownloadError("data.download.failed", url=url,
-                                    reason=f"connection closed after {got} of {total_n} bytes")
-            out.flush()
-            os.fsync(out.fileno())
+    h = hashlib.md5()
+    got = 0
+    # atomic_open removes the temp file on any exception, so a failed or corrupt download (the md5
+    # is checked inside the block, before the rename) leaves nothing at dest or beside it.
+    with atomic_open(target, "wb") as out:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (http/https only)
+                total = resp.headers.get("Content-Length")
+                total_n = int(total) if total and total.isdigit() else None
+                for chunk in iter(lambda: resp.read(CHUNK), b""):
+                    out.write(chunk)
+                    h.update(chunk)
+                    got += len(chunk)
+                    if progress:
+                        progress(got, total_n)
+        except urllib.error.HTTPError as exc:
+            raise DownloadError(
+                "data.download.failed", url=url, reason=f"HTTP {exc.code} {exc.reason}"
+            ) from exc
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+            raise DownloadError("data.download.failed", url=url, reason=str(reason)) from exc
+        if total_n is not None and got != total_n:
+            raise DownloadError(
+                "data.download.failed",
+                url=url,
+                reason=f"connection closed after {got} of {total_n} bytes",
+            )
         actual = h.hexdigest()
         if actual != md5:
             raise ChecksumError("data.download.md5", url=url, expected=md5, actual=actual)
-        os.replace(tmp, target)
-        return target
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    return target
 
 
 def fetch(filename: str, md5: str, mirrors: tuple[str, ...] | list[str], dest_dir: Path, *,
