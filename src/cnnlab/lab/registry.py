@@ -1,8 +1,20 @@
-"""One experiment registry: name → (parameter dataclass, run function, title).
+"""One experiment registry: name → (parameters, measure, explain, draw, title).
 
-The CLI's ``cnnlab lab NAME`` commands, the HTML report and the web page are generated from this
-table, so an experiment shows up everywhere by being registered once. Registering imports nothing
-heavy: experiment modules import torch/matplotlib inside ``run``.
+An experiment is data first. Its module defines three plain functions::
+
+    measure(params, progress) -> PaddingNumbers      # a frozen dataclass of numbers and arrays
+    explain(numbers) -> list[Message]                # the text, as catalog keys + parameters
+    draw(numbers, lang) -> dict[str, Figure]         # figures only from the numbers
+
+and registers them once::
+
+    EXPERIMENT = register("padding", PaddingParams, "lab.padding.title", numbers=PaddingNumbers,
+                          measure=measure, explain=explain, draw=draw)
+
+The registry assembles them into a :class:`~cnnlab.result.Result`. The CLI's ``cnnlab lab NAME``
+commands, the tour, the report (which re-renders a saved ``numbers.json`` in any language) and the
+shared test suite are generated from this table. Registering imports nothing heavy: experiment modules
+import torch/matplotlib inside their functions.
 
 Parameter dataclass fields carry their CLI help (a catalog key) and constraints in ``metadata``::
 
@@ -18,20 +30,57 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnlab.errors import ConfigError
-from cnnlab.result import Result
+from cnnlab.jsonable import from_json
+from cnnlab.progress import Progress
+from cnnlab.result import Message, Result
 
-Callback = Callable[[dict[str, Any]], None]
-RunFn = Callable[..., Result]  # run(params, *, lang=None, callback=None) -> Result
+Callback = Progress
+MeasureFn = Callable[[Any, "Progress | None"], Any]
+ExplainFn = Callable[[Any], list[Message]]
+DrawFn = Callable[[Any, str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
 class Experiment:
     name: str
     params: type  # a dataclass type; its defaults are the preset
-    run: RunFn
     title_key: str  # catalog key of the one-line title
+    numbers: type  # the frozen dataclass ``measure`` returns
+    measure: MeasureFn
+    explain: ExplainFn
+    draw: DrawFn
     quick: dict[str, Any] = dataclasses.field(default_factory=dict)
     # overrides for a tiny-budget run (the shared test suite and `cnnlab tour --quick`)
+
+    def run(self, params: Any, *, lang: str | None = None,
+            callback: Progress | None = None) -> Result:
+        """Measure with ``params`` and wrap the numbers in a Result (figures drawn on demand)."""
+        return self.result(self.measure(params, callback), lang)
+
+    def result(self, numbers: Any, lang: str | None = None) -> Result:
+        """A Result over already-measured ``numbers``: text from ``explain``, figures from ``draw``.
+
+        Its ``lang`` is the language its figures are drawn in by default: ``lang`` (or the one in
+        force), or English when no Hangul font is installed.
+        """
+        from cnnlab.viz.fonts import figure_lang
+
+        return Result(self.name, numbers, self.explain(numbers), lang=figure_lang(lang),
+                      draw=self._draw_in)
+
+    def _draw_in(self, numbers: Any, lang: str) -> dict[str, Any]:
+        from cnnlab.viz.fonts import figure_lang
+
+        return self.draw(numbers, figure_lang(lang))  # English if no Hangul font is installed
+
+    def load(self, data: dict[str, Any], arrays: dict[str, Any] | None = None,
+             lang: str | None = None) -> Result:
+        """A Result from saved numbers (``to_jsonable`` output and its sidecar), without measuring."""
+        try:
+            numbers = from_json(self.numbers, data, arrays)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ConfigError("lab.error.saved_numbers", name=self.name, reason=str(exc)) from exc
+        return self.result(numbers, lang)
 
     def make_params(self, **overrides: Any) -> Any:
         """Defaults with ``overrides`` applied; unknown names raise ConfigError listing valid ones."""
@@ -72,21 +121,40 @@ def check_params(params: Any) -> None:
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def register(name: str, params: type, title_key: str,
-             quick: dict[str, Any] | None = None) -> Callable[[RunFn], RunFn]:
-    """Decorator for an experiment's ``run``: ``@register("padding", PaddingParams, "lab.padding.title")``.
+@dataclass(frozen=True)
+class _Legacy(Experiment):
+    """TRANSITIONAL: an experiment still written as one ``run`` function (removed once all are
+    converted to measure → explain → draw)."""
+
+    legacy_run: Any = None
+
+    def run(self, params: Any, *, lang: str | None = None,
+            callback: Progress | None = None) -> Result:
+        return self.legacy_run(params, lang=lang, callback=callback)  # type: ignore[no-any-return]
+
+
+def register(name: str, params: type, title_key: str, quick: dict[str, Any] | None = None, *,
+             numbers: type | None = None, measure: MeasureFn | None = None,
+             explain: ExplainFn | None = None, draw: DrawFn | None = None) -> Any:
+    """Register one experiment (see the module docstring); returns it.
 
     ``quick`` holds parameter overrides that make the run take a few seconds (smaller budgets,
-    fewer epochs); the shared test over every experiment uses them.
+    fewer epochs); the shared test over every experiment and ``cnnlab tour --quick`` use them.
     """
-
-    def wrap(fn: RunFn) -> RunFn:
-        if name in EXPERIMENTS:
-            raise RuntimeError(f"experiment {name!r} registered twice")
-        EXPERIMENTS[name] = Experiment(name, params, fn, title_key, dict(quick or {}))
-        return fn
-
-    return wrap
+    if measure is None:  # TRANSITIONAL decorator form for a legacy run()
+        def wrap(fn: Any) -> Any:
+            EXPERIMENTS[name] = _Legacy(name, params, title_key, dict, fn, fn, fn,
+                                        dict(quick or {}), legacy_run=fn)
+            return fn
+        return wrap
+    assert numbers is not None and explain is not None and draw is not None
+    if name in EXPERIMENTS:
+        raise RuntimeError(f"experiment {name!r} registered twice")
+    if not (dataclasses.is_dataclass(numbers) and numbers.__dataclass_params__.frozen):  # type: ignore[attr-defined]
+        raise TypeError(f"{name}: numbers must be a frozen dataclass, got {numbers!r}")
+    exp = Experiment(name, params, title_key, numbers, measure, explain, draw, dict(quick or {}))
+    EXPERIMENTS[name] = exp
+    return exp
 
 
 # Experiment modules, in the order the tour runs them. Importing one registers it.
