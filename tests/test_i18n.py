@@ -1,13 +1,14 @@
-"""Catalogs: every message exists in Korean and English with the same placeholders; language choice."""
+"""Catalogs: every message in Korean and English with the same placeholders; language choice."""
 
 from __future__ import annotations
 
 import string
+import threading
 
 import pytest
 
 from cnnlab.errors import ConfigError
-from cnnlab.i18n import catalog, get_lang, set_lang, t
+from cnnlab.i18n import catalog, get_lang, set_lang, t, use_lang
 from cnnlab.i18n.particles import PARTICLES
 
 
@@ -68,3 +69,39 @@ def test_particle_marker_in_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
     assert t("test.marker", "ko", model="mlp") == "mlp를 학습"
     assert t("test.marker", "ko", model="cnn") == "cnn을 학습"
     assert t("test.marker", "en", model="cnn") == "Training cnn"
+
+
+def test_use_lang_sets_and_restores() -> None:
+    set_lang("en")
+    with use_lang("ko") as lang:
+        assert lang == "ko" and t("cli.error", message="x") == "오류: x"
+        with use_lang("en"):
+            assert get_lang() == "en"
+        assert get_lang() == "ko"
+    assert get_lang() == "en"
+    with pytest.raises(ConfigError, match="Unknown language 'fr'"), use_lang("fr"):
+        pass
+    assert get_lang() == "en"
+
+
+def test_each_thread_has_its_own_language() -> None:
+    """Two threads render the same messages at the same time, one in Korean, one in English."""
+    barrier = threading.Barrier(2, timeout=10)
+    seen: dict[str, list[str]] = {}
+
+    def render(lang: str) -> None:
+        set_lang(lang)
+        barrier.wait()  # both languages are now set before either renders
+        out = [t("cli.error", message="x"), get_lang()]
+        barrier.wait()  # and both render before either finishes
+        with use_lang(lang):
+            out.append(t("cli.error", message="y"))
+        seen[lang] = out
+
+    threads = [threading.Thread(target=render, args=(lang,)) for lang in ("ko", "en")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == {"ko": ["오류: x", "ko", "오류: y"], "en": ["Error: x", "en", "Error: y"]}
+    assert get_lang() == "en"  # the main thread never changed

@@ -6,7 +6,13 @@ languages side by side so a missing translation is visible in review and caught 
 
 The language is chosen by, in order: the explicit ``lang`` argument, :func:`set_lang`, the
 ``CNNLAB_LANG`` environment variable, the locale (``LC_ALL``/``LC_MESSAGES``/``LANG`` starting with
-``ko``), and finally English.
+``ko``), and finally English. The language set by :func:`set_lang` or :func:`use_lang` lives in a
+:class:`contextvars.ContextVar`, so threads (a web server's requests) and asyncio tasks each keep
+their own.
+
+Korean templates may put a particle marker after a placeholder — ``{name|을}``, ``{x:.2f|로}`` —
+and :func:`t` appends the particle form that fits the rendered value (see
+:mod:`cnnlab.i18n.particles`). English templates never carry markers.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from __future__ import annotations
 import json
 import os
 import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -21,7 +30,9 @@ from typing import Any
 from cnnlab.i18n.particles import PARTICLES, attach
 
 LANGS = ("en", "ko")
-_current: str | None = None
+# None: not set, fall back to the environment. A ContextVar, not a module global, so one thread's
+# set_lang does not change another's; a new thread starts from the default (None).
+_current: ContextVar[str | None] = ContextVar("cnnlab_lang", default=None)
 
 
 @lru_cache(maxsize=1)
@@ -61,8 +72,9 @@ def get_lang(lang: str | None = None) -> str:
     """The language in force (see module docstring for the order)."""
     if lang:
         return check_lang(lang)
-    if _current:
-        return _current
+    current = _current.get()
+    if current:
+        return current
     env = os.environ.get("CNNLAB_LANG")
     if env:
         return check_lang(env)
@@ -70,9 +82,23 @@ def get_lang(lang: str | None = None) -> str:
 
 
 def set_lang(lang: str | None) -> None:
-    """Set (or with ``None`` clear) the process-wide language, e.g. from ``--lang``."""
-    global _current
-    _current = check_lang(lang) if lang else None
+    """Set (or with ``None`` clear) the current context's language, e.g. from ``--lang``."""
+    _current.set(check_lang(lang) if lang else None)
+
+
+@contextmanager
+def use_lang(lang: str | None) -> Iterator[str]:
+    """Use ``lang`` inside the ``with`` block (``None``: the environment's), then restore.
+
+    >>> with use_lang("ko"):
+    ...     t("cli.error", message="x")
+    '오류: x'
+    """
+    token = _current.set(check_lang(lang) if lang else None)
+    try:
+        yield get_lang()
+    finally:
+        _current.reset(token)
 
 
 def t(key: str, lang: str | None = None, /, **params: Any) -> str:
@@ -100,7 +126,8 @@ class _ParticleFormatter(string.Formatter):
 
     The value is formatted first, then :func:`cnnlab.i18n.particles.attach` appends the particle
     that fits how the rendered text is read aloud (``{n|을}`` → "128을", ``{model|을}`` → "mlp를").
-    A ``|`` followed by anything but a known particle is left to ``format`` (e.g. a ``|`` fill char).
+    A ``|`` followed by anything but a known particle is left to ``format`` (e.g. a ``|`` fill
+    char).
     """
 
     def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
@@ -129,4 +156,4 @@ class _ParticleFormatter(string.Formatter):
 _FORMATTER = _ParticleFormatter()
 
 
-__all__ = ["LANGS", "catalog", "check_lang", "get_lang", "set_lang", "t"]
+__all__ = ["LANGS", "catalog", "check_lang", "get_lang", "set_lang", "t", "use_lang"]

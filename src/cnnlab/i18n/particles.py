@@ -12,8 +12,8 @@ How a value is read (its last sound decides):
   ``100000`` 십만 → ㄴ. Digits after a decimal point are read one by one: ``0.33`` → 삼 → ㅁ.
 * A unit after a number is read in Korean: ``%`` 퍼센트, ``px`` 픽셀, ``s`` 초, ``ms`` 밀리초,
   ``x``/``×`` 배, ``KB``/``MB``/``GB`` 바이트.
-* Latin letters. An acronym (all capitals, or no vowel letter: ``MLP``, ``cnn``, ``x``) is read letter
-  by letter and its last letter's name decides: L 엘 and R 알 end in ㄹ, M 엠 and N 엔 in a consonant,
+* Latin letters. An acronym (all capitals, or no vowel letter: ``MLP``, ``cnn``, ``x``) is read
+  letter by letter and its last letter's name decides: L 엘 and R 알 end in ㄹ, M 엠 and N 엔 in a consonant,
   every other letter name in a vowel. A word (``LeNet``, ``adam``, ``relu``) is read as an English
   loanword: ``-ng``/``-m``/``-n`` end in a consonant (아담, 패션), ``-l``/``-le`` in ㄹ (모델, 심플),
   ``-k``/``-p``/``-b`` after a vowel letter in a consonant (딥, 랩), the suffixes ``-net``/``-put``/
@@ -95,7 +95,7 @@ def _latin(word: str) -> Sound:
 
 
 def final_sound(value: str) -> Sound | None:
-    """How ``value`` ends when read aloud in Korean: vowel, ㄹ, another consonant, or None if unknown."""
+    """How ``value`` ends when read aloud in Korean: vowel, ㄹ, another consonant, or None (unknown)."""
     text = value.rstrip(_CLOSERS)
     if value.rstrip(" \t\n.,;:!?…").endswith(")") and "(" in text:
         before = text[: text.rindex("(")].rstrip(_CLOSERS)
