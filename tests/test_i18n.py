@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import string
 import threading
+from functools import cache
+from pathlib import Path
 
 import pytest
 
 from cnnlab.errors import ConfigError
 from cnnlab.i18n import catalog, get_lang, set_lang, t, use_lang
 from cnnlab.i18n.particles import PARTICLES
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "cnnlab"
+# Keys built in ways the scan below cannot see (a prefix held in a variable, a key from data):
+# regexes, each with the reason. Keep this short; prefer literal keys or f"area.{x}" in code.
+DYNAMIC_KEYS: tuple[str, ...] = ()
 
 
 def _fields(template: str) -> set[str]:
@@ -105,3 +114,60 @@ def test_each_thread_has_its_own_language() -> None:
         thread.join()
     assert seen == {"ko": ["오류: x", "ko", "오류: y"], "en": ["Error: x", "en", "Error: y"]}
     assert get_lang() == "en"  # the main thread never changed
+
+
+@cache
+def _code_keys() -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
+    """String literals in src/, and keys built from a constant prefix turned into patterns.
+
+    ``f"lab.{name}.title"`` becomes ``lab\\.\\w+\\.title`` and ``"lab.x_" + suffix`` becomes
+    ``lab\\.x_\\w+``, but only when the prefix starts with a catalog area (``lab.``, ``cli.``, …):
+    ``f"{x}.title"`` could be anything and belongs in DYNAMIC_KEYS instead.
+    """
+    areas = "|".join(sorted({key.split(".")[0] for key in catalog()}))
+    keyish = re.compile(rf"(?:{areas})\\\.")
+    literals: set[str] = set()
+    patterns: set[str] = set()
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        parts: set[int] = set()  # constants that are pieces of a built key, not keys themselves
+        for node in ast.walk(tree):
+            pieces: list[ast.expr] = []
+            if isinstance(node, ast.JoinedStr):
+                pieces = node.values
+            elif (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)
+                  and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)):
+                pieces = [node.left, node.right]
+            if not pieces:
+                continue
+            parts.update(id(v) for v in pieces)
+            pattern = "".join(re.escape(v.value) if isinstance(v, ast.Constant) else r"\w+"
+                              for v in pieces)
+            if keyish.match(pattern) and isinstance(pieces[0], ast.Constant):
+                patterns.add(pattern)
+        literals.update(node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+                        and isinstance(node.value, str) and id(node) not in parts)
+    compiled = tuple(re.compile(p) for p in sorted(patterns) + list(DYNAMIC_KEYS))
+    return frozenset(literals), compiled
+
+
+def test_every_key_used_in_code_exists() -> None:
+    """A literal that looks like a key of a catalog area (``lab.pool.x``) must be in the catalog."""
+    literals, _ = _code_keys()
+    areas = sorted({key.split(".")[0] for key in catalog()})
+    looks_like_key = re.compile(rf"({'|'.join(areas)})(\.[a-z0-9_]+)+")
+    missing = sorted(k for k in literals if looks_like_key.fullmatch(k) and k not in catalog())
+    assert not missing, f"keys used in src/ but not in the catalogs: {missing}"
+
+
+def test_every_dynamic_key_pattern_matches_a_key() -> None:
+    _, patterns = _code_keys()
+    dead = [p.pattern for p in patterns if not any(p.fullmatch(key) for key in catalog())]
+    assert not dead, f"f-string keys in src/ that match no catalog key: {dead}"
+
+
+def test_no_unused_keys() -> None:
+    literals, patterns = _code_keys()
+    unused = sorted(key for key in catalog()
+                    if key not in literals and not any(p.fullmatch(key) for p in patterns))
+    assert not unused, f"catalog keys used nowhere in src/: {unused}"
