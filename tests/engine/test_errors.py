@@ -69,8 +69,19 @@ def test_shape_and_dtype_errors() -> None:
 
 
 def test_backward_before_forward() -> None:
-    with pytest.raises(Exception, match=r"Conv2d.backward\(\) called before forward\(\)"):
+    with pytest.raises(ConfigError, match=r"Conv2d.backward\(\) called before forward\(\)"):
         nn.Conv2d(1, 1, 3).backward(np.zeros((1, 1, 3, 3)))
+    with pytest.raises(ConfigError, match=r"Flatten.backward\(\) called before forward\(\)"):
+        nn.Flatten().backward(np.zeros((1, 9)))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"kernel_size": (3, 3)}, {"kernel_size": 3, "stride": (1, 2)}, {"kernel_size": 3, "padding": "x"}],
+)
+def test_1d_arguments_are_one_int(kwargs: dict) -> None:
+    with pytest.raises(ConfigError, match=r"(kernel_size|stride|padding) must be an int or a tuple of 1 ints"):
+        E.max_pool1d(np.zeros((1, 1, 8)), **kwargs)
 
 
 def test_messages_in_korean() -> None:

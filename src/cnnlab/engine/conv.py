@@ -25,26 +25,24 @@ channels-last is then free.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from cnnlab.engine.windows import (
     Geometry,
+    IntPair,
     Padding,
+    args_2d,
     as_2d,
     check_float,
     check_ndim,
     geometry,
     pad_cnhw,
     pad_nhwc,
-    scalar_1d,
     windows_cnhw,
     windows_nhwc,
 )
 from cnnlab.errors import ShapeError
 
-IntPair = int | Sequence[int]
 
 # Inputs with at most this many channels (grayscale, RGB: a network's first layer) use the
 # cell-major window matrix. Copying windows is bound by the length of the innermost contiguous run:
@@ -226,14 +224,8 @@ def _conv1d_args(
     check_ndim("conv1d", "input", x, 3, "(N, C_in, L)")
     check_ndim("conv1d", "weight", weight, 3, "(C_out, C_in, k)")
     _check_channels("conv1d", x, weight, bias)
-    pad2: Padding = padding if isinstance(padding, str) else (0, scalar_1d(padding, "padding"))
-    return (
-        as_2d(x),
-        as_2d(weight),
-        (1, scalar_1d(stride, "stride")),
-        pad2,
-        (1, scalar_1d(dilation, "dilation")),
-    )
+    a = args_2d(weight.shape[-1], stride, padding, dilation)
+    return as_2d(x), as_2d(weight), a.stride, a.padding, a.dilation
 
 
 def conv1d(

@@ -27,7 +27,7 @@ import numpy as np
 
 from cnnlab.engine import activation, conv, dense, loss, pool
 from cnnlab.engine.windows import Padding
-from cnnlab.errors import CnnlabError
+from cnnlab.errors import ConfigError
 
 
 @dataclass(eq=False)
@@ -77,7 +77,7 @@ class Module:
     def _saved(self, name: str) -> np.ndarray:
         saved = getattr(self, name, None)
         if saved is None:
-            raise CnnlabError("engine.no_grad", layer=type(self).__name__)
+            raise ConfigError("engine.no_grad", layer=type(self).__name__)
         return saved
 
 
@@ -233,7 +233,7 @@ class Flatten(Module):
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         if getattr(self, "_shape", None) is None:
-            raise CnnlabError("engine.no_grad", layer="Flatten")
+            raise ConfigError("engine.no_grad", layer="Flatten")
         return dense.flatten_backward(grad_out, self._shape)
 
 
@@ -277,7 +277,7 @@ class CrossEntropyLoss:
 
     def backward(self) -> np.ndarray:
         if getattr(self, "_logits", None) is None:
-            raise CnnlabError("engine.no_grad", layer="CrossEntropyLoss")
+            raise ConfigError("engine.no_grad", layer="CrossEntropyLoss")
         return loss.cross_entropy_backward(self._logits, self._target)
 
 

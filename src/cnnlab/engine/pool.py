@@ -17,12 +17,14 @@ tie); avg spreads it evenly.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
 from cnnlab.engine.windows import (
     Geometry,
+    IntPair,
+    args_2d,
     as_2d,
     check_float,
     check_ndim,
@@ -32,7 +34,6 @@ from cnnlab.engine.windows import (
 )
 from cnnlab.errors import ConfigError, ShapeError
 
-IntPair = int | Sequence[int]
 
 
 def pool2d_geometry(
@@ -150,12 +151,14 @@ def avg_pool2d_backward(
     return _unpad(dxp, x, geo)
 
 
-def _args_1d(x: np.ndarray, op: str, kernel_size: IntPair, stride: IntPair | None, padding: IntPair):
+def _args_1d(
+    x: np.ndarray, op: str, kernel_size: IntPair, stride: IntPair | None, padding: IntPair
+) -> tuple[np.ndarray, tuple[int, int], tuple[int, int], tuple[int, int]]:
     """A 1-D pool is a 2-D pool over ``(N, C, 1, L)`` with a ``1×k`` window."""
     check_ndim(op, "input", x, 3, "(N, C, L)")
-    k = scalar_1d(kernel_size, "kernel_size")
-    s = k if stride is None else scalar_1d(stride, "stride")
-    return as_2d(x), (1, k), (1, s), (0, scalar_1d(padding, "padding"))
+    # scalar_1d first: pools take no 'same'/'valid', so the 2-D padding is always (0, p)
+    a = args_2d(kernel_size, stride, scalar_1d(padding, "padding"))
+    return as_2d(x), a.kernel, a.stride, cast(tuple[int, int], a.padding)
 
 
 def max_pool1d(x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> np.ndarray:

@@ -9,15 +9,13 @@ Validation and geometry are shared with the fast path, so both accept and reject
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 import numpy as np
 
 from cnnlab.engine.conv import conv2d_geometry
 from cnnlab.engine.pool import pool2d_geometry
-from cnnlab.engine.windows import Geometry, Padding, as_2d, pad_nchw, scalar_1d
+from cnnlab.engine.windows import Geometry, IntPair, Padding, args_2d, as_2d, pad_nchw
 
-IntPair = int | Sequence[int]
 
 
 def window_slices(geo: Geometry, i: int, j: int) -> tuple[slice, slice]:
@@ -89,9 +87,8 @@ def conv1d_loop(
     dilation: int = 1,
 ) -> np.ndarray:
     """:func:`~cnnlab.engine.conv.conv1d` as the loop over a height-1 image. ``(N, C_out, L_out)``."""
-    pad2: Padding = padding if isinstance(padding, str) else (0, scalar_1d(padding, "padding"))
-    s, d = scalar_1d(stride, "stride"), scalar_1d(dilation, "dilation")
-    return conv2d_loop(as_2d(x), as_2d(weight), bias, (1, s), pad2, (1, d))[:, :, 0, :]
+    a = args_2d(weight.shape[-1], stride, padding, dilation)
+    return conv2d_loop(as_2d(x), as_2d(weight), bias, a.stride, a.padding, a.dilation)[:, :, 0, :]
 
 
 def pool2d_loop(

@@ -13,7 +13,7 @@ height axis removed from positions and arrays.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from functools import cached_property
 from itertools import product
@@ -23,10 +23,18 @@ import numpy as np
 from cnnlab.engine import reference
 from cnnlab.engine.conv import conv2d_geometry
 from cnnlab.engine.pool import pool2d_geometry
-from cnnlab.engine.windows import Geometry, Padding, as_2d, check_ndim, pad_nchw, scalar_1d
+from cnnlab.engine.windows import (
+    Geometry,
+    IntPair,
+    Padding,
+    args_2d,
+    as_2d,
+    check_ndim,
+    pad_nchw,
+    scalar_1d,
+)
 from cnnlab.errors import ConfigError
 
-IntPair = int | Sequence[int]
 POOL_OPS = ("max", "avg")
 
 
@@ -242,9 +250,8 @@ def trace_conv1d(
     """Trace ``conv1d``: ``x (N, C_in, L)``, ``weight (C_out, C_in, k)``; positions ``(n, c_out, j)``."""
     check_ndim("conv1d", "input", x, 3, "(N, C_in, L)")
     check_ndim("conv1d", "weight", weight, 3, "(C_out, C_in, k)")
-    pad2: Padding = padding if isinstance(padding, str) else (0, scalar_1d(padding, "padding"))
-    s, d = scalar_1d(stride, "stride"), scalar_1d(dilation, "dilation")
-    return ConvTrace(as_2d(x), as_2d(weight), bias, (1, s), pad2, (1, d), one_d=True)
+    a = args_2d(weight.shape[-1], stride, padding, dilation)
+    return ConvTrace(as_2d(x), as_2d(weight), bias, a.stride, a.padding, a.dilation, one_d=True)
 
 
 def trace_pool2d(
@@ -259,9 +266,8 @@ def trace_pool1d(
 ) -> PoolTrace:
     """Trace ``max_pool1d``/``avg_pool1d`` over ``x (N, C, L)``; positions ``(n, c, j)``."""
     check_ndim(f"{op}_pool1d", "input", x, 3, "(N, C, L)")
-    k = scalar_1d(kernel_size, "kernel_size")
-    s = k if stride is None else scalar_1d(stride, "stride")
-    return PoolTrace(as_2d(x), (1, k), (1, s), (0, scalar_1d(padding, "padding")), op, one_d=True)
+    a = args_2d(kernel_size, stride, scalar_1d(padding, "padding"))  # pools: no 'same'/'valid'
+    return PoolTrace(as_2d(x), a.kernel, a.stride, a.padding, op, one_d=True)
 
 
 __all__ = ["ConvStep", "ConvTrace", "PoolStep", "PoolTrace", "trace_conv2d", "trace_conv1d", "trace_pool2d", "trace_pool1d"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -29,6 +30,7 @@ from numpy.lib.stride_tricks import as_strided
 from cnnlab.errors import ConfigError, ShapeError
 from cnnlab.geometry import FORMULA, out_size, pair, same_padding
 
+IntPair = int | Sequence[int]
 Padding = int | Sequence[int] | str
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -186,14 +188,45 @@ def as_2d(x: np.ndarray) -> np.ndarray:
     return x[:, :, None, :]
 
 
-def scalar_1d(value: int | Sequence[int], name: str) -> int:
+def scalar_1d(value: IntPair, name: str) -> int:
     """A 1-D op's kernel/stride/padding/dilation as one int (PyTorch accepts ``3`` or ``(3,)``)."""
     return pair(value, 1, name)[0]
 
 
+class Args2d(NamedTuple):
+    """A 1-D op's hyperparameters in the 2-D op's form over ``(N, C, 1, L)``: ``(rows, cols)`` pairs
+    with nothing happening along the height-1 rows."""
+
+    kernel: tuple[int, int]  # (1, k)
+    stride: tuple[int, int]  # (1, s)
+    padding: Padding  # (0, p), or 'same'/'valid' unchanged
+    dilation: tuple[int, int]  # (1, d)
+
+
+def args_2d(
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: Padding = 0,
+    dilation: IntPair = 1,
+) -> Args2d:
+    """The one 1-D → 2-D adapter of every 1-D op (conv1d, the pools, their traces and loops).
+
+    Arguments in PyTorch's order; a conv passes its weight's ``k``. ``stride=None`` is pooling's
+    default, the kernel size. PyTorch accepts ``3`` or ``(3,)`` for each value; anything else
+    raises ConfigError naming it.
+    """
+    k = scalar_1d(kernel_size, "kernel_size")
+    s = k if stride is None else scalar_1d(stride, "stride")
+    pad = padding if isinstance(padding, str) else (0, scalar_1d(padding, "padding"))
+    return Args2d((1, k), (1, s), pad, (1, scalar_1d(dilation, "dilation")))
+
+
 __all__ = [
+    "Args2d",
     "Geometry",
+    "IntPair",
     "Padding",
+    "args_2d",
     "geometry",
     "check_float",
     "check_ndim",
