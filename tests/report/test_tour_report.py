@@ -62,3 +62,49 @@ def test_report_opens_in_chromium(report: Path) -> None:
         finally:
             browser.close()
     assert (report / "screenshot.png").stat().st_size > 10_000
+
+
+TIMED = {"no-grad"}  # its numbers are wall-clock timings: a fresh run cannot repeat them exactly
+
+
+@pytest.fixture(scope="module")
+def rerendered(report: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Korean tour rendered again in English from its numbers.json, into another folder."""
+    out = tmp_path_factory.mktemp("rerendered")
+    proc = subprocess.run([sys.executable, "-m", "cnnlab", "report", str(report), "--lang", "en",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def test_report_rerenders_saved_numbers_in_english(report: Path, rerendered: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Text equals a fresh English run with the same (quick, seeded) parameters; figures redrawn."""
+    monkeypatch.setenv("CNNLAB_DATA", str(report / "cache"))
+    page = (rerendered / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and "Nothing was measured again" in page
+    saved = json.loads((report / "numbers.json").read_text(encoding="utf-8"))
+    again = json.loads((rerendered / "numbers.json").read_text(encoding="utf-8"))
+    assert again["experiments"] == saved["experiments"]  # the numbers went through unchanged
+    for name, exp in load_all().items():
+        text = (rerendered / f"{name}.en.txt").read_text(encoding="utf-8").rstrip("\n")
+        assert text and not any("\uac00" <= ch <= "\ud7a3" for ch in text), name
+        assert (rerendered / f"{name}.ko.txt").exists() is False
+        for png in report.glob(f"{name}_*.png"):
+            assert (rerendered / png.name).stat().st_size > 1000
+        if name in TIMED:
+            continue
+        fresh = exp(exp.make_params(**exp.quick), lang="en")
+        assert text == fresh.text("en"), name
+
+
+def test_report_refuses_a_folder_without_a_tour(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "cnnlab", "report", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"No saved tour here: {tmp_path / 'numbers.json'} does not exist" in proc.stderr
+    (tmp_path / "numbers.json").write_text("{not json", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "cnnlab", "report", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Cannot read the saved tour" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["numbers.json"]  # nothing written

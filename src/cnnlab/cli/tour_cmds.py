@@ -43,4 +43,18 @@ def tour(quick: bool, only: tuple[str, ...], data: str, data_dir: str | None, ou
     info(t("cli.tour.report", path=str(index)))
 
 
-commands = [tour]
+@click.command("report", help=t("cli.report.help"))
+@click.argument("report_dir", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help=t("cli.report.out"))
+@lang_option
+def report(report_dir: str, out: str | None) -> None:
+    from cnnlab.report import read_report, write_report
+
+    entries = read_report(report_dir)  # fails before writing anything
+    out_dir = check_out_dir(out or report_dir)
+    index = write_report(entries, out_dir, rerendered=True)
+    click.echo(t("cli.tour.report", path=str(index)))
+
+
+commands = [tour, report]

@@ -45,17 +45,22 @@ def _section(entry: TourEntry, files: dict[str, str], lang: str) -> str:
         f'<figure><img src="{html.escape(files[f"{fig}.png"])}" alt="{html.escape(name)}: '
         f'{html.escape(fig)}" loading="eager"><figcaption class="meta">{html.escape(fig)} · '
         f'<a href="{html.escape(files[f"{fig}.svg"])}">SVG</a></figcaption></figure>'
-        for fig in entry.result.figures
+        for fig in entry.result.figures_in(lang)
     )
-    numbers = html.escape(json.dumps(json.loads(entry.result.to_json()), indent=2, ensure_ascii=False))
+    shown, _ = entry.result.split_numbers()  # large arrays appear as references into numbers.npz
+    numbers = html.escape(json.dumps(shown, indent=2, ensure_ascii=False))
     meta = t("report.meta", lang, name=name, seconds=f"{entry.seconds:.1f}")
     return (f'<section id="{html.escape(name)}"><h2>{title}</h2><p class="meta">{html.escape(meta)}'
             f"</p><ul>{lines}</ul>{figures}<details><summary>{html.escape(t('report.numbers', lang))}"
             f"</summary><pre>{numbers}</pre></details></section>")
 
 
-def render(entries: list[TourEntry], files: dict[str, dict[str, str]], lang: str) -> str:
+def render(entries: list[TourEntry], files: dict[str, dict[str, str]], lang: str,
+           rerendered: bool = False) -> str:
+    """The report page; ``rerendered``: built from a saved ``numbers.json`` (said in the subtitle)."""
     total = sum(e.seconds for e in entries)
+    subtitle = t("report.subtitle_saved" if rerendered else "report.subtitle", lang,
+                 n=len(entries), seconds=f"{total:.0f}")
     nav = "".join(f'<a href="#{html.escape(e.experiment.name)}">{html.escape(e.experiment.name)}</a>'
                   for e in entries)
     sections = "".join(_section(e, files[e.experiment.name], lang) for e in entries)
@@ -69,7 +74,7 @@ def render(entries: list[TourEntry], files: dict[str, dict[str, str]], lang: str
 </head>
 <body>
 <header><h1>{html.escape(t("report.title", lang))}</h1>
-<p>{html.escape(t("report.subtitle", lang, n=len(entries), seconds=f"{total:.0f}"))}</p></header>
+<p>{html.escape(subtitle)}</p></header>
 <nav>{nav}</nav>
 <main>{sections}</main>
 <footer>cnnlab {__version__} · <a href="numbers.json">numbers.json</a></footer>

@@ -62,26 +62,64 @@ def run_tour(*, lang: str | None = None, quick: bool = False, only: list[str] | 
     return entries
 
 
-def write_report(entries: list[TourEntry], out_dir: str | Path, lang: str | None = None) -> Path:
-    """Write ``index.html``, each experiment's figures/numbers, and ``numbers.json`` into ``out_dir``."""
+def write_report(entries: list[TourEntry], out_dir: str | Path, lang: str | None = None,
+                 rerendered: bool = False) -> Path:
+    """Write ``index.html``, each experiment's text and figures, and ``numbers.json`` (with its array
+    sidecar ``numbers.npz``) into ``out_dir``, in ``lang``; returns the path of ``index.html``."""
     import json
 
-    from cnnlab.fileio import atomic_write_text, ensure_out_dir
+    from cnnlab.fileio import atomic_write_bytes, atomic_write_text, ensure_out_dir
     from cnnlab.report.html import render
+    from cnnlab.result import npz_bytes
 
     out = ensure_out_dir(out_dir)
     code = get_lang(lang)
     files: dict[str, dict[str, str]] = {}
+    numbers: dict[str, Any] = {}
+    arrays: dict[str, Any] = {}
     for entry in entries:
-        written = entry.result.save(out)
+        written = entry.result.save(out, lang=code)
         files[entry.experiment.name] = {role: path.name for role, path in written.items()}
-    numbers = {e.experiment.name: json.loads(e.result.to_json()) for e in entries}
+        numbers[entry.experiment.name], own = entry.result.split_numbers()
+        arrays.update(own)
     timings = {e.experiment.name: round(e.seconds, 2) for e in entries}
-    atomic_write_text(out / "numbers.json",
+    atomic_write_bytes(out / NUMBERS_NPZ, npz_bytes(arrays))
+    atomic_write_text(out / NUMBERS_JSON,
                       json.dumps({"lang": code, "seconds": timings, "experiments": numbers},
                                  indent=2, ensure_ascii=False) + "\n")
     # index.html last: a report whose index exists is complete.
-    return atomic_write_text(out / "index.html", render(entries, files, code))
+    return atomic_write_text(out / "index.html", render(entries, files, code, rerendered))
 
 
-__all__ = ["run_tour", "write_report", "TourEntry"]
+def read_report(report_dir: str | Path, lang: str | None = None) -> list[TourEntry]:
+    """The tour saved in ``report_dir`` (its ``numbers.json`` + ``numbers.npz``) as entries whose
+    Results are rebuilt from the saved numbers — nothing is measured again.
+
+    Raises DataError naming the file when the folder holds no readable tour.
+    """
+    import json
+
+    from cnnlab.errors import DataError
+    from cnnlab.lab.registry import get
+    from cnnlab.result import load_npz
+
+    folder = Path(report_dir).expanduser()
+    path = folder / NUMBERS_JSON
+    if not path.is_file():
+        raise DataError("report.error.no_numbers", path=str(path))
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        experiments, seconds = saved["experiments"], saved.get("seconds", {})
+        arrays = load_npz(folder / NUMBERS_NPZ)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise DataError("report.error.bad_numbers", path=str(path), reason=str(exc)) from exc
+    if not isinstance(experiments, dict) or not experiments:
+        raise DataError("report.error.bad_numbers", path=str(path), reason="no experiments")
+    return [TourEntry(exp, exp.load(data, arrays, lang), float(seconds.get(name, 0.0)))
+            for name, data in experiments.items() for exp in [get(name)]]
+
+
+NUMBERS_JSON = "numbers.json"
+NUMBERS_NPZ = "numbers.npz"
+
+__all__ = ["run_tour", "write_report", "read_report", "TourEntry"]
