@@ -1,16 +1,19 @@
 """``fit``: the one training loop every face and experiment uses.
 
-Fast on CPU because the whole dataset sits in memory as one standardised float tensor ``(N, C, H, W)``
-and a step is one ``index_select`` gather + forward/backward — no DataLoader workers, no per-sample
-Python. Deterministic: shuffling uses a generator seeded from ``(seed, epoch)``, augmentation one
-seeded from ``(seed, step)``, and the global RNG (dropout) is saved in every checkpoint, so a resumed
-run reproduces an uninterrupted one number for number (same thread count, same device).
-Progress goes to an optional ``callback(dict)``; the library prints nothing.
+Fast on CPU because the whole dataset sits in memory as one standardised float tensor
+``(N, C, H, W)`` and a step is one ``index_select`` gather + forward/backward — no DataLoader
+workers, no per-sample Python. Deterministic: shuffling uses a generator seeded from
+``(seed, epoch)``, augmentation one seeded from ``(seed, step)``, and the global RNG (dropout) is
+saved in every checkpoint, so a resumed run reproduces an uninterrupted one number for number
+(same thread count, same device).
+
+The loop is small functions over two objects: ``_Run`` (fixed for the call: data, model, optimiser)
+and :class:`~cnnlab.train.state.TrainState` (the progress a checkpoint stores). Progress goes to an
+optional ``callback`` as :mod:`cnnlab.progress` events; the library prints nothing.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +29,7 @@ from cnnlab.train.config import TRAJECTORY_FIELDS, TrainConfig
 from cnnlab.train.device import resolve_device
 from cnnlab.train.metrics import Metrics, evaluate_tensors
 from cnnlab.train.optim import make_optimizer, make_scheduler
+from cnnlab.train.state import TrainState, fresh_running
 from cnnlab.train.tensors import Preprocess, as_tensors, class_names
 
 Callback = Progress  # one event type: see cnnlab.progress
@@ -34,10 +38,10 @@ _SHUFFLE_SALT = 1_000_003  # keeps per-epoch and per-step seeds of one run apart
 
 @dataclass
 class FitResult:
-    """What ``fit`` returns: the final validation metrics and the per-evaluation history."""
+    """What ``fit`` returns: final validation metrics, per-evaluation history, preprocessing."""
 
     metrics: Metrics | None  # last validation evaluation (None without validation data)
-    history: list[dict[str, Any]]  # one row per evaluation: epoch, step, train/val loss+acc, elapsed
+    history: list[dict[str, Any]]  # one row per evaluation: epoch, step, train/val loss+acc, time
     best_accuracy: float | None
     stopped: str  # "epochs" | "target" | "time"
     epochs_completed: int
@@ -47,11 +51,13 @@ class FitResult:
     device: str
     world_size: int
     checkpoint: str | None  # path of checkpoint.json, if written
+    preprocess: Preprocess | None = None  # the standardisation fit applied (resume: the saved one)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "metrics"}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("metrics", "preprocess")}
         d["metrics"] = self.metrics.to_dict() if self.metrics else None
+        d["preprocess"] = self.preprocess.to_dict() if self.preprocess else None
         return d
 
 
@@ -78,8 +84,8 @@ def fit(model: nn.Module, train: Any, val: Any = None, config: TrainConfig | Non
         callback: Callback | None = None, *, run_info: dict[str, Any] | None = None) -> FitResult:
     """Train ``model`` on ``train``, evaluating on ``val``; see :class:`TrainConfig` for options.
 
-    ``train``/``val``: a torchvision-like dataset (``.data``, ``.targets``), a ``(x, y)`` tensor pair
-    or any ``(image, label)`` dataset. Under ``torchrun`` each rank runs this same call.
+    ``train``/``val``: a torchvision-like dataset (``.data``, ``.targets``), a ``(x, y)`` tensor
+    pair or any ``(image, label)`` dataset. Under ``torchrun`` each rank runs this same call.
     Raises ConfigError / OutputError before any work for bad options or an unwritable ``out``;
     CheckpointError on ``resume`` from a checkpoint that does not fit. ``run_info`` (JSON-able,
     e.g. the dataset name) is stored in the checkpoint under ``"run"`` for faces to read back.
@@ -95,8 +101,85 @@ def fit(model: nn.Module, train: Any, val: Any = None, config: TrainConfig | Non
         ddp.teardown(world)
 
 
+@dataclass
+class _Run:
+    """What stays fixed during one call of ``fit``: options, data, model, optimiser, sizes."""
+
+    config: TrainConfig
+    world: ddp.World
+    device: torch.device
+    out: Any  # checkpoint directory (Path or str), None = keep nothing on disk
+    callback: Callback | None
+    run_info: dict[str, Any]
+    model: nn.Module
+    net: nn.Module  # ``model`` itself, or its DistributedDataParallel wrapper
+    optimizer: torch.optim.Optimizer
+    scheduler: Any  # torch LR scheduler or None
+    x: torch.Tensor  # (N, C, H, W) standardised training images
+    y: torch.Tensor  # (N,) int64 labels
+    xv: torch.Tensor | None  # (M, C, H, W) standardised validation images
+    yv: torch.Tensor | None  # (M,)
+    pre: Preprocess
+    classes: list[str]
+    num_classes: int
+    batch: int  # global batch size (split across ranks)
+    steps_per_epoch: int
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+    @property
+    def log_every(self) -> int:  # about 100 step events per epoch
+        return max(1, self.steps_per_epoch // 100)
+
+
+@dataclass
+class _Outcome:
+    """How this session is going: not saved (a resumed session starts over with these)."""
+
+    stopped: str = "epochs"  # "epochs" | "target" | "time"
+    metrics: Metrics | None = None  # latest validation evaluation
+    evaluated_at: int = -1  # global step of that evaluation
+    checkpoint: str | None = None  # path of the latest checkpoint written
+
+
 def _fit(model: nn.Module, train: Any, val: Any, config: TrainConfig, callback: Callback | None,
          device: torch.device, world: ddp.World, run_info: dict[str, Any]) -> FitResult:
+    run, found = _setup(model, train, val, config, callback, device, world, run_info)
+    # Reseed after the model was built: dropout draws from here, identically on every rank.
+    torch.manual_seed(config.seed)
+    state = _restore(run, found) if found is not None else TrainState()
+    state.steps_per_epoch = run.steps_per_epoch
+    state.start_clock()
+    _emit(callback, world, "start", epochs=config.epochs, steps_per_epoch=run.steps_per_epoch,
+          total_steps=run.total_steps, global_step=state.global_step, n_train=len(run.x),
+          n_val=0 if run.xv is None else len(run.xv), device=str(run.device),
+          world_size=world.size, batch_size=run.batch, classes=run.classes)
+    outcome = _Outcome()
+    model.train()
+    while state.epoch < config.epochs and outcome.stopped == "epochs":
+        _train_epoch(run, state, outcome)
+        if state.step_in_epoch == run.steps_per_epoch:
+            _end_epoch(run, state, outcome)
+    if outcome.evaluated_at != state.global_step:  # stopped mid-epoch: report on the final weights
+        outcome.metrics = _evaluate(run)
+        _record(run, state, outcome.metrics)
+        outcome.checkpoint = _save(run, state, outcome.metrics)
+    result = FitResult(
+        metrics=outcome.metrics, history=state.history, best_accuracy=state.best_accuracy,
+        stopped=outcome.stopped, epochs_completed=state.epoch, global_step=state.global_step,
+        elapsed=state.elapsed(), seconds_to_target=state.seconds_to_target,
+        device=str(run.device), world_size=world.size, checkpoint=outcome.checkpoint,
+        preprocess=run.pre)
+    _emit(callback, world, "end", **result.to_dict())
+    return result
+
+
+def _setup(model: nn.Module, train: Any, val: Any, config: TrainConfig,
+           callback: Callback | None, device: torch.device, world: ddp.World,
+           run_info: dict[str, Any]) -> tuple[_Run, ckpt.Checkpoint | None]:
+    """Check the options, load data and the checkpoint to resume (if any), build the optimiser."""
     if world.distributed and device.type == "cuda":
         device = torch.device("cuda", world.local_rank)
     if config.batch_size % world.size:
@@ -108,210 +191,205 @@ def _fit(model: nn.Module, train: Any, val: Any, config: TrainConfig, callback: 
         out = ensure_out_dir(config.out) if world.is_main else config.out
     if config.threads:
         torch.set_num_threads(config.threads)
-
-    resume_from = ckpt.load(out) if (config.resume and out and ckpt.exists(out)) else None
-    if resume_from is not None:
-        _check_same_trajectory(config, resume_from)
-
-    x, y = as_tensors(train)
-    classes = class_names(train, int(y.max()) + 1)
-    pre = Preprocess.from_dict(resume_from.meta["preprocess"]) if resume_from else Preprocess.fit(x)
-    x = pre.apply_(x)  # as_tensors gave us a fresh float copy: standardise it in place
-    xv = yv = None
-    if val is not None:
-        xv, yv = as_tensors(val)
-        xv = pre.apply_(xv)
-
-    model.to(device)
-    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
-    if config.channels_last:
-        model.to(memory_format=torch.channels_last)
-    num_classes = max(_num_classes(model, x, device), len(classes))
-    classes = class_names(train, num_classes)
-
+    found = ckpt.load(out) if (config.resume and out and ckpt.exists(out)) else None
+    if found is not None:
+        _check_same_trajectory(config, found)
+    pre, (x, y), val_xy = _standardised(train, val, found)
+    _place(model, device, config.channels_last)
+    num_classes = max(_num_classes(model, x, device), int(y.max()) + 1)
     n = len(x)
     batch = config.batch_size if n >= config.batch_size else (n // world.size) * world.size
     if batch < world.size:
         raise ConfigError("error.train_batch_world", batch_size=n, world=world.size)
     steps_per_epoch = n // batch  # drop the ragged last batch: equal shards, no BN batch of 1
-    total_steps = steps_per_epoch * config.epochs
-
     optimizer = make_optimizer(model, config)
-    scheduler = make_scheduler(optimizer, config, total_steps)
+    scheduler = make_scheduler(optimizer, config, steps_per_epoch * config.epochs)
     net: nn.Module = model
     if world.distributed:
         net = nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
+    run = _Run(config, world, device, out, callback, run_info, model, net, optimizer, scheduler,
+               x, y, *val_xy, pre, class_names(train, num_classes), num_classes, batch,
+               steps_per_epoch)
+    return run, found
 
-    # progress state, restored on resume
-    epoch, step_in_epoch, global_step, elapsed_before = 0, 0, 0, 0.0
-    history: list[dict[str, Any]] = []
-    best: float | None = None
-    seconds_to_target: float | None = None
-    run = {"loss_sum": 0.0, "correct": 0, "count": 0}
-    # Reseed after the model was built: dropout draws from here, identically on every rank.
-    torch.manual_seed(config.seed)
-    if resume_from is not None:
-        ckpt.load_weights(model, resume_from.weights, str(resume_from.path))
-        model.to(device)
-        if config.channels_last:
-            model.to(memory_format=torch.channels_last)
-        try:
-            optimizer.load_state_dict(ckpt.optimizer_join(resume_from.state,
-                                                          resume_from.meta["optimizer"]))
-            if scheduler is not None and resume_from.meta.get("scheduler"):
-                scheduler.load_state_dict(resume_from.meta["scheduler"])
-        except (KeyError, ValueError, RuntimeError) as exc:
-            raise CheckpointError("error.ckpt_corrupt", path=str(resume_from.path),
-                                  reason=f"optimizer state: {exc}") from exc
-        ckpt.restore_rng(resume_from.state)
-        prog = resume_from.meta["progress"]
-        epoch, step_in_epoch = int(prog["epoch"]), int(prog["step_in_epoch"])
-        global_step, elapsed_before = int(prog["global_step"]), float(prog["elapsed"])
-        run = dict(prog.get("running", run))
-        history = list(resume_from.meta.get("history", []))
-        best = resume_from.meta.get("best_accuracy")
-        seconds_to_target = resume_from.meta.get("seconds_to_target")
 
-    def evaluate_now() -> Metrics | None:
-        if xv is None:
-            return None
-        lo, hi = ddp.shard_range(len(xv), world)
-        return evaluate_tensors(model, xv[lo:hi], yv[lo:hi], num_classes, config.eval_batch_size,
-                                device, config.channels_last,
-                                reduce=ddp.all_reduce_sum if world.distributed else None)
+def _standardised(train: Any, val: Any, found: ckpt.Checkpoint | None) -> tuple[
+        Preprocess, tuple[torch.Tensor, torch.Tensor], tuple[Any, Any]]:
+    """``(pre, (x, y), (xv, yv))``: the standardisation (the checkpoint's on resume) applied."""
+    x, y = as_tensors(train)
+    pre = Preprocess.from_dict(found.meta["preprocess"]) if found else Preprocess.fit(x)
+    x = pre.apply_(x)  # as_tensors gave us a fresh float copy: standardise it in place
+    if val is None:
+        return pre, (x, y), (None, None)
+    xv, yv = as_tensors(val)
+    return pre, (x, y), (pre.apply_(xv), yv)
 
-    def save(metrics: Metrics | None) -> str | None:
-        if out is None:
-            return None
-        path = None
-        if world.is_main:
-            opt_tensors, opt_meta = ckpt.optimizer_split(optimizer)
-            meta = {
-                "model": model.cnnlab_spec.to_dict() if hasattr(model, "cnnlab_spec") else None,
-                "config": config.to_dict(),
-                "classes": classes, "num_classes": num_classes,
-                "input_shape": list(x.shape[1:]),
-                "preprocess": pre.to_dict(),
-                "progress": {"epoch": epoch, "step_in_epoch": step_in_epoch,
-                             "global_step": global_step, "elapsed": elapsed(),
-                             "steps_per_epoch": steps_per_epoch, "running": run},
-                "history": history, "best_accuracy": best,
-                "seconds_to_target": seconds_to_target,
-                "metrics": metrics.to_dict() if metrics else None,
-                "optimizer": opt_meta,
-                "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "world_size": world.size,
-                "run": run_info,
-            }
-            path = str(ckpt.save(out, model, {**opt_tensors, **ckpt.rng_tensors()}, meta))
-            _emit(callback, world, "checkpoint", path=path, global_step=global_step)
-        ddp.barrier(world)
-        return path
 
-    t0 = time.perf_counter()
+def _place(model: nn.Module, device: torch.device, channels_last: bool) -> None:
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
 
-    def elapsed() -> float:
-        return elapsed_before + (time.perf_counter() - t0)
 
-    def record(metrics: Metrics | None) -> bool:
-        """Log an evaluation; return True when the target accuracy is reached."""
-        nonlocal best, seconds_to_target
-        tl = run["loss_sum"] / max(run["count"], 1)
-        ta = run["correct"] / max(run["count"], 1)
-        row = {"epoch": epoch + (step_in_epoch / steps_per_epoch), "global_step": global_step,
-               "train_loss": tl, "train_accuracy": ta, "elapsed": elapsed(),
-               "lr": optimizer.param_groups[0]["lr"]}
-        hit = False
-        if metrics is not None:
-            row.update(val_loss=metrics.loss, val_accuracy=metrics.accuracy)
-            best = metrics.accuracy if best is None else max(best, metrics.accuracy)
-            if config.target_acc is not None and metrics.accuracy >= config.target_acc:
-                hit = True
-                if seconds_to_target is None:
-                    seconds_to_target = row["elapsed"]
-        history.append(row)
-        _emit(callback, world, "eval", **row)
-        return hit
+def _restore(run: _Run, found: ckpt.Checkpoint) -> TrainState:
+    """Load weights, optimiser, scheduler and RNG from ``found``; return its progress."""
+    ckpt.load_weights(run.model, found.weights, str(found.path))
+    _place(run.model, run.device, run.config.channels_last)
+    try:
+        run.optimizer.load_state_dict(ckpt.optimizer_join(found.state, found.meta["optimizer"]))
+        if run.scheduler is not None and found.meta.get("scheduler"):
+            run.scheduler.load_state_dict(found.meta["scheduler"])
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise CheckpointError("error.ckpt_corrupt", path=str(found.path),
+                              reason=f"optimizer state: {exc}") from exc
+    ckpt.restore_rng(found.state)
+    try:
+        return TrainState.from_dict(found.meta)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError("error.ckpt_corrupt", path=str(found.path),
+                              reason=f"progress: {exc!r}") from exc
 
-    _emit(callback, world, "start", epochs=config.epochs, steps_per_epoch=steps_per_epoch,
-          total_steps=total_steps, global_step=global_step, n_train=n,
-          n_val=0 if xv is None else len(xv), device=str(device), world_size=world.size,
-          batch_size=batch, classes=classes)
 
-    stopped, last_metrics, evaluated_at = "epochs", None, -1
-    checkpoint_path = None
-    model.train()
-    log_every = max(1, steps_per_epoch // 100)
-    while epoch < config.epochs and stopped == "epochs":
-        perm = torch.randperm(n, generator=torch.Generator().manual_seed(
-            config.seed * _SHUFFLE_SALT + epoch))  # identical on every rank
-        while step_in_epoch < steps_per_epoch:
-            idx = ddp.shard_batch(perm[step_in_epoch * batch:(step_in_epoch + 1) * batch], world)
-            xb, yb = x.index_select(0, idx), y.index_select(0, idx)  # (B/world, C, H, W), (B/world,)
-            if config.augment == "flip":
-                g = torch.Generator().manual_seed(config.seed * _SHUFFLE_SALT - global_step - 1)
-                flip = (torch.rand(len(idx), generator=g) < 0.5).view(-1, 1, 1, 1)
-                xb = torch.where(flip, xb.flip(3), xb)
-            xb = xb.to(device, non_blocking=True).contiguous(memory_format=memory_format)
-            yb = yb.to(device, non_blocking=True)
-            logits = net(xb)
-            loss = F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None and config.schedule == "onecycle":
-                scheduler.step()
-            step_in_epoch += 1
-            global_step += 1
-            stats = torch.stack([loss.detach().double() * len(yb),
-                                 (logits.detach().argmax(1) == yb).sum().double()])
-            if world.distributed:
-                stats = ddp.all_reduce_sum(stats)
-            stats = stats.tolist()
-            run["loss_sum"] += stats[0]
-            run["correct"] += int(stats[1])
-            run["count"] += batch
-            if step_in_epoch % log_every == 0 or step_in_epoch == steps_per_epoch:
-                _emit(callback, world, "step", epoch=epoch, step=step_in_epoch,
-                      steps_per_epoch=steps_per_epoch, global_step=global_step,
-                      total_steps=total_steps, loss=run["loss_sum"] / run["count"],
-                      accuracy=run["correct"] / run["count"], lr=optimizer.param_groups[0]["lr"],
-                      elapsed=elapsed())
-            if config.eval_every and global_step % config.eval_every == 0 \
-                    and step_in_epoch < steps_per_epoch:
-                last_metrics, evaluated_at = evaluate_now(), global_step
-                if ddp.broadcast_flag(world, record(last_metrics)):
-                    stopped = "target"
-                    break
-            if config.time_budget is not None and ddp.broadcast_flag(
-                    world, elapsed() >= config.time_budget):
-                stopped = "time"
-                break
-            if config.checkpoint_every and global_step % config.checkpoint_every == 0 \
-                    and step_in_epoch < steps_per_epoch:
-                checkpoint_path = save(last_metrics)
-        if step_in_epoch == steps_per_epoch:  # a full epoch: evaluate, decay, checkpoint
-            epoch, step_in_epoch = epoch + 1, 0
-            if scheduler is not None and config.schedule == "step":
-                scheduler.step()
-            last_metrics, evaluated_at = evaluate_now(), global_step
-            hit = ddp.broadcast_flag(world, record(last_metrics))
-            run = {"loss_sum": 0.0, "correct": 0, "count": 0}
-            if hit and stopped == "epochs" and epoch < config.epochs:
-                stopped = "target"
-            checkpoint_path = save(last_metrics)
-    if evaluated_at != global_step:  # stopped mid-epoch: report on the final weights
-        last_metrics = evaluate_now()
-        record(last_metrics)
-        checkpoint_path = save(last_metrics)
-    result = FitResult(
-        metrics=last_metrics, history=history, best_accuracy=best, stopped=stopped,
-        epochs_completed=epoch, global_step=global_step, elapsed=elapsed(),
-        seconds_to_target=seconds_to_target, device=str(device), world_size=world.size,
-        checkpoint=checkpoint_path)
-    _emit(callback, world, "end", **result.to_dict())
-    return result
+def _train_epoch(run: _Run, state: TrainState, outcome: _Outcome) -> None:
+    """Step to the end of the epoch or an early stop, with any mid-epoch evals and checkpoints."""
+    cfg = run.config
+    perm = torch.randperm(len(run.x), generator=torch.Generator().manual_seed(
+        cfg.seed * _SHUFFLE_SALT + state.epoch))  # identical on every rank
+    while state.step_in_epoch < run.steps_per_epoch:
+        _train_step(run, state, perm)
+        mid_epoch = state.step_in_epoch < run.steps_per_epoch  # the epoch's end does its own
+        if cfg.eval_every and state.global_step % cfg.eval_every == 0 and mid_epoch \
+                and _evaluate_and_record(run, state, outcome):
+            outcome.stopped = "target"
+            return
+        if cfg.time_budget is not None and ddp.broadcast_flag(
+                run.world, state.elapsed() >= cfg.time_budget):
+            outcome.stopped = "time"
+            return
+        if cfg.checkpoint_every and state.global_step % cfg.checkpoint_every == 0 and mid_epoch:
+            outcome.checkpoint = _save(run, state, outcome.metrics)
+
+
+def _train_step(run: _Run, state: TrainState, perm: torch.Tensor) -> None:
+    """One optimiser step on the epoch's next global batch (this rank's shard of it)."""
+    cfg = run.config
+    start = state.step_in_epoch * run.batch
+    idx = ddp.shard_batch(perm[start:start + run.batch], run.world)
+    xb = run.x.index_select(0, idx)  # (B/world, C, H, W)
+    yb = run.y.index_select(0, idx)  # (B/world,)
+    if cfg.augment == "flip":
+        g = torch.Generator().manual_seed(cfg.seed * _SHUFFLE_SALT - state.global_step - 1)
+        flip = (torch.rand(len(idx), generator=g) < 0.5).view(-1, 1, 1, 1)
+        xb = torch.where(flip, xb.flip(3), xb)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    xb = xb.to(run.device, non_blocking=True).contiguous(memory_format=memory_format)
+    yb = yb.to(run.device, non_blocking=True)
+    logits = run.net(xb)
+    loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimizer.step()
+    if run.scheduler is not None and cfg.schedule == "onecycle":
+        run.scheduler.step()
+    state.step_in_epoch += 1
+    state.global_step += 1
+    _accumulate(run, state, loss, logits, yb)
+
+
+def _accumulate(run: _Run, state: TrainState, loss: torch.Tensor, logits: torch.Tensor,
+                yb: torch.Tensor) -> None:
+    """Add the step's (all-rank) loss and correct count to the running sums; maybe report."""
+    stats = torch.stack([loss.detach().double() * len(yb),
+                         (logits.detach().argmax(1) == yb).sum().double()])
+    if run.world.distributed:
+        stats = ddp.all_reduce_sum(stats)
+    loss_sum, correct = stats.tolist()
+    state.running["loss_sum"] += loss_sum
+    state.running["correct"] += int(correct)
+    state.running["count"] += run.batch
+    if state.step_in_epoch % run.log_every == 0 or state.step_in_epoch == run.steps_per_epoch:
+        _emit(run.callback, run.world, "step", epoch=state.epoch, step=state.step_in_epoch,
+              steps_per_epoch=run.steps_per_epoch, global_step=state.global_step,
+              total_steps=run.total_steps, loss=state.mean_loss(),
+              accuracy=state.mean_accuracy(), lr=run.optimizer.param_groups[0]["lr"],
+              elapsed=state.elapsed())
+
+
+def _end_epoch(run: _Run, state: TrainState, outcome: _Outcome) -> None:
+    """After a full epoch: decay a step schedule, evaluate, start new sums, checkpoint."""
+    state.epoch, state.step_in_epoch = state.epoch + 1, 0
+    if run.scheduler is not None and run.config.schedule == "step":
+        run.scheduler.step()
+    hit = _evaluate_and_record(run, state, outcome)
+    state.running = fresh_running()
+    if hit and outcome.stopped == "epochs" and state.epoch < run.config.epochs:
+        outcome.stopped = "target"
+    outcome.checkpoint = _save(run, state, outcome.metrics)
+
+
+def _evaluate(run: _Run) -> Metrics | None:
+    """Validation metrics of the current weights (each rank evaluates its shard), or None."""
+    if run.xv is None or run.yv is None:
+        return None
+    lo, hi = ddp.shard_range(len(run.xv), run.world)
+    return evaluate_tensors(run.model, run.xv[lo:hi], run.yv[lo:hi], run.num_classes,
+                            run.config.eval_batch_size, run.device, run.config.channels_last,
+                            reduce=ddp.all_reduce_sum if run.world.distributed else None)
+
+
+def _evaluate_and_record(run: _Run, state: TrainState, outcome: _Outcome) -> bool:
+    """Evaluate now and log it; True (rank 0's verdict, on every rank) when the target is hit."""
+    outcome.metrics, outcome.evaluated_at = _evaluate(run), state.global_step
+    return ddp.broadcast_flag(run.world, _record(run, state, outcome.metrics))
+
+
+def _record(run: _Run, state: TrainState, metrics: Metrics | None) -> bool:
+    """Append a history row and report it; return True when the target accuracy is reached."""
+    row = {"epoch": state.epoch + (state.step_in_epoch / run.steps_per_epoch),
+           "global_step": state.global_step, "train_loss": state.mean_loss(),
+           "train_accuracy": state.mean_accuracy(), "elapsed": state.elapsed(),
+           "lr": run.optimizer.param_groups[0]["lr"]}
+    hit = False
+    if metrics is not None:
+        row.update(val_loss=metrics.loss, val_accuracy=metrics.accuracy)
+        best = state.best_accuracy
+        state.best_accuracy = metrics.accuracy if best is None else max(best, metrics.accuracy)
+        target = run.config.target_acc
+        if target is not None and metrics.accuracy >= target:
+            hit = True
+            if state.seconds_to_target is None:
+                state.seconds_to_target = row["elapsed"]
+    state.history.append(row)
+    _emit(run.callback, run.world, "eval", **row)
+    return hit
+
+
+def _save(run: _Run, state: TrainState, metrics: Metrics | None) -> str | None:
+    """Write a checkpoint (rank 0; the others wait for it); return its path or None."""
+    if run.out is None:
+        return None
+    path = None
+    if run.world.is_main:
+        opt_tensors, opt_meta = ckpt.optimizer_split(run.optimizer)
+        model = run.model
+        meta = {
+            "model": model.cnnlab_spec.to_dict() if hasattr(model, "cnnlab_spec") else None,
+            "config": run.config.to_dict(),
+            "classes": run.classes, "num_classes": run.num_classes,
+            "input_shape": list(run.x.shape[1:]),
+            "preprocess": run.pre.to_dict(),
+            **state.to_dict(),  # progress, history, best_accuracy, seconds_to_target
+            "metrics": metrics.to_dict() if metrics else None,
+            "optimizer": opt_meta,
+            "scheduler": run.scheduler.state_dict() if run.scheduler is not None else None,
+            "world_size": run.world.size,
+            "run": run.run_info,
+        }
+        path = str(ckpt.save(run.out, model, {**opt_tensors, **ckpt.rng_tensors()}, meta))
+        _emit(run.callback, run.world, "checkpoint", path=path, global_step=state.global_step)
+    ddp.barrier(run.world)
+    return path
 
 
 def _check_same_trajectory(config: TrainConfig, found: ckpt.Checkpoint) -> None:
@@ -322,4 +400,4 @@ def _check_same_trajectory(config: TrainConfig, found: ckpt.Checkpoint) -> None:
         raise CheckpointError("error.ckpt_config", path=str(found.path), details="; ".join(diff))
 
 
-__all__ = ["fit", "FitResult", "seed_everything", "Callback"]
+__all__ = ["Callback", "FitResult", "fit", "seed_everything"]
