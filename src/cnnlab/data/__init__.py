@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cnnlab.data.download import Progress, data_home
@@ -51,7 +52,14 @@ class Resolution:
 
 def resolve(name: str = AUTO, data_dir: str | os.PathLike[str] | None = None,
             download: bool = False, train: bool = True) -> Resolution:
-    """Decide which dataset a request means. ``auto``: full MNIST if local/cached, else the sample."""
+    """Decide which dataset a request means. ``auto``: full MNIST if local/cached, else the sample.
+
+    A ``data_dir`` given explicitly must exist and hold the dataset asked for (for ``auto``: MNIST);
+    otherwise DataError names the folder — the embedded sample is the fallback only for ``auto``
+    without a ``data_dir``.
+    """
+    if data_dir is not None and name != "mnist-sample":
+        _check_data_dir(Path(data_dir), "mnist" if name == AUTO else name, train)
     if name == AUTO:
         if locate(REGISTRY["mnist"], train, data_dir) is not None:
             return Resolution("mnist", "local", "data.using.auto_mnist")
@@ -63,6 +71,20 @@ def resolve(name: str = AUTO, data_dir: str | os.PathLike[str] | None = None,
     found = locate(REGISTRY[name], train, data_dir)
     return Resolution(name, found.source if found else ("download" if download else "missing"),
                       "data.using.explicit")
+
+
+def _check_data_dir(folder: Path, name: str, train: bool) -> None:
+    """Refuse a ``--data-dir`` that is missing or does not hold ``name``'s files for this split."""
+    if not folder.is_dir():
+        raise DataError("data.data_dir.missing", path=str(folder))
+    if name not in REGISTRY:
+        return
+    found = locate(REGISTRY[name], train, folder)
+    if found is None or found.source != "data-dir":
+        spec = REGISTRY[name]
+        files = ", ".join(spec.file(train, kind).filename for kind in ("images", "labels"))
+        raise DataError("data.data_dir.empty", path=str(folder), name=name,
+                        split="train" if train else "test", files=files)
 
 
 def get_dataset(name: str = AUTO, train: bool = True, root: str | os.PathLike[str] | None = None,
