@@ -37,19 +37,21 @@ class Result:
     name:     experiment name (registry key)
     data:     the typed numbers (a frozen dataclass; a plain dict for hand-made Results)
     messages: the explanation, as (catalog key, params) pairs rendered by :meth:`text`
-    lang:     the default language of :attr:`figures`
+    lang:     the default language of :attr:`figures` (English when no Hangul font is installed)
+    text_lang: the default language of :meth:`text` (None: the language in force when called)
     draw:     ``draw(numbers, lang) -> {name: Figure}``; figures are drawn on first use per language
     """
 
     def __init__(self, name: str, data: Any, messages: list[Message] | None = None, *,
                  lang: str = "en", draw: DrawFn | None = None,
-                 figures: dict[str, Figure] | None = None) -> None:
+                 figures: dict[str, Figure] | None = None, text_lang: str | None = None) -> None:
         if isinstance(messages, dict):  # TRANSITIONAL: legacy Result(name, numbers, figures, ...)
             figures, messages = messages, None
         self.name = name
         self.data = data
         self.messages: list[Message] = list(messages or [])
         self.lang = lang
+        self.text_lang = text_lang
         self._draw = draw
         self._figures: dict[str, dict[str, Figure]] = {}
         if figures is not None:
@@ -83,8 +85,8 @@ class Result:
         return self
 
     def text(self, lang: str | None = None) -> str:
-        """The explanation in ``lang`` (default: the language in force)."""
-        code = get_lang(lang)
+        """The explanation in ``lang`` (default: :attr:`text_lang`, else the language in force)."""
+        code = get_lang(lang or self.text_lang)
         return "\n".join(t(key, code, **params) for key, params in self.messages)
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -107,7 +109,7 @@ class Result:
         Files are named ``<experiment>_<figure>.<ext>`` so several results can share one folder (the
         tour's report).
         """
-        code = get_lang(lang or self.lang)
+        code = get_lang(lang or self.text_lang)
         out = ensure_out_dir(out_dir)
         written: dict[str, Path] = {}
         numbers, arrays = self.split_numbers()

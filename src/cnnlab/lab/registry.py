@@ -63,10 +63,11 @@ class Experiment:
         Its ``lang`` is the language its figures are drawn in by default: ``lang`` (or the one in
         force), or English when no Hangul font is installed.
         """
+        from cnnlab.i18n import get_lang
         from cnnlab.viz.fonts import figure_lang
 
         return Result(self.name, numbers, self.explain(numbers), lang=figure_lang(lang),
-                      draw=self._draw_in)
+                      draw=self._draw_in, text_lang=get_lang(lang))
 
     def _draw_in(self, numbers: Any, lang: str) -> dict[str, Any]:
         from cnnlab.viz.fonts import figure_lang
