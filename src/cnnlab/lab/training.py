@@ -110,7 +110,6 @@ def train_model(name: str, make: Callable[[], nn.Module], train: Tensors, test: 
     """
     from cnnlab.models import num_params
     from cnnlab.train import TrainConfig, fit, seed_everything
-    from cnnlab.train.tensors import Preprocess
 
     seed_everything(params.seed)  # the initial weights depend only on the seed
     model = make()
@@ -131,7 +130,7 @@ def train_model(name: str, make: Callable[[], nn.Module], train: Tensors, test: 
     seconds = time.perf_counter() - start
     model = model.cpu().eval()
     train_acc = fitted.history[-1]["train_accuracy"] if fitted.history else float("nan")
-    return Trained(name, model, Preprocess.fit(train[0]),  # the same standardisation fit computed
+    return Trained(name, model, fitted.preprocess,  # the standardisation fit applied
                    fitted.metrics.accuracy if fitted.metrics else float("nan"), train_acc, seconds,
                    num_params(model))
 

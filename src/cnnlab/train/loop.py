@@ -51,13 +51,13 @@ class FitResult:
     device: str
     world_size: int
     checkpoint: str | None  # path of checkpoint.json, if written
-    preprocess: Preprocess | None = None  # the standardisation fit applied (resume: the saved one)
+    preprocess: Preprocess  # the standardisation fit applied (on resume: the checkpoint's)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k not in ("metrics", "preprocess")}
         d["metrics"] = self.metrics.to_dict() if self.metrics else None
-        d["preprocess"] = self.preprocess.to_dict() if self.preprocess else None
+        d["preprocess"] = self.preprocess.to_dict()
         return d
 
 

@@ -43,10 +43,10 @@ class TrainState:
         return self.elapsed_before + (time.perf_counter() - self.started)
 
     def mean_loss(self) -> float:
-        return self.running["loss_sum"] / max(self.running["count"], 1)
+        return float(self.running["loss_sum"]) / max(int(self.running["count"]), 1)
 
     def mean_accuracy(self) -> float:
-        return self.running["correct"] / max(self.running["count"], 1)
+        return int(self.running["correct"]) / max(int(self.running["count"]), 1)
 
     def to_dict(self) -> dict[str, Any]:
         """The checkpoint's JSON keys for this state (``progress``, ``history``, best, target)."""
