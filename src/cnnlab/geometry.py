@@ -290,8 +290,14 @@ def conv_out_shape(
 ) -> tuple[int, ...]:
     """Output spatial shape for an ``n``-d conv/pool (``n = len(spatial)``)."""
     n = len(spatial)
-    ks, ss, ds = pair(kernel, n, "kernel_size"), pair(stride, n, "stride"), pair(dilation, n, "dilation")
-    ps: tuple[PaddingArg, ...] = (padding,) * n if isinstance(padding, str) else pair(padding, n, "padding")
+    ks, ss, ds = (
+        pair(kernel, n, "kernel_size"),
+        pair(stride, n, "stride"),
+        pair(dilation, n, "dilation"),
+    )
+    ps: tuple[PaddingArg, ...] = (
+        (padding,) * n if isinstance(padding, str) else pair(padding, n, "padding")
+    )
     return tuple(out_size(i, k, s, p, d).out for i, k, s, p, d in zip(spatial, ks, ss, ps, ds))
 
 

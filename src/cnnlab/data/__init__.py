@@ -50,8 +50,12 @@ class Resolution:
         return t(self.reason_key, lang, name=self.name, source=self.source)
 
 
-def resolve(name: str = AUTO, data_dir: str | os.PathLike[str] | None = None,
-            download: bool = False, train: bool = True) -> Resolution:
+def resolve(
+    name: str = AUTO,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool = False,
+    train: bool = True,
+) -> Resolution:
     """Decide which dataset a request means. ``auto``: full MNIST if local/cached, else the sample.
 
     A ``data_dir`` given explicitly must exist and hold the dataset asked for (for ``auto``: MNIST);
@@ -69,8 +73,11 @@ def resolve(name: str = AUTO, data_dir: str | os.PathLike[str] | None = None,
     if name == "mnist-sample":
         return Resolution(name, "embedded", "data.using.explicit")
     found = locate(REGISTRY[name], train, data_dir)
-    return Resolution(name, found.source if found else ("download" if download else "missing"),
-                      "data.using.explicit")
+    return Resolution(
+        name,
+        found.source if found else ("download" if download else "missing"),
+        "data.using.explicit",
+    )
 
 
 def _check_data_dir(folder: Path, name: str, train: bool) -> None:
@@ -83,24 +90,47 @@ def _check_data_dir(folder: Path, name: str, train: bool) -> None:
     if found is None or found.source != "data-dir":
         spec = REGISTRY[name]
         files = ", ".join(spec.file(train, kind).filename for kind in ("images", "labels"))
-        raise DataError("data.data_dir.empty", path=str(folder), name=name,
-                        split="train" if train else "test", files=files)
+        raise DataError(
+            "data.data_dir.empty",
+            path=str(folder),
+            name=name,
+            split="train" if train else "test",
+            files=files,
+        )
 
 
-def get_dataset(name: str = AUTO, train: bool = True, root: str | os.PathLike[str] | None = None,
-                download: bool = False, transform: Any = None,
-                progress: Progress | None = None) -> IdxImageDataset:
+def get_dataset(
+    name: str = AUTO,
+    train: bool = True,
+    root: str | os.PathLike[str] | None = None,
+    download: bool = False,
+    transform: Any = None,
+    progress: Progress | None = None,
+) -> IdxImageDataset:
     """Open a dataset by registry name (see :func:`names`), torchvision-style.
 
     Raises DataError for an unknown name (listing the valid ones) or for data that is neither local,
     cached nor downloadable (suggesting ``mnist-sample`` or ``--data-dir``).
     """
     resolved = resolve(name, root, download, train).name
-    return DATASETS[resolved](root=root, train=train, download=download, transform=transform,
-                              progress=progress)
+    return DATASETS[resolved](
+        root=root, train=train, download=download, transform=transform, progress=progress
+    )
 
 
 __all__ = [
-    "DATASETS", "AUTO", "names", "resolve", "Resolution", "get_dataset", "read_idx", "write_idx",
-    "data_home", "MNIST", "FashionMNIST", "KMNIST", "MNISTSample", "IdxImageDataset",
+    "DATASETS",
+    "AUTO",
+    "names",
+    "resolve",
+    "Resolution",
+    "get_dataset",
+    "read_idx",
+    "write_idx",
+    "data_home",
+    "MNIST",
+    "FashionMNIST",
+    "KMNIST",
+    "MNISTSample",
+    "IdxImageDataset",
 ]

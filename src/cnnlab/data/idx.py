@@ -98,21 +98,33 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
                 )
             payload = fh.read(expected)
             if len(payload) != expected or fh.read(1):
-                raise DataError("data.idx.size", path=str(p), dims=" x ".join(map(str, dims)),
-                                expected=expected, actual=len(payload))
+                raise DataError(
+                    "data.idx.size",
+                    path=str(p),
+                    dims=" x ".join(map(str, dims)),
+                    expected=expected,
+                    actual=len(payload),
+                )
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise DataError("data.idx.corrupt", path=str(p), reason=str(exc) or type(exc).__name__) from exc
+        raise DataError(
+            "data.idx.corrupt", path=str(p), reason=str(exc) or type(exc).__name__
+        ) from exc
     return np.frombuffer(payload, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
-def write_idx(path: str | os.PathLike[str], array: np.ndarray, compress: bool | None = None) -> Path:
+def write_idx(
+    path: str | os.PathLike[str], array: np.ndarray, compress: bool | None = None
+) -> Path:
     """Write ``array`` as IDX, atomically. ``compress=None`` gzips when the name ends in ``.gz``."""
     p = Path(path)
     arr = np.ascontiguousarray(array)
     code = CODES.get(arr.dtype.newbyteorder("="))
     if code is None:
-        raise DataError("data.idx.write_dtype", dtype=str(arr.dtype),
-                        valid="uint8, int8, int16, int32, float32, float64")
+        raise DataError(
+            "data.idx.write_dtype",
+            dtype=str(arr.dtype),
+            valid="uint8, int8, int16, int32, float32, float64",
+        )
     if not 1 <= arr.ndim <= MAX_NDIM:
         raise DataError("data.idx.ndim", path=str(p), ndim=arr.ndim, max=MAX_NDIM)
     header = bytes([0, 0, code, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)

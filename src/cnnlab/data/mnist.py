@@ -40,7 +40,9 @@ def _find(folder: Path, filename: str) -> Path | None:
     return None
 
 
-def locate(spec: DatasetSpec, train: bool, root: str | os.PathLike[str] | None = None) -> Located | None:
+def locate(
+    spec: DatasetSpec, train: bool, root: str | os.PathLike[str] | None = None
+) -> Located | None:
     """Find the image and label files of one split, or None. Cached gzip files are md5-checked."""
     img, lab = spec.file(train, "images"), spec.file(train, "labels")
     candidates: list[tuple[Path, str]] = []
@@ -54,8 +56,9 @@ def locate(spec: DatasetSpec, train: bool, root: str | os.PathLike[str] | None =
             if source == "cache":
                 for path, fs in ((found_img, img), (found_lab, lab)):
                     if path.name == fs.filename and (actual := md5sum(path)) != fs.md5:
-                        raise ChecksumError("data.cache.md5", path=str(path), expected=fs.md5,
-                                            actual=actual)
+                        raise ChecksumError(
+                            "data.cache.md5", path=str(path), expected=fs.md5, actual=actual
+                        )
             return Located(found_img, found_lab, source)
     return None
 
@@ -77,11 +80,20 @@ class IdxImageDataset:
     name = "idx"
     classes: tuple[str, ...] = tuple(str(d) for d in range(10))
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, *, train: bool,
-                 transform: Callable[[Any], Any] | None = None, source: str = "",
-                 path: str = "") -> None:
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        *,
+        train: bool,
+        transform: Callable[[Any], Any] | None = None,
+        source: str = "",
+        path: str = "",
+    ) -> None:
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise DataError("data.shape_mismatch", images=str(images.shape), labels=str(labels.shape))
+            raise DataError(
+                "data.shape_mismatch", images=str(images.shape), labels=str(labels.shape)
+            )
         self.images = images  # (N, H, W) uint8
         self.labels = labels.astype(np.int64, copy=False)  # (N,)
         self.train = train
@@ -114,8 +126,9 @@ class IdxImageDataset:
         """Return ``index`` if valid, else ConfigError naming the valid range."""
         n = len(self)
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
-            raise ConfigError("error.index", value=index, dataset=self.name, split=self.split,
-                              n=n, last=n - 1)
+            raise ConfigError(
+                "error.index", value=index, dataset=self.name, split=self.split, n=n, last=n - 1
+            )
         return index
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
@@ -135,23 +148,46 @@ class IdxImageDataset:
 class MNISTFamily(IdxImageDataset):
     """Base for the registry's datasets; subclasses set ``name``."""
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, train: bool = True,
-                 download: bool = False, transform: Callable[[Any], Any] | None = None,
-                 progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        train: bool = True,
+        download: bool = False,
+        transform: Callable[[Any], Any] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         spec = REGISTRY[self.name]
         found = locate(spec, train, root)
         if found is None:
             if not download:
-                raise DataError("data.not_found", name=self.name, split="train" if train else "test",
-                                cache=str(data_home() / self.name))
+                raise DataError(
+                    "data.not_found",
+                    name=self.name,
+                    split="train" if train else "test",
+                    cache=str(data_home() / self.name),
+                )
             found = download_split(spec, train, progress)
         images, labels = read_idx(found.images), read_idx(found.labels)
-        if images.dtype != np.uint8 or images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise DataError("data.shape_mismatch", images=f"{images.shape} {images.dtype}",
-                            labels=str(labels.shape))
+        if (
+            images.dtype != np.uint8
+            or images.ndim != 3
+            or labels.ndim != 1
+            or len(images) != len(labels)
+        ):
+            raise DataError(
+                "data.shape_mismatch",
+                images=f"{images.shape} {images.dtype}",
+                labels=str(labels.shape),
+            )
         self.classes = spec.classes
-        super().__init__(images, labels, train=train, transform=transform, source=found.source,
-                         path=str(found.images.parent))
+        super().__init__(
+            images,
+            labels,
+            train=train,
+            transform=transform,
+            source=found.source,
+            path=str(found.images.parent),
+        )
 
 
 class MNIST(MNISTFamily):

@@ -28,16 +28,30 @@ FILES = {
 class MNISTSample(IdxImageDataset):
     name = "mnist-sample"
 
-    def __init__(self, root: str | os.PathLike[str] | None = None, train: bool = True,
-                 download: bool = False, transform: Callable[[Any], Any] | None = None,
-                 progress: Any = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        train: bool = True,
+        download: bool = False,
+        transform: Callable[[Any], Any] | None = None,
+        progress: Any = None,
+    ) -> None:
         # root/download/progress are accepted for a uniform signature; the data is in the package.
         folder = resources.files("cnnlab.data") / "mnist_sample"
         img_name, lab_name = FILES[train]
-        with resources.as_file(folder / img_name) as img, resources.as_file(folder / lab_name) as lab:
+        with (
+            resources.as_file(folder / img_name) as img,
+            resources.as_file(folder / lab_name) as lab,
+        ):
             images, labels = read_idx(img), read_idx(lab)
-            super().__init__(images, labels, train=train, transform=transform, source="embedded",
-                             path=str(img.parent))
+            super().__init__(
+                images,
+                labels,
+                train=train,
+                transform=transform,
+                source="embedded",
+                path=str(img.parent),
+            )
 
 
 __all__ = ["MNISTSample"]

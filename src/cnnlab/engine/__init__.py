@@ -25,7 +25,12 @@ network (same layers and weights) for checking the engine against it.
 from cnnlab.engine.activation import relu, relu_backward
 from cnnlab.engine.conv import conv1d, conv1d_backward, conv2d, conv2d_backward
 from cnnlab.engine.dense import flatten, flatten_backward, linear, linear_backward
-from cnnlab.engine.loss import cross_entropy, cross_entropy_backward, log_softmax, log_softmax_backward
+from cnnlab.engine.loss import (
+    cross_entropy,
+    cross_entropy_backward,
+    log_softmax,
+    log_softmax_backward,
+)
 from cnnlab.engine.pool import (
     avg_pool1d,
     avg_pool1d_backward,
@@ -36,7 +41,16 @@ from cnnlab.engine.pool import (
     max_pool2d,
     max_pool2d_backward,
 )
-from cnnlab.engine.trace import ConvStep, ConvTrace, PoolStep, PoolTrace, trace_conv1d, trace_conv2d, trace_pool1d, trace_pool2d
+from cnnlab.engine.trace import (
+    ConvStep,
+    ConvTrace,
+    PoolStep,
+    PoolTrace,
+    trace_conv1d,
+    trace_conv2d,
+    trace_pool1d,
+    trace_pool2d,
+)
 
 __all__ = [
     "conv2d",

@@ -43,7 +43,6 @@ from cnnlab.engine.windows import (
 )
 from cnnlab.errors import ShapeError
 
-
 # Inputs with at most this many channels (grayscale, RGB: a network's first layer) use the
 # cell-major window matrix. Copying windows is bound by the length of the innermost contiguous run:
 # channels-last gives runs of C_in floats — 1 for MNIST, measured 2.4 ms for LeNet's first layer at
@@ -82,9 +81,7 @@ def _check_channels(op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray
             w_shape=tuple(weight.shape),
         )
     if bias is not None and bias.shape != (weight.shape[0],):
-        raise ShapeError(
-            "engine.bias_shape", op=op, shape=tuple(bias.shape), c_out=weight.shape[0]
-        )
+        raise ShapeError("engine.bias_shape", op=op, shape=tuple(bias.shape), c_out=weight.shape[0])
 
 
 def _correlate(xp: np.ndarray, weight: np.ndarray, geo: Geometry) -> np.ndarray:
@@ -129,7 +126,9 @@ def conv2d(
 
 def _cols_cell_major(x: np.ndarray, geo: Geometry) -> np.ndarray:
     """The window matrix transposed, ``(C_in*kH*kW, N*Ho*Wo)``, rows in ``weight.reshape`` order."""
-    return windows_cnhw(pad_cnhw(x, geo.pads), geo).reshape(x.shape[1] * geo.kernel[0] * geo.kernel[1], -1)
+    return windows_cnhw(pad_cnhw(x, geo.pads), geo).reshape(
+        x.shape[1] * geo.kernel[0] * geo.kernel[1], -1
+    )
 
 
 def conv2d_backward(
@@ -159,7 +158,10 @@ def conv2d_backward(
     ho, wo = geo.out
     if grad_out.shape != (n, c_out, ho, wo):
         raise ShapeError(
-            "engine.grad_shape", op="conv2d", shape=tuple(grad_out.shape), expected=(n, c_out, ho, wo)
+            "engine.grad_shape",
+            op="conv2d",
+            shape=tuple(grad_out.shape),
+            expected=(n, c_out, ho, wo),
         )
     if c_in <= CELL_MAJOR_MAX_CHANNELS:
         g_cn = grad_out.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, N*Ho*Wo)
@@ -169,7 +171,9 @@ def conv2d_backward(
         g_mat = grad_out.transpose(0, 2, 3, 1).reshape(-1, c_out)  # (N*Ho*Wo, C_out)
         dbias = g_mat.sum(axis=0)
         cols = windows_nhwc(pad_nhwc(x, geo.pads), geo).reshape(n * ho * wo, -1)
-        dw = (g_mat.T @ cols).reshape(c_out, geo.kernel[0], geo.kernel[1], c_in)  # (C_out, kH, kW, C_in)
+        dw = (g_mat.T @ cols).reshape(
+            c_out, geo.kernel[0], geo.kernel[1], c_in
+        )  # (C_out, kH, kW, C_in)
         dweight = np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
 
     if not input_grad:

@@ -60,7 +60,10 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mean
 
 
 def cross_entropy_backward(
-    logits: np.ndarray, target: np.ndarray, reduction: str = "mean", grad_out: float | np.ndarray = 1.0
+    logits: np.ndarray,
+    target: np.ndarray,
+    reduction: str = "mean",
+    grad_out: float | np.ndarray = 1.0,
 ) -> np.ndarray:
     """``dL/dlogits (N, classes) = (softmax(logits) - onehot(target)) * grad_out`` (``/ N`` for mean).
 

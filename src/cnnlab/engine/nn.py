@@ -42,7 +42,9 @@ class Parameter:
         return self.data.shape
 
 
-def _uniform(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, dtype: np.dtype) -> np.ndarray:
+def _uniform(
+    rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, dtype: np.dtype
+) -> np.ndarray:
     # PyTorch's default: kaiming_uniform_(a=sqrt(5)) gives bound 1/sqrt(fan_in); so does the bias.
     bound = 1.0 / np.sqrt(fan_in)
     return rng.uniform(-bound, bound, size=shape).astype(dtype)
@@ -54,7 +56,9 @@ class Module:
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:  # pragma: no cover
+    def backward(
+        self, grad_out: np.ndarray, input_grad: bool = True
+    ) -> np.ndarray | None:  # pragma: no cover
         """Fill the parameters' ``grad``; return ``dL/dx`` (None when ``input_grad`` is False)."""
         raise NotImplementedError
 
@@ -102,8 +106,12 @@ class Conv2d(Module):
         rng = rng if rng is not None else np.random.default_rng()
         kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
         fan_in = in_channels * kh * kw
-        self.weight = Parameter(_uniform(rng, (out_channels, in_channels, kh, kw), fan_in, np.dtype(dtype)))
-        self.bias = Parameter(_uniform(rng, (out_channels,), fan_in, np.dtype(dtype))) if bias else None
+        self.weight = Parameter(
+            _uniform(rng, (out_channels, in_channels, kh, kw), fan_in, np.dtype(dtype))
+        )
+        self.bias = (
+            Parameter(_uniform(rng, (out_channels,), fan_in, np.dtype(dtype))) if bias else None
+        )
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self._x: np.ndarray | None = None
 
@@ -114,7 +122,13 @@ class Conv2d(Module):
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
         dx, dw, db = self._op_backward(
-            grad_out, self._saved("_x"), self.weight.data, self.stride, self.padding, self.dilation, input_grad
+            grad_out,
+            self._saved("_x"),
+            self.weight.data,
+            self.stride,
+            self.padding,
+            self.dilation,
+            input_grad,
         )
         _accumulate(self.weight, dw)
         if self.bias is not None:
@@ -157,8 +171,14 @@ class Linear(Module):
         dtype: np.dtype | type = np.float32,
     ) -> None:
         rng = rng if rng is not None else np.random.default_rng()
-        self.weight = Parameter(_uniform(rng, (out_features, in_features), in_features, np.dtype(dtype)))
-        self.bias = Parameter(_uniform(rng, (out_features,), in_features, np.dtype(dtype))) if bias else None
+        self.weight = Parameter(
+            _uniform(rng, (out_features, in_features), in_features, np.dtype(dtype))
+        )
+        self.bias = (
+            Parameter(_uniform(rng, (out_features,), in_features, np.dtype(dtype)))
+            if bias
+            else None
+        )
         self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -188,7 +208,12 @@ class _Pool(Module):
     _op = staticmethod(pool.max_pool2d)
     _op_backward = staticmethod(pool.max_pool2d_backward)
 
-    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int = 0) -> None:
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        stride: int | tuple[int, int] | None = None,
+        padding: int = 0,
+    ) -> None:
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -196,7 +221,9 @@ class _Pool(Module):
         return self._op(x, self.kernel_size, self.stride, self.padding)
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        return self._op_backward(grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding)
+        return self._op_backward(
+            grad_out, self._saved("_x"), self.kernel_size, self.stride, self.padding
+        )
 
 
 class MaxPool2d(_Pool):
@@ -290,12 +317,18 @@ def _accumulate(p: Parameter, grad: np.ndarray) -> None:
 class SGD:
     """``torch.optim.SGD(params, lr, momentum=0, weight_decay=0)`` with PyTorch's update rule::
 
-        g = grad + weight_decay * w
-        v = momentum * v + g        (v = g on the first step)
-        w = w - lr * v
+    g = grad + weight_decay * w
+    v = momentum * v + g        (v = g on the first step)
+    w = w - lr * v
     """
 
-    def __init__(self, params: Iterable[Parameter], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+    ) -> None:
         self.params = list(params)
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
         self._velocity: dict[int, np.ndarray] = {}
@@ -317,7 +350,9 @@ class SGD:
             p.data -= (self.lr * g).astype(p.data.dtype, copy=False)
 
 
-def lenet5(rng: np.random.Generator | None = None, dtype: np.dtype | type = np.float32) -> Sequential:
+def lenet5(
+    rng: np.random.Generator | None = None, dtype: np.dtype | type = np.float32
+) -> Sequential:
     """LeNet-5 with ReLU and max pooling for 28×28 input: ``(N, 1, 28, 28) → (N, 10)`` logits.
 
     Padding 2 on the first conv keeps 28×28, as LeCun's 32×32 input did. 61,706 parameters.

@@ -35,7 +35,6 @@ from cnnlab.engine.windows import (
 from cnnlab.errors import ConfigError, ShapeError
 
 
-
 def pool2d_geometry(
     x: np.ndarray,
     kernel_size: IntPair,
@@ -161,26 +160,38 @@ def _args_1d(
     return as_2d(x), a.kernel, a.stride, cast(tuple[int, int], a.padding)
 
 
-def max_pool1d(x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> np.ndarray:
+def max_pool1d(
+    x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
+) -> np.ndarray:
     """``(N, C, L)`` → ``(N, C, L_out)`` (``F.max_pool1d``)."""
     return max_pool2d(*_args_1d(x, "max_pool1d", kernel_size, stride, padding))[:, :, 0, :]
 
 
 def max_pool1d_backward(
-    grad_out: np.ndarray, x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
 ) -> np.ndarray:
     """``dx (N, C, L)`` of :func:`max_pool1d`."""
     x2, k, s, p = _args_1d(x, "max_pool1d", kernel_size, stride, padding)
     return max_pool2d_backward(as_2d(grad_out), x2, k, s, p)[:, :, 0, :]
 
 
-def avg_pool1d(x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> np.ndarray:
+def avg_pool1d(
+    x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
+) -> np.ndarray:
     """``(N, C, L)`` → ``(N, C, L_out)`` (``F.avg_pool1d``)."""
     return avg_pool2d(*_args_1d(x, "avg_pool1d", kernel_size, stride, padding))[:, :, 0, :]
 
 
 def avg_pool1d_backward(
-    grad_out: np.ndarray, x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0
+    grad_out: np.ndarray,
+    x: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
 ) -> np.ndarray:
     """``dx (N, C, L)`` of :func:`avg_pool1d`."""
     x2, k, s, p = _args_1d(x, "avg_pool1d", kernel_size, stride, padding)

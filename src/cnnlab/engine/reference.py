@@ -9,13 +9,11 @@ Validation and geometry are shared with the fast path, so both accept and reject
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from cnnlab.engine.conv import conv2d_geometry
 from cnnlab.engine.pool import pool2d_geometry
 from cnnlab.engine.windows import Geometry, IntPair, Padding, args_2d, as_2d, pad_nchw
-
 
 
 def window_slices(geo: Geometry, i: int, j: int) -> tuple[slice, slice]:

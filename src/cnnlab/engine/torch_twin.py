@@ -19,8 +19,15 @@ from cnnlab.engine import nn
 
 
 def _conv(cls: type[tnn.Module]) -> Callable[[nn.Conv2d], tnn.Module]:
-    return lambda l: cls(l.weight.shape[1], l.weight.shape[0], tuple(l.weight.shape[2:]), l.stride,
-                         l.padding, l.dilation, bias=l.bias is not None)
+    return lambda l: cls(
+        l.weight.shape[1],
+        l.weight.shape[0],
+        tuple(l.weight.shape[2:]),
+        l.stride,
+        l.padding,
+        l.dilation,
+        bias=l.bias is not None,
+    )
 
 
 def _pool(cls: type[tnn.Module]) -> Callable[[nn.Module], tnn.Module]:

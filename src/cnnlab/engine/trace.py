@@ -125,7 +125,11 @@ class _Trace:
         return (self.at(*p) for p in self.positions())
 
     def _index4(self, position: tuple[int, ...]) -> tuple[int, int, int, int]:
-        full = (position[0], position[1], 0, position[2]) if self.one_d and len(position) == 3 else position
+        full = (
+            (position[0], position[1], 0, position[2])
+            if self.one_d and len(position) == 3
+            else position
+        )
         if len(position) != len(self.shape) or any(
             not 0 <= int(p) < s for p, s in zip(full, self._shape4)
         ):
@@ -143,7 +147,9 @@ class ConvTrace(_Trace):
     """All steps of ``conv2d(x, weight, bias, stride, padding, dilation)`` (see :func:`trace_conv2d`)."""
 
     def __init__(self, x, weight, bias, stride, padding, dilation, one_d: bool = False) -> None:
-        self.geo = conv2d_geometry(x, weight, bias, stride, padding, dilation, op="conv1d" if one_d else "conv2d")
+        self.geo = conv2d_geometry(
+            x, weight, bias, stride, padding, dilation, op="conv1d" if one_d else "conv2d"
+        )
         self.x, self.weight, self.bias = x, weight, bias
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.one_d = one_d
@@ -153,7 +159,9 @@ class ConvTrace(_Trace):
     @cached_property
     def output(self) -> np.ndarray:
         """The whole output from the literal loop (:func:`reference.conv2d_loop`)."""
-        out = reference.conv2d_loop(self.x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        out = reference.conv2d_loop(
+            self.x, self.weight, self.bias, self.stride, self.padding, self.dilation
+        )
         return out[:, :, 0, :] if self.one_d else out
 
     def at(self, *position: int) -> ConvStep:
@@ -188,7 +196,13 @@ class PoolTrace(_Trace):
             raise ConfigError("engine.pool_op", value=op, valid=", ".join(POOL_OPS))
         name = f"{op}_pool{1 if one_d else 2}d"
         self.geo = pool2d_geometry(x, kernel_size, stride, padding, op=name)
-        self.x, self.kernel_size, self.stride, self.padding, self.op = x, kernel_size, stride, padding, op
+        self.x, self.kernel_size, self.stride, self.padding, self.op = (
+            x,
+            kernel_size,
+            stride,
+            padding,
+            op,
+        )
         self.one_d = one_d
         self._xp = pad_nchw(x, self.geo.pads, -np.inf if op == "max" else 0.0)
         self._shape4 = (x.shape[0], x.shape[1], *self.geo.out)
@@ -255,7 +269,11 @@ def trace_conv1d(
 
 
 def trace_pool2d(
-    x: np.ndarray, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0, op: str = "max"
+    x: np.ndarray,
+    kernel_size: IntPair,
+    stride: IntPair | None = None,
+    padding: IntPair = 0,
+    op: str = "max",
 ) -> PoolTrace:
     """Trace ``max_pool2d`` (``op='max'``) or ``avg_pool2d`` (``op='avg'``) over ``x (N, C, H, W)``."""
     return PoolTrace(x, kernel_size, stride, padding, op)
@@ -270,4 +288,13 @@ def trace_pool1d(
     return PoolTrace(as_2d(x), a.kernel, a.stride, a.padding, op, one_d=True)
 
 
-__all__ = ["ConvStep", "ConvTrace", "PoolStep", "PoolTrace", "trace_conv2d", "trace_conv1d", "trace_pool2d", "trace_pool1d"]
+__all__ = [
+    "ConvStep",
+    "ConvTrace",
+    "PoolStep",
+    "PoolTrace",
+    "trace_conv2d",
+    "trace_conv1d",
+    "trace_pool2d",
+    "trace_pool1d",
+]

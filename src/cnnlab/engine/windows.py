@@ -97,7 +97,11 @@ def geometry(
     or ``'same'`` with stride > 1; ShapeError (from :func:`~cnnlab.geometry.out_size`) when the
     dilated kernel is larger than the padded input.
     """
-    ks, ss, ds = pair(kernel, 2, "kernel_size"), pair(stride, 2, "stride"), pair(dilation, 2, "dilation")
+    ks, ss, ds = (
+        pair(kernel, 2, "kernel_size"),
+        pair(stride, 2, "stride"),
+        pair(dilation, 2, "dilation"),
+    )
     _check_hyper(op, "kernel_size", ks, 1)
     _check_hyper(op, "stride", ss, 1)
     _check_hyper(op, "dilation", ds, 1)
@@ -142,7 +146,9 @@ def pad_cnhw(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]]) -> np
     return out
 
 
-def pad_nchw(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], value: float = 0.0) -> np.ndarray:
+def pad_nchw(
+    x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]], value: float = 0.0
+) -> np.ndarray:
     """Pad ``x`` ``(N, C, H, W)`` with ``value`` (``-inf`` for max pooling); no copy if no padding."""
     (top, bottom), (left, right) = pads
     if top == bottom == left == right == 0:

@@ -60,17 +60,20 @@ def leaf_names(model: nn.Module) -> list[str]:
     return [name for name, m in model.named_modules() if name and not any(m.children())]
 
 
-def _select(model: nn.Module, layers: Sequence[str] | None,
-            kinds: Iterable[str] | None) -> dict[str, nn.Module]:
+def _select(
+    model: nn.Module, layers: Sequence[str] | None, kinds: Iterable[str] | None
+) -> dict[str, nn.Module]:
     modules = dict(model.named_modules())
     if layers is None:
         chosen = {n: modules[n] for n in leaf_names(model)}
     else:
         unknown = [n for n in layers if n not in modules or not n]
         if unknown:
-            raise ConfigError("inspect.feature_maps.unknown_layer",
-                              names=", ".join(map(str, unknown)),
-                              valid=", ".join(n for n in modules if n))
+            raise ConfigError(
+                "inspect.feature_maps.unknown_layer",
+                names=", ".join(map(str, unknown)),
+                valid=", ".join(n for n in modules if n),
+            )
         chosen = {n: modules[n] for n in layers}
     if kinds is not None:
         wanted = set(kinds)
@@ -78,8 +81,13 @@ def _select(model: nn.Module, layers: Sequence[str] | None,
     return chosen
 
 
-def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str] | None = None,
-                 kinds: Iterable[str] | None = None, train_mode: bool = False) -> list[FeatureMap]:
+def feature_maps(
+    model: nn.Module,
+    x: torch.Tensor,
+    layers: Sequence[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    train_mode: bool = False,
+) -> list[FeatureMap]:
     """Run ``model(x)`` once and return the outputs of the chosen modules in call order.
 
     Args:
@@ -102,6 +110,7 @@ def feature_maps(model: nn.Module, x: torch.Tensor, layers: Sequence[str] | None
             if torch.is_tensor(output):
                 # clone: a later in-place op (ReLU(inplace=True)) would otherwise rewrite this map
                 recorded.append(FeatureMap(name, type(module).__name__, output.detach().clone()))
+
         return hook
 
     was_training = model.training

@@ -30,8 +30,19 @@ if TYPE_CHECKING:
     from torch import nn
 
 GEOMETRIC = ("Conv2d", "MaxPool2d", "AvgPool2d")
-ELEMENTWISE = ("ReLU", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "ELU", "BatchNorm2d",
-               "Dropout", "Dropout2d", "Identity")
+ELEMENTWISE = (
+    "ReLU",
+    "LeakyReLU",
+    "GELU",
+    "SiLU",
+    "Sigmoid",
+    "Tanh",
+    "ELU",
+    "BatchNorm2d",
+    "Dropout",
+    "Dropout2d",
+    "Identity",
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +66,12 @@ class LayerRF:
         (i, j), (h, w) = unit, image
         top = self.left[0] + i * self.jump[0]
         lft = self.left[1] + j * self.jump[1]
-        return (max(top, 0), min(top + self.size[0] - 1, h - 1),
-                max(lft, 0), min(lft + self.size[1] - 1, w - 1))
+        return (
+            max(top, 0),
+            min(top + self.size[0] - 1, h - 1),
+            max(lft, 0),
+            min(lft + self.size[1] - 1, w - 1),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -72,8 +87,11 @@ def _geometry(layer: Any) -> tuple[tuple[int, int], ...]:
     if isinstance(padding, str):  # Conv2d padding='valid' | 'same' (stride 1 only)
         # 'same' pads d·(k-1) in total; PyTorch puts the smaller half on the top/left, and the
         # field's first pixel depends on that left half only.
-        padding = (0, 0) if padding == "valid" else tuple(same_padding(k, d)[0]
-                                                          for k, d in zip(kernel, dilation))
+        padding = (
+            (0, 0)
+            if padding == "valid"
+            else tuple(same_padding(k, d)[0] for k, d in zip(kernel, dilation))
+        )
     padding = pair(padding, 2, "padding")
     if getattr(layer, "ceil_mode", False):
         raise ConfigError("error.rf_ceil_mode", kind=kind)
@@ -92,8 +110,9 @@ def check_stack(model: nn.Module) -> list[tuple[int, Any]]:
     for i, layer in enumerate(layers):
         kind = type(layer).__name__
         if kind not in GEOMETRIC + ELEMENTWISE:
-            raise ConfigError("error.rf_layer", index=i, kind=kind,
-                              valid=", ".join(GEOMETRIC + ELEMENTWISE))
+            raise ConfigError(
+                "error.rf_layer", index=i, kind=kind, valid=", ".join(GEOMETRIC + ELEMENTWISE)
+            )
         checked.append((i, layer))
     return checked
 
@@ -119,13 +138,26 @@ def receptive_fields(model: nn.Module, image: tuple[int, int]) -> list[LayerRF]:
                 pad = layer.padding if isinstance(layer.padding, str) else padding[a]
                 spatial[a] = out_size(spatial[a], kernel[a], stride[a], pad, dilation[a]).out
             else:  # pools have PyTorch's extra padding rule
-                spatial[a] = pool_out_size(spatial[a], kernel[a], stride[a], padding[a], dilation[a],
-                                           kind).out
+                spatial[a] = pool_out_size(
+                    spatial[a], kernel[a], stride[a], padding[a], dilation[a], kind
+                ).out
             fields[a] = rf_step(fields[a], kernel[a], stride[a], padding[a], dilation[a])
         fh, fw = fields
-        rows.append(LayerRF(i, kind, kernel, stride, padding, dilation,
-                            (spatial[0], spatial[1]), (fh.size, fw.size), (fh.jump, fw.jump),
-                            (fh.left, fw.left), (fh.start, fw.start)))
+        rows.append(
+            LayerRF(
+                i,
+                kind,
+                kernel,
+                stride,
+                padding,
+                dilation,
+                (spatial[0], spatial[1]),
+                (fh.size, fw.size),
+                (fh.jump, fw.jump),
+                (fh.left, fw.left),
+                (fh.start, fw.start),
+            )
+        )
     return rows
 
 
@@ -135,8 +167,13 @@ class _Window:
     stands for, but every input of the window gets gradient 1 — unlike max-pool, which routes the
     gradient to one input only, or a trained conv, whose weights can be 0 or cancel."""
 
-    def __init__(self, kernel: tuple[int, int], stride: tuple[int, int],
-                 padding: tuple[int, int], dilation: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        kernel: tuple[int, int],
+        stride: tuple[int, int],
+        padding: tuple[int, int],
+        dilation: tuple[int, int],
+    ) -> None:
         self.args = kernel, stride, padding, dilation
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -155,12 +192,12 @@ def linearised(model: nn.Module) -> list[_Window]:
     channel suffices; its gradient is positive exactly on the receptive field. Values grow like
     ``Π k²`` — float32 holds that for any stack :func:`receptive_fields` accepts in practice.
     """
-    return [_Window(*_geometry(m)) for _, m in check_stack(model)
-            if type(m).__name__ in GEOMETRIC]
+    return [_Window(*_geometry(m)) for _, m in check_stack(model) if type(m).__name__ in GEOMETRIC]
 
 
-def gradient_rf(model: nn.Module, image: tuple[int, int],
-                unit: tuple[int, int] | None = None) -> torch.Tensor:
+def gradient_rf(
+    model: nn.Module, image: tuple[int, int], unit: tuple[int, int] | None = None
+) -> torch.Tensor:
     """``(H, W)`` map: |∂ output[0, 0, i, j] / ∂ input| of the linearised copy of ``model``.
     Nonzero exactly on the input pixels unit ``(i, j)`` depends on; ``unit`` defaults to the centre
     of the output map.
@@ -180,8 +217,9 @@ def gradient_rf(model: nn.Module, image: tuple[int, int],
     return x.grad[0, 0]  # (H, W), positive on the field
 
 
-def input_gradient(model: nn.Module, x: torch.Tensor, unit: tuple[int, int],
-                   channel: int = 0) -> torch.Tensor:
+def input_gradient(
+    model: nn.Module, x: torch.Tensor, unit: tuple[int, int], channel: int = 0
+) -> torch.Tensor:
     """``(H, W)``: |∂ model(x)[0, channel, i, j] / ∂ x| of the *real* model for image ``x (1, C, H, W)``.
 
     Its support is a subset of the formula's field (ReLU and max-pool zero parts of it).
@@ -228,13 +266,33 @@ def measured_fields(model: nn.Module, image: tuple[int, int]) -> list[dict[str, 
         unit = (last.out[0] // 2, last.out[1] // 2)
         grad = gradient_rf(prefix, canvas, unit)
         box, measured = last.box(unit, canvas), support_box(grad)
-        size = (measured[1] - measured[0] + 1, measured[3] - measured[2] + 1) if measured else (0, 0)
+        size = (
+            (measured[1] - measured[0] + 1, measured[3] - measured[2] + 1) if measured else (0, 0)
+        )
         area = (box[1] - box[0] + 1) * (box[3] - box[2] + 1)
-        out.append({"index": row.index, "formula": row.size, "measured": size, "box": box,
-                    "gradient_box": measured, "agree": measured == box and size == row.size,
-                    "filled": int((grad > 0).sum()) == area})
+        out.append(
+            {
+                "index": row.index,
+                "formula": row.size,
+                "measured": size,
+                "box": box,
+                "gradient_box": measured,
+                "agree": measured == box and size == row.size,
+                "filled": int((grad > 0).sum()) == area,
+            }
+        )
     return out
 
 
-__all__ = ["LayerRF", "receptive_fields", "gradient_rf", "input_gradient", "support_box",
-           "linearised", "check_stack", "measured_fields", "GEOMETRIC", "ELEMENTWISE"]
+__all__ = [
+    "LayerRF",
+    "receptive_fields",
+    "gradient_rf",
+    "input_gradient",
+    "support_box",
+    "linearised",
+    "check_stack",
+    "measured_fields",
+    "GEOMETRIC",
+    "ELEMENTWISE",
+]

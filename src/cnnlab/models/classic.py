@@ -22,8 +22,12 @@ from cnnlab.geometry import check_positive
 def classic_net_params(in_channels: int = 1, num_classes: int = 10, image_size: int = 28) -> int:
     """Parameter count of :class:`ClassicNet` by the formula in the module docstring."""
     s = (image_size - 4) // 2  # two valid 3×3 convs, then a 2×2 pool
-    return ((in_channels * 32 * 9 + 32) + (32 * 64 * 9 + 64) + (64 * s * s * 128 + 128)
-            + (128 * num_classes + num_classes))
+    return (
+        (in_channels * 32 * 9 + 32)
+        + (32 * 64 * 9 + 64)
+        + (64 * s * s * 128 + 128)
+        + (128 * num_classes + num_classes)
+    )
 
 
 class ClassicNet(nn.Module):
@@ -35,13 +39,18 @@ class ClassicNet(nn.Module):
         check_positive("image_size", image_size, minimum=6)
         s = (image_size - 4) // 2
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, 32, 3), nn.ReLU(inplace=True),
-            nn.Conv2d(32, 64, 3), nn.ReLU(inplace=True),
-            nn.MaxPool2d(2), nn.Dropout(0.25),
+            nn.Conv2d(in_channels, 32, 3),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(32, 64, 3),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Dropout(0.25),
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),  # (N, 64, s, s) -> (N, 64*s*s)
-            nn.Linear(64 * s * s, 128), nn.ReLU(inplace=True), nn.Dropout(0.5),
+            nn.Linear(64 * s * s, 128),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.5),
             nn.Linear(128, num_classes),
         )
 

@@ -25,9 +25,13 @@ from cnnlab.geometry import check_positive
 from cnnlab.models.checks import check_channels, check_dropout
 
 
-def gap_net_params(in_channels: int = 1, num_classes: int = 10,
-                   channels: Sequence[int] = (32, 64, 128), kernel_size: int = 3,
-                   batch_norm: bool = True) -> int:
+def gap_net_params(
+    in_channels: int = 1,
+    num_classes: int = 10,
+    channels: Sequence[int] = (32, 64, 128),
+    kernel_size: int = 3,
+    batch_norm: bool = True,
+) -> int:
     """Parameter count of :class:`GAPNet` by the formula in the module docstring."""
     total, c_prev = 0, in_channels
     for c in channels:
@@ -42,9 +46,16 @@ class GAPNet(nn.Module):
     ``image_size`` is accepted (and ignored) so every registry model takes the same arguments.
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28,
-                 channels: Sequence[int] = (32, 64, 128), kernel_size: int = 3,
-                 batch_norm: bool = True, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        image_size: int = 28,
+        channels: Sequence[int] = (32, 64, 128),
+        kernel_size: int = 3,
+        batch_norm: bool = True,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         check_positive("in_channels", in_channels)
         check_positive("num_classes", num_classes)
@@ -54,8 +65,9 @@ class GAPNet(nn.Module):
         layers: list[nn.Module] = []
         c_prev = in_channels
         for i, c in enumerate(channels):
-            layers.append(nn.Conv2d(c_prev, c, kernel_size, padding=kernel_size // 2,
-                                    bias=not batch_norm))
+            layers.append(
+                nn.Conv2d(c_prev, c, kernel_size, padding=kernel_size // 2, bias=not batch_norm)
+            )
             if batch_norm:
                 layers.append(nn.BatchNorm2d(c))
             layers.append(nn.ReLU(inplace=True))

@@ -29,9 +29,15 @@ from cnnlab.models.checks import check_channels, check_dropout
 from cnnlab.models.simple_cnn import block_spatial, classifier_head
 
 
-def locally_connected_params(in_channels: int, out_channels: int, input_size: int | Sequence[int],
-                             kernel_size: int, stride: int = 1, padding: int = 0,
-                             bias: bool = True) -> int:
+def locally_connected_params(
+    in_channels: int,
+    out_channels: int,
+    input_size: int | Sequence[int],
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    bias: bool = True,
+) -> int:
     """``H_out·W_out·(C_out·C_in·k² + C_out)`` (the ``+ C_out`` only with ``bias``)."""
     h, w = conv_out_shape(pair(input_size, 2, "input_size"), kernel_size, stride, padding)
     return h * w * (out_channels * in_channels * kernel_size**2 + (out_channels if bias else 0))
@@ -50,8 +56,16 @@ class LocallyConnected2d(nn.Module):
         bias: a separate bias per output channel and position.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, input_size: int | Sequence[int],
-                 kernel_size: int, stride: int = 1, padding: int = 0, bias: bool = True) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        input_size: int | Sequence[int],
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         check_positive("in_channels", in_channels)
         check_positive("out_channels", out_channels)
@@ -79,14 +93,22 @@ class LocallyConnected2d(nn.Module):
         return out + self.bias if self.bias is not None else out
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, input_size={self.input_size}, "
-                f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, input_size={self.input_size}, "
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"bias={self.bias is not None}"
+        )
 
 
-def lc_net_params(in_channels: int = 1, num_classes: int = 10, image_size: int = 28,
-                  channels: Sequence[int] = (16, 32), kernel_size: int = 3, pool: int = 2,
-                  hidden: int = 128) -> int:
+def lc_net_params(
+    in_channels: int = 1,
+    num_classes: int = 10,
+    image_size: int = 28,
+    channels: Sequence[int] = (16, 32),
+    kernel_size: int = 3,
+    pool: int = 2,
+    hidden: int = 128,
+) -> int:
     """Parameter count of :class:`LCNet`: Σ blocks ``s_{i-1}²·(c_{i-1}·c_i·k² + c_i)`` + the head.
 
     ``s_{i-1}`` is the block's input size (same padding keeps it through the LC layer).
@@ -110,9 +132,17 @@ class LCNet(nn.Module):
     BN would re-share parameters across positions, muddying the ablation.
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28,
-                 channels: Sequence[int] = (16, 32), kernel_size: int = 3, pool: int = 2,
-                 dropout: float = 0.0, hidden: int = 128) -> None:
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        image_size: int = 28,
+        channels: Sequence[int] = (16, 32),
+        kernel_size: int = 3,
+        pool: int = 2,
+        dropout: float = 0.0,
+        hidden: int = 128,
+    ) -> None:
         super().__init__()
         check_positive("num_classes", num_classes)
         check_positive("pool", pool)
@@ -123,8 +153,11 @@ class LCNet(nn.Module):
         layers: list[nn.Module] = []
         c_prev, s = in_channels, image_size
         for c, s_next in zip(channels, sizes):
-            layers += [LocallyConnected2d(c_prev, c, s, kernel_size, padding=kernel_size // 2),
-                       nn.ReLU(inplace=True), nn.MaxPool2d(pool)]
+            layers += [
+                LocallyConnected2d(c_prev, c, s, kernel_size, padding=kernel_size // 2),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(pool),
+            ]
             c_prev, s = c, s_next
         self.features = nn.Sequential(*layers)
         self.classifier = classifier_head(c_prev * s * s, hidden, dropout, num_classes)

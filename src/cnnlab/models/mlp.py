@@ -21,8 +21,12 @@ from cnnlab.geometry import check_positive
 from cnnlab.models.checks import check_channels, check_dropout
 
 
-def mlp_params(in_channels: int = 1, num_classes: int = 10, image_size: int = 28,
-               hidden: Sequence[int] = (256, 128)) -> int:
+def mlp_params(
+    in_channels: int = 1,
+    num_classes: int = 10,
+    image_size: int = 28,
+    hidden: Sequence[int] = (256, 128),
+) -> int:
     """Parameter count of :class:`MLP` by the formula in the module docstring."""
     dims = [in_channels * image_size * image_size, *hidden, num_classes]
     return sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
@@ -38,8 +42,14 @@ class MLP(nn.Module):
         dropout: dropout probability after each hidden ReLU (0 = off).
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28,
-                 hidden: Sequence[int] = (256, 128), dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        image_size: int = 28,
+        hidden: Sequence[int] = (256, 128),
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         check_positive("in_channels", in_channels)
         check_positive("num_classes", num_classes)

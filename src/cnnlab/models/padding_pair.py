@@ -19,13 +19,14 @@ OUT_CHANNELS = 3  # three feature maps, as in the note
 KERNEL = 3  # 3x3 kernel, as in the note
 
 
-def padding_pair_params(in_channels: int = IN_CHANNELS, out_channels: int = OUT_CHANNELS,
-                        kernel: int = KERNEL) -> int:
+def padding_pair_params(
+    in_channels: int = IN_CHANNELS, out_channels: int = OUT_CHANNELS, kernel: int = KERNEL
+) -> int:
     """Parameter count of one conv layer by formula: ``out*in*k*k + out`` (weights + biases)."""
     return out_channels * in_channels * kernel * kernel + out_channels
 
 
-class CNN_NoPadding(nn.Module):  # noqa: N801 — the note's name
+class CNN_NoPadding(nn.Module):
     """``Conv2d(1, 3, 3, padding=0)``: ``(N, 1, H, W) -> (N, 3, H-2, W-2)``; 30 parameters."""
 
     def __init__(self) -> None:
@@ -36,7 +37,7 @@ class CNN_NoPadding(nn.Module):  # noqa: N801 — the note's name
         return self.conv(x)
 
 
-class CNN_WithPadding(nn.Module):  # noqa: N801 — the note's name
+class CNN_WithPadding(nn.Module):
     """``Conv2d(1, 3, 3, padding=1)``: ``(N, 1, H, W) -> (N, 3, H, W)`` (size kept); 30 parameters."""
 
     def __init__(self) -> None:

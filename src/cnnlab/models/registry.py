@@ -42,7 +42,7 @@ class ModelSpec:
         return {"name": self.name, "kwargs": _jsonable(self.kwargs)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelSpec":
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
         return cls(str(data["name"]), dict(data.get("kwargs", {})))
 
 

@@ -47,9 +47,16 @@ def block_spatial(image_size: int, n_blocks: int, pool: int) -> list[int]:
     return sizes
 
 
-def simple_cnn_params(in_channels: int = 1, num_classes: int = 10, image_size: int = 28,
-                      channels: Sequence[int] = (32, 64), kernel_size: int = 3, pool: int = 2,
-                      batch_norm: bool = True, hidden: int = 128) -> int:
+def simple_cnn_params(
+    in_channels: int = 1,
+    num_classes: int = 10,
+    image_size: int = 28,
+    channels: Sequence[int] = (32, 64),
+    kernel_size: int = 3,
+    pool: int = 2,
+    batch_norm: bool = True,
+    hidden: int = 128,
+) -> int:
     """Parameter count of :class:`SimpleCNN` by the formula in the module docstring."""
     total, c_prev = 0, in_channels
     for c in channels:
@@ -92,10 +99,19 @@ class SimpleCNN(nn.Module):
         pool_first: order each block conv → pool → (BN) → ReLU (faster; see the module docstring).
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28,
-                 channels: Sequence[int] = (32, 64), kernel_size: int = 3, pool: int = 2,
-                 batch_norm: bool = True, dropout: float = 0.0, hidden: int = 128,
-                 pool_first: bool = False) -> None:
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        image_size: int = 28,
+        channels: Sequence[int] = (32, 64),
+        kernel_size: int = 3,
+        pool: int = 2,
+        batch_norm: bool = True,
+        dropout: float = 0.0,
+        hidden: int = 128,
+        pool_first: bool = False,
+    ) -> None:
         super().__init__()
         check_positive("in_channels", in_channels)
         check_positive("num_classes", num_classes)

@@ -16,10 +16,23 @@ from functools import lru_cache
 
 from cnnlab.i18n import get_lang, t
 
-CANDIDATES = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR",
-              "Source Han Sans KR", "UnDotum", "Baekmuk Gulim", "Malgun Gothic", "AppleGothic")
-SEARCH_GLOBS = ("/usr/share/fonts/**/Nanum*.ttf", "/usr/share/fonts/**/NotoSansCJK*.tt[fc]",
-                "/usr/share/fonts/**/NotoSansKR*.[ot]tf", "/usr/local/share/fonts/**/*.[ot]t[fc]")
+CANDIDATES = (
+    "NanumGothic",
+    "NanumBarunGothic",
+    "Noto Sans CJK KR",
+    "Noto Sans KR",
+    "Source Han Sans KR",
+    "UnDotum",
+    "Baekmuk Gulim",
+    "Malgun Gothic",
+    "AppleGothic",
+)
+SEARCH_GLOBS = (
+    "/usr/share/fonts/**/Nanum*.ttf",
+    "/usr/share/fonts/**/NotoSansCJK*.tt[fc]",
+    "/usr/share/fonts/**/NotoSansKR*.[ot]tf",
+    "/usr/local/share/fonts/**/*.[ot]t[fc]",
+)
 FALLBACK = "DejaVu Sans"
 
 

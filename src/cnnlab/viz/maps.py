@@ -11,9 +11,13 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def feature_map_grid(rows: Sequence[np.ndarray], titles: Sequence[Sequence[str]],
-                     suptitle: str | None = None, cell: float = 2.6,
-                     true_scale: bool = False) -> Figure:
+def feature_map_grid(
+    rows: Sequence[np.ndarray],
+    titles: Sequence[Sequence[str]],
+    suptitle: str | None = None,
+    cell: float = 2.6,
+    true_scale: bool = False,
+) -> Figure:
     """One row per map stack. ``rows[r]`` is ``(C, H, W)``; ``titles[r][c]`` titles each map.
 
     By default each map gets its own gray scale (min→black, max→white), as
@@ -25,8 +29,9 @@ def feature_map_grid(rows: Sequence[np.ndarray], titles: Sequence[Sequence[str]]
     from matplotlib.figure import Figure
 
     n_rows, n_cols = len(rows), max(r.shape[0] for r in rows)
-    fig = Figure(figsize=(cell * n_cols, cell * n_rows + (0.5 if suptitle else 0)),
-                 layout="constrained")
+    fig = Figure(
+        figsize=(cell * n_cols, cell * n_rows + (0.5 if suptitle else 0)), layout="constrained"
+    )
     axes: Any = fig.subplots(n_rows, n_cols, squeeze=False)
     h_max = max(r.shape[-2] for r in rows)
     w_max = max(r.shape[-1] for r in rows)
