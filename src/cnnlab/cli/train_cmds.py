@@ -1,4 +1,7 @@
-"""``cnnlab train | evaluate | predict`` — thin shells over :mod:`cnnlab.train` and :mod:`cnnlab.models`.
+"""``cnnlab train | evaluate | predict`` — thin shells over :mod:`cnnlab.train`.
+
+``train`` is :func:`~cnnlab.train.session.plan_training` (every check, resume defaults) and
+:func:`~cnnlab.train.session.run_training` plus printing.
 
 No torch at import time (``cnnlab --help`` stays instant): every body imports what it needs.
 Training progress goes to the CLI's one progress bar (:mod:`cnnlab.cli.progress`) on stderr; stdout
@@ -8,7 +11,6 @@ carries only the result (text or ``--json``).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,45 +22,6 @@ from cnnlab.cli.progress import ProgressBar
 from cnnlab.i18n import t
 
 MODEL_CHOICES = "cnn|mlp|lc|gap|classic"
-
-
-def _load_data(name: str, data_dir: str | None, train: bool, limit: int | None) -> Any:
-    from cnnlab.data import get_dataset
-
-    ds = get_dataset(name, train=train, root=data_dir)
-    if limit is not None:
-        return _Subset(ds.data[:limit].clone(), ds.targets[:limit].clone(),
-                       getattr(ds, "classes", None))
-    return ds
-
-
-class _Subset:
-    """The first ``limit`` items as a ``.data``/``.targets`` dataset (keeps the class names)."""
-
-    def __init__(self, data: Any, targets: Any, classes: Any) -> None:
-        self.data, self.targets, self.classes = data, targets, classes
-
-
-def _check_data_name(name: str) -> None:
-    from cnnlab.data import names
-    from cnnlab.errors import DataError
-
-    if name not in names():
-        raise DataError("data.unknown", name=name, valid=", ".join(names()))
-
-
-def _model_kwargs(model: str, channels: tuple[int, ...], dropout: float | None,
-                  pool_first: bool = False, hidden: int | None = None) -> dict[str, Any]:
-    kw: dict[str, Any] = {}
-    if channels:
-        kw["channels"] = list(channels)
-    if hidden is not None:  # the MLP takes a list of widths: --hidden gives it one hidden layer
-        kw["hidden"] = [hidden] if model == "mlp" else hidden
-    if dropout is not None:
-        kw["dropout"] = dropout
-    if pool_first:
-        kw["pool_first"] = True
-    return kw
 
 
 @click.command("train", help=t("cli.train.help"))
@@ -96,77 +59,38 @@ def _model_kwargs(model: str, channels: tuple[int, ...], dropout: float | None,
 @json_option
 @lang_option
 @click.pass_context
-def train(ctx: click.Context, model: str, data: str, data_dir: str | None, channels: tuple[int, ...],
-          dropout: float | None, pool_first: bool, hidden: int | None, limit: int | None, out: str,
-          resume: bool, as_json: bool, **opts: Any) -> None:
-    from cnnlab.inspect.shapes import check_positive
-    from cnnlab.train.config import TrainConfig
+def train(ctx: click.Context, model: str, data: str, data_dir: str | None,
+          channels: tuple[int, ...], dropout: float | None, pool_first: bool, hidden: int | None,
+          limit: int | None, out: str, resume: bool, as_json: bool, **opts: Any) -> None:
+    from cnnlab.data import resolve
+    from cnnlab.train.session import Architecture, plan_training, run_training
 
     out_dir = check_out_dir(out)  # fail fast, create nothing
-    saved = _resume_defaults(out_dir) if resume else None
-    if saved is not None:  # options left at their defaults come from the checkpoint being resumed
-        def given(name: str) -> bool:
-            return ctx.get_parameter_source(name) != ParameterSource.DEFAULT
-
-        for key, value in saved["config"].items():
-            if key in opts and not given(key):
-                opts[key] = value
-        run = saved.get("run", {})
-        model = model if given("model") else run.get("model", model)
-        data = data if given("data") else run.get("data", data)
-        limit = limit if given("limit") else run.get("limit", limit)
-        kw = saved.get("model", {}).get("kwargs", {}) if not given("model") else {}
-        model_kw = {**kw, **_model_kwargs(model, channels, dropout, pool_first, hidden)}
-    else:
-        model_kw = _model_kwargs(model, channels, dropout, pool_first, hidden)
-    config = TrainConfig(**opts, out=str(out_dir), resume=resume).validate()
-    if limit is not None:
-        check_positive("limit", limit)
-    from cnnlab.models import names as model_names
-
-    if model not in model_names():
-        from cnnlab.errors import ConfigError
-
-        raise ConfigError("error.model_name", value=model, valid=", ".join(model_names()))
-    _check_data_name(data)
-
-    from cnnlab.data import resolve
-    from cnnlab.models import build, num_params
-    from cnnlab.train import fit, seed_everything
-
-    info(resolve(data, data_dir).describe())
-    train_ds = _load_data(data, data_dir, True, limit)
-    test_ds = _load_data(data, data_dir, False, None)
-    seed_everything(config.seed)
-    net = build(model, **model_kw)
+    given = {p.name for p in ctx.command.params if p.name
+             and ctx.get_parameter_source(p.name) != ParameterSource.DEFAULT}
+    plan = plan_training(model, data, options=opts, out=out_dir, resume=resume, limit=limit,
+                         data_dir=data_dir, given=given,
+                         arch=Architecture(channels, dropout, pool_first, hidden))
+    info(resolve(plan.data, plan.data_dir).describe())
     with ProgressBar() as progress:
-        result = fit(net, train_ds, test_ds, config, callback=progress,
-                     run_info={"model": model, "data": data, "limit": limit})
-    if result.world_size > 1 and int(os.environ.get("RANK", "0")) != 0:
+        run = run_training(plan, progress)
+    if not run.reports:
         return  # under torchrun only rank 0 reports
-    payload = {"model": model, "data": data, "params": num_params(net), **result.to_dict()}
+    result = run.result
     if as_json:
-        click.echo(json.dumps(payload, ensure_ascii=False))
+        click.echo(json.dumps(run.to_dict(), ensure_ascii=False))
         return
-    click.echo(t("cli.train.done", model=model, params=payload["params"], data=data,
+    click.echo(t("cli.train.done", model=plan.model, params=run.params, data=plan.data,
                  steps=result.global_step, epochs=result.epochs_completed,
                  stopped=t(f"cli.train.stopped.{result.stopped}"), elapsed=result.elapsed))
     if result.metrics is not None:
-        _echo_metrics(result.metrics.to_dict(), train_ds)
+        _echo_metrics(result.metrics.to_dict(), run.classes)
     if result.checkpoint:
         click.echo(t("cli.train.checkpoint", path=str(Path(result.checkpoint).parent)))
 
 
-def _resume_defaults(out_dir: Path) -> dict[str, Any] | None:
-    from cnnlab.train import checkpoint as ckpt
-
-    if not ckpt.exists(out_dir):
-        return None
-    return ckpt.load(out_dir).meta
-
-
-def _echo_metrics(m: dict[str, Any], ds: Any) -> None:
-    classes = getattr(ds, "classes", None) or [str(i) for i in range(len(m["per_class_accuracy"]))]
+def _echo_metrics(m: dict[str, Any], classes: list[str] | None) -> None:
+    classes = classes or [str(i) for i in range(len(m["per_class_accuracy"]))]
     click.echo(t("cli.train.metrics", acc=100 * m["accuracy"], loss=m["loss"], n=m["n"]))
     click.echo(t("cli.train.per_class"))
     for i, acc in enumerate(m["per_class_accuracy"]):
@@ -191,21 +115,23 @@ def _echo_metrics(m: dict[str, Any], ds: Any) -> None:
 @lang_option
 def evaluate(checkpoint: str, data: str | None, data_dir: str | None, split: str,
              limit: int | None, device: str, as_json: bool) -> None:
+    from cnnlab.train.session import check_data_name, load_split
+
     if data is not None:
-        _check_data_name(data)
+        check_data_name(data)
     from cnnlab.train import evaluate as run_eval
     from cnnlab.train import load_model
 
     loaded = load_model(checkpoint)
     data = data or loaded.meta.get("run", {}).get("data") or "auto"
-    _check_data_name(data)
-    ds = _load_data(data, data_dir, split == "train", limit)
+    check_data_name(data)
+    ds = load_split(data, data_dir, split == "train", limit)
     m = run_eval(loaded.model, ds, loaded.preprocess, device=device).to_dict()
     if as_json:
         click.echo(json.dumps({"checkpoint": checkpoint, "data": data, "split": split, **m}))
         return
     click.echo(t("cli.evaluate.header", checkpoint=checkpoint, data=data, split=split))
-    _echo_metrics(m, ds)
+    _echo_metrics(m, getattr(ds, "classes", None))
 
 
 @click.command("predict", help=t("cli.predict.help"))
@@ -226,7 +152,8 @@ def predict(checkpoint: str, image: str, top: int, invert: bool | None, save_inp
     if save_input:
         check_out_dir(Path(save_input).expanduser().absolute().parent)
     from cnnlab.train import load_model
-    from cnnlab.train.predict import open_image, predict as run_predict, prepare
+    from cnnlab.train.predict import open_image, prepare
+    from cnnlab.train.predict import predict as run_predict
 
     prepared = prepare(open_image(image), invert)  # bad image → DataError before loading the model
     loaded = load_model(checkpoint)
@@ -234,8 +161,9 @@ def predict(checkpoint: str, image: str, top: int, invert: bool | None, save_inp
     if save_input:
         import io
 
-        from cnnlab.fileio import atomic_write_bytes
         from PIL import Image
+
+        from cnnlab.fileio import atomic_write_bytes
 
         buf = io.BytesIO()
         Image.fromarray(prepared.pixels).save(buf, format="PNG")

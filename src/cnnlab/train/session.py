@@ -1,0 +1,174 @@
+"""A training run as a face asks for it: model and data by name, options, maybe ``resume``.
+
+:func:`plan_training` does every check before any work — option values, model and dataset names,
+and on ``resume`` fills the options the user did not give from the checkpoint being resumed — and
+returns a :class:`TrainPlan`; :func:`run_training` loads the data, builds the model and calls
+:func:`cnnlab.train.fit`. The CLI's ``train`` command is these two calls plus printing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnnlab.errors import ConfigError, DataError
+from cnnlab.geometry import check_positive
+from cnnlab.progress import Progress
+from cnnlab.train.config import TrainConfig
+from cnnlab.train.loop import FitResult
+
+
+@dataclass
+class Architecture:
+    """Architecture options a face offers for every model; None / empty = the model's default."""
+
+    channels: tuple[int, ...] = ()  # conv widths of the CNN family
+    dropout: float | None = None
+    pool_first: bool = False  # CNN: pool before the second conv (faster, same accuracy)
+    hidden: int | None = None  # width of the classifier's (the MLP's one) hidden layer
+
+    def kwargs(self, model: str) -> dict[str, Any]:
+        """Keyword arguments for ``cnnlab.models.build(model, ...)``: only the options given."""
+        kw: dict[str, Any] = {}
+        if self.channels:
+            kw["channels"] = list(self.channels)
+        if self.hidden is not None:  # the MLP takes a list of widths: hidden gives it one layer
+            kw["hidden"] = [self.hidden] if model == "mlp" else self.hidden
+        if self.dropout is not None:
+            kw["dropout"] = self.dropout
+        if self.pool_first:
+            kw["pool_first"] = True
+        return kw
+
+
+@dataclass
+class TrainPlan:
+    """A checked training run: what to build, on which data, with which configuration."""
+
+    model: str  # a name of cnnlab.models.names()
+    model_kwargs: dict[str, Any]
+    data: str  # a name of cnnlab.data.names()
+    data_dir: str | None
+    limit: int | None  # train on the first ``limit`` training images (None = all)
+    config: TrainConfig
+
+    @property
+    def run_info(self) -> dict[str, Any]:
+        """What the checkpoint records under ``"run"`` so a resume or ``evaluate`` can reuse it."""
+        return {"model": self.model, "data": self.data, "limit": self.limit}
+
+
+@dataclass
+class TrainRun:
+    """What :func:`run_training` returns: the plan, fit's result and facts for the report."""
+
+    plan: TrainPlan
+    result: FitResult
+    params: int  # trainable parameters of the model
+    classes: list[str] | None = field(default=None)  # the training set's class names, if named
+
+    @property
+    def reports(self) -> bool:
+        """False on the non-zero ranks of a torchrun job: only rank 0 reports the result."""
+        return self.result.world_size <= 1 or int(os.environ.get("RANK", "0")) == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.plan.model, "data": self.plan.data, "params": self.params,
+                **self.result.to_dict()}
+
+
+def check_data_name(name: str) -> None:
+    """Raise DataError naming the valid datasets unless ``name`` is one."""
+    from cnnlab.data import names
+
+    if name not in names():
+        raise DataError("data.unknown", name=name, valid=", ".join(names()))
+
+
+def check_model_name(name: str) -> None:
+    """Raise ConfigError naming the valid models unless ``name`` is one."""
+    from cnnlab.models import names
+
+    if name not in names():
+        raise ConfigError("error.model_name", value=name, valid=", ".join(names()))
+
+
+def plan_training(model: str, data: str, *, options: dict[str, Any], arch: Architecture,
+                  out: str | os.PathLike[str], resume: bool = False, limit: int | None = None,
+                  data_dir: str | None = None, given: Collection[str] = ()) -> TrainPlan:
+    """Check everything and return the plan; nothing is read but a checkpoint, nothing written.
+
+    ``options`` are :class:`TrainConfig` fields. On ``resume`` with a checkpoint in ``out``, every
+    option, ``model``, ``data`` and ``limit`` whose name is not in ``given`` (the ones the user set
+    explicitly) comes from the checkpoint, and so do the architecture options unless ``model``
+    was given. Raises ConfigError / DataError naming the bad value, CheckpointError for a
+    checkpoint that cannot be read.
+    """
+    options = dict(options)
+    saved = _saved_meta(out) if resume else None
+    base_kwargs: dict[str, Any] = {}
+    if saved is not None:  # options left at their defaults come from the checkpoint being resumed
+        options.update({k: v for k, v in (saved.get("config") or {}).items()
+                        if k in options and k not in given})
+        run = saved.get("run") or {}
+        model = model if "model" in given else run.get("model", model)
+        data = data if "data" in given else run.get("data", data)
+        limit = limit if "limit" in given else run.get("limit", limit)
+        if "model" not in given:
+            base_kwargs = (saved.get("model") or {}).get("kwargs", {})
+    config = TrainConfig(**options, out=str(out), resume=resume).validate()
+    if limit is not None:
+        check_positive("limit", limit)
+    check_model_name(model)
+    check_data_name(data)
+    return TrainPlan(model, {**base_kwargs, **arch.kwargs(model)}, data, data_dir, limit, config)
+
+
+def _saved_meta(out: str | os.PathLike[str]) -> dict[str, Any] | None:
+    from cnnlab.train import checkpoint as ckpt
+
+    if not ckpt.exists(out):
+        return None
+    return ckpt.load(out).meta
+
+
+def load_split(name: str, data_dir: str | None, train: bool, limit: int | None = None) -> Any:
+    """The ``train`` or test split of dataset ``name``; only its first ``limit`` items if given."""
+    from cnnlab.data import get_dataset
+
+    ds = get_dataset(name, train=train, root=data_dir)
+    if limit is not None:
+        return _Subset(ds.data[:limit].clone(), ds.targets[:limit].clone(),
+                       getattr(ds, "classes", None))
+    return ds
+
+
+class _Subset:
+    """The first ``limit`` items as a ``.data``/``.targets`` dataset (keeps the class names)."""
+
+    def __init__(self, data: Any, targets: Any, classes: Any) -> None:
+        self.data, self.targets, self.classes = data, targets, classes
+
+
+def run_training(plan: TrainPlan, progress: Progress | None = None) -> TrainRun:
+    """Load the data, build the model under the plan's seed and :func:`~cnnlab.train.fit` it.
+
+    ``progress`` receives fit's :mod:`cnnlab.progress` events. Raises what ``fit`` and
+    ``cnnlab.models.build`` raise (e.g. ConfigError for an option the model does not have).
+    """
+    from cnnlab.models import build, num_params
+    from cnnlab.train.loop import fit, seed_everything
+
+    train_ds = load_split(plan.data, plan.data_dir, True, plan.limit)
+    test_ds = load_split(plan.data, plan.data_dir, False)
+    seed_everything(plan.config.seed)
+    net = build(plan.model, **plan.model_kwargs)
+    result = fit(net, train_ds, test_ds, plan.config, progress, run_info=plan.run_info)
+    classes = getattr(train_ds, "classes", None)
+    return TrainRun(plan, result, num_params(net), list(classes) if classes else None)
+
+
+__all__ = ["Architecture", "TrainPlan", "TrainRun", "plan_training", "run_training", "load_split",
+           "check_data_name", "check_model_name"]
