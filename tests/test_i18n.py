@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import pickle
 import re
 import string
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cnnlab.errors import ConfigError
-from cnnlab.i18n import catalog, get_lang, set_lang, t, use_lang
+from cnnlab.i18n import Msg, MsgList, catalog, get_lang, set_lang, t, use_lang
 from cnnlab.i18n.particles import PARTICLES
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "cnnlab"
@@ -74,7 +75,8 @@ def test_lookup_and_fallbacks() -> None:
 
 
 def test_particle_marker_in_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(catalog(), "test.marker", {"en": "Training {model}", "ko": "{model|을} 학습"})
+    texts = {"en": "Training {model}", "ko": "{model|을} 학습"}
+    monkeypatch.setitem(catalog(), "test.marker", texts)
     assert t("test.marker", "ko", model="mlp") == "mlp를 학습"
     assert t("test.marker", "ko", model="cnn") == "cnn을 학습"
     assert t("test.marker", "en", model="cnn") == "Training cnn"
@@ -171,3 +173,19 @@ def test_no_unused_keys() -> None:
     unused = sorted(key for key in catalog()
                     if key not in literals and not any(p.fullmatch(key) for p in patterns))
     assert not unused, f"catalog keys used nowhere in src/: {unused}"
+
+
+def test_nested_reason_follows_the_error_language(tmp_path: Path) -> None:
+    """A reason made with Msg is re-rendered with its error: English when raised, Korean later."""
+    from cnnlab.cli.common import check_out_dir
+    from cnnlab.errors import OutputError
+
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    with pytest.raises(OutputError, match="blocker is not a directory") as info:
+        check_out_dir(blocker / "out")
+    assert "blocker는 디렉터리가 아닙니다" in info.value.message("ko")
+    with use_lang("ko"):
+        assert "blocker는 디렉터리가 아닙니다" in info.value.message()
+    assert pickle.loads(pickle.dumps(info.value.params["reason"])).key == "error.reason.not_dir"
+    assert MsgList([Msg("cli.error", message="a"), "b."]) == "Error: a; b"

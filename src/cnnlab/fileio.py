@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from cnnlab.errors import OutputError
+from cnnlab.i18n import Msg
 
 
 @contextlib.contextmanager
@@ -67,7 +68,7 @@ def ensure_out_dir(path: str | os.PathLike[str]) -> Path:
     except OSError as exc:
         raise OutputError("error.output_dir", path=str(out), reason=exc.strerror or str(exc)) from exc
     if not os.access(out, os.W_OK | os.X_OK):
-        raise OutputError("error.output_dir", path=str(out), reason="permission denied")
+        raise OutputError("error.output_dir", path=str(out), reason=Msg("error.reason.permission"))
     return out
 
 

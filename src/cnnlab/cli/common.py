@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from cnnlab.errors import OutputError
-from cnnlab.i18n import LANGS, set_lang, t
+from cnnlab.i18n import LANGS, Msg, set_lang, t
 
 DEFAULT_OUT = "cnnlab-out"
 
@@ -47,9 +47,11 @@ def check_out_dir(path: str | os.PathLike[str]) -> Path:
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        raise OutputError("error.output_dir", path=str(out), reason=f"{probe} is not a directory")
+        raise OutputError("error.output_dir", path=str(out),
+                          reason=Msg("error.reason.not_dir", path=str(probe)))
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError("error.output_dir", path=str(out), reason=f"{probe} is not writable")
+        raise OutputError("error.output_dir", path=str(out),
+                          reason=Msg("error.reason.not_writable", path=str(probe)))
     return out
 
 

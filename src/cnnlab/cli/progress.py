@@ -18,7 +18,7 @@ def describe(event: Event) -> str:
     """One short line for an inner event, e.g. ``translation · cnn · epoch 1/3 · val_accuracy 0.91``."""
     parts = [str(event.get("experiment", ""))] if event.get("experiment") else []
     if "epoch" in event and "epochs" in event:
-        parts.append(f"epoch {event['epoch']}/{event['epochs']}")
+        parts.append(t("cli.progress.epoch", epoch=event["epoch"], epochs=event["epochs"]))
     for key, value in event.items():
         if key in HIDDEN or key in ("epoch", "epochs") or isinstance(value, dict | list):
             continue

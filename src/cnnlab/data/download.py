@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cnnlab.errors import ChecksumError, DownloadError
 from cnnlab.fileio import atomic_open
+from cnnlab.i18n import Msg, MsgList
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total bytes or None)
 CHUNK = 1 << 16
@@ -74,7 +75,7 @@ def download(url: str, dest: str | os.PathLike[str], md5: str, *, timeout: float
             raise DownloadError(
                 "data.download.failed",
                 url=url,
-                reason=f"connection closed after {got} of {total_n} bytes",
+                reason=Msg("data.download.closed", got=got, total=total_n),
             )
         actual = h.hexdigest()
         if actual != md5:
@@ -85,14 +86,14 @@ def download(url: str, dest: str | os.PathLike[str], md5: str, *, timeout: float
 def fetch(filename: str, md5: str, mirrors: tuple[str, ...] | list[str], dest_dir: Path, *,
           timeout: float = 30.0, progress: Progress | None = None) -> Path:
     """Try each mirror in turn for ``filename``; raise DownloadError listing every failure."""
-    failures: list[str] = []
+    failures: list[Msg] = []
     for base in mirrors:
         url = base.rstrip("/") + "/" + filename
         try:
             return download(url, dest_dir / filename, md5, timeout=timeout, progress=progress)
         except (DownloadError, ChecksumError) as exc:
-            failures.append(exc.message("en").rstrip("."))
-    raise DownloadError("data.download.all_failed", filename=filename, failures="; ".join(failures))
+            failures.append(Msg(exc.key, **exc.params))
+    raise DownloadError("data.download.all_failed", filename=filename, failures=MsgList(failures))
 
 
 __all__ = ["data_home", "md5sum", "download", "fetch"]

@@ -110,8 +110,65 @@ def t(key: str, lang: str | None = None, /, **params: Any) -> str:
     texts = catalog().get(key)
     if texts is None:
         return key
-    template = texts.get(get_lang(lang)) or texts.get("en", key)
-    return _FORMATTER.vformat(template, (), params) if params else template
+    code = get_lang(lang)
+    template = texts.get(code) or texts.get("en", key)
+    if not params:
+        return template
+    with use_lang(code):  # a nested Msg in params renders in the same language
+        return _FORMATTER.vformat(template, (), params)
+
+
+class Msg(str):
+    """A catalog message used as a parameter of another message, e.g. an error's ``reason``.
+
+    It is a ``str`` (rendered when made, so it pickles, compares and goes into JSON as text), but
+    formatting it into a template renders it again in the language in force then, so
+    ``CnnlabError.message("ko")`` translates the reason too::
+
+        OutputError("error.output_dir", path=p, reason=Msg("error.reason.not_dir", probe=p))
+    """
+
+    key: str
+    params: dict[str, Any]
+
+    def __new__(cls, key: str, /, **params: Any) -> Msg:
+        self = super().__new__(cls, t(key, **params))
+        self.key, self.params = key, params
+        return self
+
+    def __str__(self) -> str:
+        return t(self.key, **self.params)
+
+    def __format__(self, format_spec: str) -> str:
+        return format(str(self), format_spec)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_msg, (self.key, self.params))
+
+
+def _msg(key: str, params: dict[str, Any]) -> Msg:
+    return Msg(key, **params)
+
+
+class MsgList(str):
+    """Messages joined by ``sep`` (each without its final period), re-rendered like :class:`Msg`."""
+
+    items: tuple[str, ...]
+    sep: str
+
+    def __new__(cls, items: list[str] | tuple[str, ...], sep: str = "; ") -> MsgList:
+        self = super().__new__(cls, sep.join(str(i).rstrip(".") for i in items))
+        self.items, self.sep = tuple(items), sep
+        return self
+
+    def __str__(self) -> str:
+        return self.sep.join(str(i).rstrip(".") for i in self.items)
+
+    def __format__(self, format_spec: str) -> str:
+        return format(str(self), format_spec)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (MsgList, (self.items, self.sep))
 
 
 class _Marked:
@@ -156,4 +213,6 @@ class _ParticleFormatter(string.Formatter):
 _FORMATTER = _ParticleFormatter()
 
 
-__all__ = ["LANGS", "catalog", "check_lang", "get_lang", "set_lang", "t", "use_lang"]
+__all__ = [
+    "LANGS", "Msg", "MsgList", "catalog", "check_lang", "get_lang", "set_lang", "t", "use_lang",
+]

@@ -1,23 +1,25 @@
 """Korean particles (조사) chosen from how a rendered value is read aloud.
 
-A Korean particle depends on the last syllable of the word before it: 모델**을** but 배치**를**,
-학습률**로** but 합성곱**으로**. After a placeholder the word is only known once the value is formatted,
-so catalog templates write ``{name|을}`` (or ``{x:.2f|로}``) and :func:`attach` picks the particle.
+A Korean particle depends on the last syllable of the word before it: 모델을 but 배치를,
+학습률로 but 합성곱으로. After a placeholder the word is only known once the value is formatted, so
+catalog templates write ``{name|을}`` (or ``{x:.2f|로}``) and :func:`attach` picks the particle.
 
 How a value is read (its last sound decides):
 
-* Hangul: the last syllable's final consonant (받침); ㄹ is kept apart because it takes 로, not 으로.
+* Hangul: the last syllable's final consonant (받침); ㄹ is kept apart because it takes 로, not
+  으로.
 * Numbers in Sino-Korean: the last non-zero digit (영 일 이 삼 사 오 육 칠 팔 구) or, after trailing
   zeros, the unit read last (십 백 천 만 억 조 경): ``128`` 백이십팔 → ㄹ, ``10`` 십 → ㅂ,
   ``100000`` 십만 → ㄴ. Digits after a decimal point are read one by one: ``0.33`` → 삼 → ㅁ.
 * A unit after a number is read in Korean: ``%`` 퍼센트, ``px`` 픽셀, ``s`` 초, ``ms`` 밀리초,
   ``x``/``×`` 배, ``KB``/``MB``/``GB`` 바이트.
 * Latin letters. An acronym (all capitals, or no vowel letter: ``MLP``, ``cnn``, ``x``) is read
-  letter by letter and its last letter's name decides: L 엘 and R 알 end in ㄹ, M 엠 and N 엔 in a consonant,
-  every other letter name in a vowel. A word (``LeNet``, ``adam``, ``relu``) is read as an English
-  loanword: ``-ng``/``-m``/``-n`` end in a consonant (아담, 패션), ``-l``/``-le`` in ㄹ (모델, 심플),
-  ``-k``/``-p``/``-b`` after a vowel letter in a consonant (딥, 랩), the suffixes ``-net``/``-put``/
-  ``-out`` in ㅅ (르넷, 인풋, 드롭아웃); anything else in a vowel (토치, 렐루, 필터, 디지트).
+  letter by letter and its last letter's name decides: L 엘 and R 알 end in ㄹ, M 엠 and N 엔 in
+  a consonant, every other letter name in a vowel. A word (``LeNet``, ``adam``, ``relu``) is read
+  as an English loanword: ``-ng``/``-m``/``-n`` end in a consonant (아담, 패션), ``-l``/``-le`` in
+  ㄹ (모델, 심플), ``-k``/``-p``/``-b`` after a vowel letter in a consonant (딥, 랩), the suffixes
+  ``-net``/``-put``/``-out`` in ㅅ (르넷, 인풋, 드롭아웃); anything else in a vowel (토치, 렐루,
+  필터, 디지트).
 * Closing brackets, quotes, backticks and final punctuation are skipped. A value ending in a
   parenthesis with text before it follows that text (Korean attaches the particle to the word
   outside the parentheses: ``학습률(lr)을``); a value that is all parentheses follows its last item
@@ -82,12 +84,12 @@ def _number(text: str) -> Sound | None:
 
 def _latin(word: str) -> Sound:
     lower = word.lower()
-    if word.isupper() and len(word) > 1 or not set(lower) & set("aeiou"):
+    if (word.isupper() and len(word) > 1) or not set(lower) & set("aeiou"):
         last = lower[-1]  # letter by letter: the last letter's name
         return "rieul" if last in "lr" else "consonant" if last in "mn" else "vowel"
     if lower.endswith(("ng", "m", "n", "net", "put", "out")):
         return "consonant"
-    if lower.endswith("l") or len(lower) > 2 and lower.endswith("le") and lower[-3] not in "aeiou":
+    if lower.endswith("l") or (lower.endswith("le") and lower[-3:-2] not in ("", *"aeiou")):
         return "rieul"
     if lower[-1] in "kpb" and lower[-2:-1] in tuple("aeiouc"):
         return "consonant"
@@ -95,7 +97,7 @@ def _latin(word: str) -> Sound:
 
 
 def final_sound(value: str) -> Sound | None:
-    """How ``value`` ends when read aloud in Korean: vowel, ㄹ, another consonant, or None (unknown)."""
+    """How ``value`` ends when read aloud in Korean: vowel, ㄹ, another consonant, or None."""
     text = value.rstrip(_CLOSERS)
     if value.rstrip(" \t\n.,;:!?…").endswith(")") and "(" in text:
         before = text[: text.rindex("(")].rstrip(_CLOSERS)
@@ -126,13 +128,13 @@ def particle(value: str, which: str) -> str:
     sound = final_sound(value)
     if sound is None:  # the neutral written form: 을(를), (으)로, (이)라
         return f"({cons[:-len(vow)]}){vow}" if cons.endswith(vow) else f"{cons}({vow})"
-    if sound == "vowel" or sound == "rieul" and cons == "으로":
+    if sound == "vowel" or (sound == "rieul" and cons == "으로"):
         return vow
     return cons
 
 
 def attach(value: str, which: str) -> str:
-    """``value`` followed by the right form of particle ``which``: ``attach("128", "를")`` → 128을."""
+    """``value`` and the fitting form of particle ``which``: ``attach("128", "를")`` → 128을."""
     return value + particle(value, which)
 
 

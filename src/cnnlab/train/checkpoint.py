@@ -32,6 +32,7 @@ from torch import nn
 
 from cnnlab.errors import CheckpointError
 from cnnlab.fileio import atomic_write_bytes, atomic_write_text
+from cnnlab.i18n import Msg, MsgList
 
 FORMAT = "cnnlab-checkpoint"
 VERSION = 1
@@ -158,7 +159,8 @@ def load(path: str | os.PathLike[str]) -> Checkpoint:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError("error.ckpt_corrupt", path=str(index), reason=str(exc)) from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError("error.ckpt_corrupt", path=str(index), reason=f"not a {FORMAT} index")
+        raise CheckpointError("error.ckpt_corrupt", path=str(index),
+                              reason=Msg("error.ckpt_reason.format", format=FORMAT))
     if int(meta.get("version", 0)) > VERSION:
         raise CheckpointError("error.ckpt_version", path=str(index), version=meta.get("version"),
                               supported=VERSION)
@@ -172,7 +174,8 @@ def load(path: str | os.PathLike[str]) -> Checkpoint:
             raise CheckpointError("error.ckpt_corrupt", path=str(file),
                                   reason=exc.strerror or str(exc)) from exc
         if _sha256(data) != meta.get("sha256", {}).get(name):
-            raise CheckpointError("error.ckpt_corrupt", path=str(file), reason="sha256 mismatch")
+            raise CheckpointError("error.ckpt_corrupt", path=str(file),
+                                  reason=Msg("error.ckpt_reason.sha256"))
         try:
             loaded[role] = st_load(data)
         except (SafetensorError, ValueError, RuntimeError) as exc:
@@ -186,15 +189,15 @@ def check_fits(model: nn.Module, weights: dict[str, torch.Tensor], path: str = "
     problems = []
     for name, t in own.items():
         if name not in weights:
-            problems.append(f"{name}: missing in checkpoint (model {tuple(t.shape)})")
+            problems.append(Msg("error.ckpt_tensor.missing", name=name, model=tuple(t.shape)))
         elif tuple(weights[name].shape) != tuple(t.shape):
-            problems.append(f"{name}: checkpoint {tuple(weights[name].shape)} "
-                            f"vs model {tuple(t.shape)}")
-    problems += [f"{name}: not in model (checkpoint {tuple(weights[name].shape)})"
+            problems.append(Msg("error.ckpt_tensor.shape", name=name, model=tuple(t.shape),
+                                ckpt=tuple(weights[name].shape)))
+    problems += [Msg("error.ckpt_tensor.extra", name=name, ckpt=tuple(weights[name].shape))
                  for name in weights if name not in own]
     if problems:
         raise CheckpointError("error.ckpt_mismatch", path=path, n=len(problems),
-                              details="; ".join(problems))
+                              details=MsgList(problems))
 
 
 def load_weights(model: nn.Module, weights: dict[str, torch.Tensor], path: str = "") -> nn.Module:
