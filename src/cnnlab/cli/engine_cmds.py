@@ -1,65 +1,33 @@
-"""``cnnlab conv-steps``: a convolution worked example, step by step, as text tables.
+"""``cnnlab conv-steps``: the experiment ``conv-steps`` (:mod:`cnnlab.lab.conv_steps`) as a top-level
+command.
 
-A thin shell: it builds the example (numbers, or a real image patch via :mod:`cnnlab.data`), and
-prints :func:`cnnlab.engine.explain.render`. No torch at import time.
+Its options are generated from ``ConvStepsParams`` like every ``cnnlab lab NAME`` command (with
+``--json`` and ``--out``); two keep the old command's form: ``--at I J`` takes two numbers, and
+``--out`` has no default, so a worked example only prints unless asked to save. No torch at import
+time.
 """
 
 from __future__ import annotations
 
 import click
 
-from cnnlab.cli.common import lang_option
+from cnnlab.cli.lab_cmds import make_command
 from cnnlab.i18n import t
+from cnnlab.lab.registry import get
 
 
-@click.command("conv-steps", help=t("cli.conv_steps.help"))
-@click.option("--input-size", default=5, show_default=True, type=int, help=t("cli.conv_steps.opt.input_size"))
-@click.option("--kernel-size", default=3, show_default=True, type=int, help=t("cli.conv_steps.opt.kernel_size"))
-@click.option("--padding", default=0, show_default=True, type=int, help=t("cli.conv_steps.opt.padding"))
-@click.option("--stride", default=1, show_default=True, type=int, help=t("cli.conv_steps.opt.stride"))
-@click.option("--dilation", default=1, show_default=True, type=int, help=t("cli.conv_steps.opt.dilation"))
-@click.option("--bias", default=0.0, show_default=True, type=float, help=t("cli.conv_steps.opt.bias"))
-@click.option("--image", "dataset", default=None, metavar="DATASET", help=t("cli.conv_steps.opt.image"))
-@click.option("--index", default=0, show_default=True, type=int, help=t("cli.conv_steps.opt.index"))
-@click.option("--limit", default=9, show_default=True, type=int, help=t("cli.conv_steps.opt.limit"))
-@click.option("--at", nargs=2, type=int, default=None, metavar="I J", help=t("cli.conv_steps.opt.at"))
-@lang_option
-def conv_steps(
-    input_size: int,
-    kernel_size: int,
-    padding: int,
-    stride: int,
-    dilation: int,
-    bias: float,
-    dataset: str | None,
-    index: int,
-    limit: int,
-    at: tuple[int, int] | None,
-) -> None:
-    from cnnlab.engine import explain
-    from cnnlab.errors import ConfigError
-    from cnnlab.inspect.shapes import check_positive
-
-    check_positive("--input-size", input_size)
-    check_positive("--kernel-size", kernel_size)
-    if dataset is None:
-        image = explain.default_input(input_size)
-        kernel = explain.default_kernel(kernel_size)
-    else:
-        from cnnlab.data import get_dataset
-
-        ds = get_dataset(dataset, train=False)
-        i = ds.check_index(index)
-        h, w = ds.images.shape[1:]
-        if input_size > min(h, w):
-            raise ConfigError("engine.steps.patch_size", size=input_size, h=h, w=w, limit=min(h, w))
-        image = explain.centre_patch(ds.images[i], input_size)
-        kernel = explain.edge_kernel(kernel_size)
-        click.echo(t("engine.steps.image", size=input_size, dataset=ds.name, split=ds.split, index=i,
-                     label=ds.classes[int(ds.labels[i])] if len(ds.classes) > int(ds.labels[i]) else int(ds.labels[i])))
-        click.echo()
-    example = explain.Example(image, kernel, stride, padding, dilation, bias)
-    click.echo(explain.render(example, limit=limit, at=tuple(at) if at else None))
+def _conv_steps() -> click.Command:
+    command = make_command(get("conv-steps"), "conv-steps")
+    command.help = command.short_help = t("cli.conv_steps.help")
+    replace = {
+        "at": click.Option(["--at", "at"], nargs=2, type=int, default=None, metavar="I J",
+                           help=t("cli.conv_steps.opt.at")),
+        "out": click.Option(["--out", "out"], type=click.Path(file_okay=False), default=None,
+                            help=t("cli.opt.out")),
+    }
+    command.params = [replace.get(p.name or "", p) for p in command.params]
+    return command
 
 
+conv_steps = _conv_steps()
 commands = [conv_steps]

@@ -160,8 +160,8 @@ def register(name: str, params: type, title_key: str, quick: dict[str, Any] | No
 
 # Experiment modules, in the order the tour runs them. Importing one registers it.
 MODULES = (
-    "basics", "padding", "shapes", "pooling", "pattern", "receptive_field", "hierarchy",
-    "weight_sharing", "cnn_vs_fc", "translation", "no_grad",
+    "basics", "conv_steps", "padding", "shapes", "pooling", "pattern", "receptive_field",
+    "hierarchy", "weight_sharing", "cnn_vs_fc", "translation", "no_grad",
 )
 
 
