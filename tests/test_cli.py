@@ -105,7 +105,7 @@ def test_debug_shows_traceback() -> None:
 
 def test_error_in_korean() -> None:
     proc = cnnlab("padding", "--index", "4000", "--lang", "ko")
-    assert proc.returncode == 2 and "오류: --index 4000이(가) 범위를 벗어났습니다" in proc.stderr
+    assert proc.returncode == 2 and "오류: `--index` 4000이 범위를 벗어났습니다" in proc.stderr
 
 
 def test_data_list_json() -> None:

@@ -79,6 +79,9 @@ def test_other_pairs() -> None:
     assert attach("10", "와") == "10과" and attach("2", "과") == "2와"
     assert attach("mlp", "이라") == "mlp라" and attach("cnn", "라") == "cnn이라"
     assert attach("128", "이다") == "128이다" and attach("4", "이다") == "4다"
+    assert attach("(N, C, H, W)", "이어야") == "(N, C, H, W)여야"
+    assert attach("(N, C, H, W, L)", "여야") == "(N, C, H, W, L)이어야"
+    assert attach("?", "여야") == "?이어야(여야)"
 
 
 def test_unknown_reading_gives_the_neutral_form() -> None:

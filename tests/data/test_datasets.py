@@ -75,7 +75,7 @@ def test_auto_falls_back_to_sample() -> None:
     res = resolve("auto")
     assert res.name == "mnist-sample"
     assert "embedded 5,000-digit sample" in res.describe("en")
-    assert "내장된 숫자 5,000개" in res.describe("ko")
+    assert "내장된 숫자 이미지 5,000장" in res.describe("ko")
 
 
 def _copy_mnist_test(dest: Path, gz: bool) -> None:

@@ -38,7 +38,8 @@ Sound = Literal["vowel", "rieul", "consonant"]
 # particle → (after a consonant, after a vowel); ㄹ follows the consonant column except for 로.
 _PAIRS: dict[str, tuple[str, str]] = {}
 for _cons, _vow in (("을", "를"), ("이", "가"), ("은", "는"), ("과", "와"), ("으로", "로"),
-                    ("이라", "라"), ("이다", "다"), ("이나", "나"), ("이면", "면")):
+                    ("이라", "라"), ("이다", "다"), ("이나", "나"), ("이면", "면"),
+                    ("이어야", "여야")):
     _PAIRS[_cons] = _PAIRS[_vow] = (_cons, _vow)
 PARTICLES = frozenset(_PAIRS)
 
