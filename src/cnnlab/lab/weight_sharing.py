@@ -1,38 +1,57 @@
 """Weight sharing: one layer, same input and output sizes, three ways to connect them.
 
-For an input ``(C_in, H, W)`` and an output ``(C_out, H_out, W_out)`` (kernel ``k``, padding
-``k//2``, stride 1, so ``H_out = H`` for odd ``k``):
+For an input ``(C_in, H, W)`` and an output ``(C_out, H, W)`` (kernel ``k``, padding ``k//2``,
+stride 1, odd ``k``; ``P = H·W`` output positions)::
 
-    Conv2d             C_out·C_in·k² + C_out                   one kernel, slid everywhere
-    LocallyConnected2d H_out·W_out · (C_out·C_in·k² + C_out)   same windows, a kernel per position
-    Linear (dense)     (C_in·H·W)·(C_out·H_out·W_out) + C_out·H_out·W_out   everything to everything
+    Linear (dense)     (C_in·H·W)·(C_out·H·W) + C_out·H·W   everything to everything
+    LocallyConnected2d P · (C_out·C_in·k² + C_out)           k×k windows, a kernel per position
+    Conv2d             C_out·C_in·k² + C_out                 k×k windows, one kernel slid everywhere
 
-so ``LC = positions × conv`` (28·28 = 784 times more), and the dense layer is larger again by the
-ratio of the whole image to one window. Each count is checked against ``sum(p.numel())`` of the real
-layer (``nn.Conv2d``, :class:`cnnlab.models.LocallyConnected2d`, ``nn.Linear``).
+The dense → conv ratio (61,544 at the defaults) is two effects, not one:
+
+- **locality** (dense → locally connected): each output sees a k×k window instead of the whole
+  image — ÷78.5 at the defaults; it cuts multiply-adds by about as much;
+- **sharing** (locally connected → conv): the same kernel at every position — ÷P (= 784); the
+  multiply-adds stay the same (``C_out·C_in·k²·P`` = 56,448 for both), so sharing saves parameters
+  (and the data to fit them), not compute.
+
+``locality × sharing = total`` exactly. Parameter counts are checked against ``sum(p.numel())`` and
+multiply-adds against :class:`torch.utils.flop_counter.FlopCounterMode` (FLOPs / 2) on the real
+layers (``nn.Conv2d``, :class:`cnnlab.models.LocallyConnected2d`, ``nn.Linear``).
 
 Then the three layers are trained in the same tiny network — only the first layer differs::
 
     (N, 1, 28, 28) → layer → (N, C_out, 28, 28) → ReLU → MaxPool2d(2) (N, C_out, 14, 14)
         → Flatten (N, C_out·196) → Linear(·, 10)
 
-on the same data, seed and budget (:func:`cnnlab.train.fit`), and their test accuracy is compared.
+on the same data and budget, for ``seeds`` seeds each (:func:`cnnlab.lab.training.train_model`).
+Accuracy is reported as mean ± std over seeds; conv is compared with each other kind by McNemar's
+exact test on per-image correctness, pooled over seeds (seed ``s`` of one kind paired with seed ``s``
+of the other, on the same test images). The comparison that isolates sharing is conv vs locally
+connected.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from cnnlab.lab.registry import register
-from cnnlab.lab.training import TrainDataParams, binomial_se, load_train_test, train_model
-from cnnlab.result import Result
+from cnnlab.lab.stats import ALPHA, Paired, Spread, mcnemar, spread
+from cnnlab.lab.training import TrainDataParams, load_train_test, train_model
+from cnnlab.progress import Progress, emit
+from cnnlab.result import Message
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from torch import nn
 
 KINDS = ("conv", "locally_connected", "fully_connected")
+RIVALS = ("locally_connected", "fully_connected")  # each compared with conv by a paired test
 
 
 @dataclass
@@ -46,7 +65,49 @@ class WeightSharingParams(TrainDataParams):
     # odd, with padding k//2, so every variant maps 28×28 to 28×28 ("same input and output sizes")
     epochs: int = field(default=3, metadata={"help": "lab.training.param.epochs", "min": 1,
                                              "max": 100})
-    # a small budget: ~3 s per network on 2 cores at the defaults
+    # a small budget: ~5 s per network on 1 thread at the defaults (9 networks ≈ 45 s)
+    seeds: int = field(default=3, metadata={"help": "lab.weight_sharing.param.seeds", "min": 1})
+    # seeds seed, seed+1, …: the spread over seeds is the noise a difference must beat
+
+
+@dataclass(frozen=True)
+class WeightSharingNumbers:
+    dataset: str
+    n_train: int
+    n_test: int
+    epochs: int
+    seed: int  # the first seed
+    seeds: tuple[int, ...]  # every seed trained (for each kind)
+    input_shape: tuple[int, ...]  # (C_in, H, W)
+    output_shape: tuple[int, ...]  # (C_out, H, W)
+    kernel: int
+    padding: int
+    positions: int  # H·W output positions
+    layer_params: dict[str, int]  # by formula
+    layer_formulas: dict[str, str]
+    layer_numel: dict[str, int]  # sum(p.numel()) of the real layer
+    formula_matches_numel: bool
+    lc_equals_positions_times_conv: bool
+    ratio_lc_to_conv: float  # sharing factor (= positions)
+    ratio_fc_to_lc: float  # locality factor
+    ratio_fc_to_conv: float  # both together
+    factors_multiply_exactly: bool  # (fc/lc)·(lc/conv) == fc/conv as exact fractions
+    layer_macs: dict[str, int]  # multiply-adds per image, by formula (weights only)
+    macs_formulas: dict[str, str]
+    macs_counted: dict[str, int]  # FlopCounterMode on the real layer, FLOPs / 2
+    macs_match_counter: bool
+    network_params: dict[str, int]
+    accuracy: dict[str, float]  # mean over seeds
+    accuracy_spread: dict[str, Spread]
+    accuracy_per_seed: dict[str, list[float]]
+    train_accuracy: dict[str, float]  # mean over seeds, last epoch's running accuracy
+    paired: dict[str, Paired]  # "conv_vs_<rival>": McNemar pooled over seeds
+    paired_p_per_seed: dict[str, list[float]]  # the same test, seed by seed
+    train_seconds: dict[str, float]  # summed over seeds
+
+
+# --------------------------------------------------------------------------------------------------
+# counting
 
 
 def layer_params(kind: str, c_in: int, c_out: int, size: int, kernel: int) -> tuple[int, str]:
@@ -64,6 +125,29 @@ def layer_params(kind: str, c_in: int, c_out: int, size: int, kernel: int) -> tu
     d_in, d_out = c_in * positions, c_out * positions
     n = d_in * d_out + d_out
     return n, f"({c_in}·{size}·{size})·({c_out}·{size}·{size}) + {c_out}·{size}·{size} = {n:,}"
+
+
+def layer_macs(kind: str, c_in: int, c_out: int, size: int, kernel: int) -> tuple[int, str]:
+    """Multiply-adds of one image through the layer (weights only; a bias adds one addition per
+    output), and the formula. Conv and locally connected do the same work: one
+    ``C_in·k²`` dot product per output value; they differ only in whether the kernel is shared."""
+    positions = size * size
+    if kind in ("conv", "locally_connected"):
+        n = c_out * c_in * kernel**2 * positions
+        return n, f"{c_out}·{c_in}·{kernel}·{kernel} · {size}·{size} = {n:,}"
+    d_in, d_out = c_in * positions, c_out * positions
+    return d_in * d_out, f"({c_in}·{size}·{size})·({c_out}·{size}·{size}) = {d_in * d_out:,}"
+
+
+def counted_macs(module: nn.Module, x_shape: tuple[int, ...]) -> int:
+    """Multiply-adds of one forward pass of ``module`` on zeros of ``x_shape`` (N = 1), counted by
+    torch's ``FlopCounterMode`` (it counts a multiply-add as 2 FLOPs)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(torch.zeros(x_shape))
+    return counter.get_total_flops() // 2
 
 
 def build_layer(kind: str, c_in: int, c_out: int, size: int, kernel: int) -> nn.Module:
@@ -92,119 +176,200 @@ def build_net(kind: str, c_in: int, c_out: int, size: int, kernel: int,
                          nn.Flatten(), nn.Linear(c_out * half * half, num_classes))
 
 
-@register("weight-sharing", WeightSharingParams, "lab.weight_sharing.title",
-          quick={"n_train": 500, "n_test": 200, "epochs": 1, "channels": 2})
-def run(params: WeightSharingParams, *, lang: str | None = None, callback: Any = None) -> Result:
-    from cnnlab.viz.fonts import figure_lang
+# --------------------------------------------------------------------------------------------------
+# measure → explain → draw
 
+
+def measure(params: WeightSharingParams, progress: Progress | None = None) -> WeightSharingNumbers:
     train, test, dataset = load_train_test(params)
     c_in, size = train[0].shape[1], train[0].shape[-1]  # (N, C, H, W), square images
     k, c_out = params.kernel, params.channels
-
-    counts: dict[str, Any] = {}
-    for kind in KINDS:
-        n, formula = layer_params(kind, c_in, c_out, size, k)
-        numel = sum(p.numel() for p in build_layer(kind, c_in, c_out, size, k).parameters())
-        counts[kind] = {"params": n, "formula": formula, "numel": numel}
-    conv_n = counts["conv"]["params"]
     positions = size * size
 
-    nets: dict[str, Any] = {}
-    for kind in KINDS:
-        trained = train_model(kind, lambda kind=kind: build_net(kind, c_in, c_out, size, k),
-                              train, test, params, callback=callback)
-        nets[kind] = {"params": trained.n_params, "accuracy": trained.accuracy,
-                      "train_accuracy": trained.train_accuracy,
-                      "seconds": round(trained.seconds, 2)}
-    n_test = len(test[1])
+    emit(progress, "stage", stage="count")
+    counts = {kind: layer_params(kind, c_in, c_out, size, k) for kind in KINDS}
+    macs = {kind: layer_macs(kind, c_in, c_out, size, k) for kind in KINDS}
+    layers = {kind: build_layer(kind, c_in, c_out, size, k) for kind in KINDS}
+    numel = {kind: sum(p.numel() for p in layers[kind].parameters()) for kind in KINDS}
+    counted = {kind: counted_macs(layers[kind], (1, c_in, size, size)) for kind in KINDS}
+    p = {kind: counts[kind][0] for kind in KINDS}
 
-    numbers = {
-        "dataset": dataset, "n_train": len(train[1]), "n_test": n_test, "epochs": params.epochs,
-        "seed": params.seed,
-        "input_shape": [c_in, size, size], "output_shape": [c_out, size, size],
-        "kernel": k, "padding": k // 2, "positions": positions,
-        "layer_params": {kind: counts[kind]["params"] for kind in KINDS},
-        "layer_formulas": {kind: counts[kind]["formula"] for kind in KINDS},
-        "formula_matches_numel": all(c["params"] == c["numel"] for c in counts.values()),
-        "lc_equals_positions_times_conv":
-            counts["locally_connected"]["params"] == positions * conv_n,
-        "ratio_lc_to_conv": counts["locally_connected"]["params"] / conv_n,
-        "ratio_fc_to_conv": counts["fully_connected"]["params"] / conv_n,
-        "network_params": {kind: nets[kind]["params"] for kind in KINDS},
-        "accuracy": {kind: nets[kind]["accuracy"] for kind in KINDS},
-        "train_accuracy": {kind: nets[kind]["train_accuracy"] for kind in KINDS},
-        "accuracy_se": {kind: binomial_se(nets[kind]["accuracy"], n_test) for kind in KINDS},
-        "train_seconds": {kind: nets[kind]["seconds"] for kind in KINDS},
-    }
+    seeds = tuple(params.seed + i for i in range(params.seeds))
+    acc: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    train_acc: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    seconds: dict[str, float] = {kind: 0.0 for kind in KINDS}
+    correct: dict[str, list[np.ndarray]] = {kind: [] for kind in KINDS}  # (n_test,) per seed
+    net_params: dict[str, int] = {}
+    for i, seed in enumerate(seeds):
+        emit(progress, "stage", stage="seed", index=i + 1, total=len(seeds), seed=seed)
+        run_params = dataclasses.replace(params, seed=seed)
+        for kind in KINDS:
+            trained = train_model(kind, lambda kind=kind: build_net(kind, c_in, c_out, size, k),
+                                  train, test, run_params, callback=progress)
+            hits = (trained.logits(test[0]).argmax(1) == test[1]).numpy()
+            correct[kind].append(hits)
+            acc[kind].append(float(hits.mean()))
+            train_acc[kind].append(trained.train_accuracy)
+            seconds[kind] += trained.seconds
+            net_params[kind] = trained.n_params
 
-    flang = figure_lang(lang)
-    result = Result("weight-sharing", numbers, {"params_accuracy": _figure(numbers, flang)},
-                    lang=flang)
-    result.say("lab.weight_sharing.setup", c_in=c_in, size=size, c_out=c_out, k=k, p=k // 2)
-    for kind in KINDS:
-        result.say(f"lab.weight_sharing.count_{kind}", formula=counts[kind]["formula"])
-    result.say("lab.weight_sharing.ratio", positions=positions, conv=conv_n,
-               lc=counts["locally_connected"]["params"],
-               fc_ratio=round(numbers["ratio_fc_to_conv"]))
-    acc = numbers["accuracy"]
-    result.say("lab.weight_sharing.trained", epochs=params.epochs, n=len(train[1]),
-               conv=100 * acc["conv"], lc=100 * acc["locally_connected"],
-               fc=100 * acc["fully_connected"], se=100 * binomial_se(acc["conv"], n_test))
-    _verdict(result, numbers)
-    result.say("lab.weight_sharing.truth")
-    return result
-
-
-def _verdict(result: Result, numbers: dict[str, Any]) -> None:
-    """Say what the measured accuracies show — computed from the numbers, never assumed."""
-    acc, se = numbers["accuracy"], numbers["accuracy_se"]
-    other = max(("locally_connected", "fully_connected"), key=lambda kind: acc[kind])
-    diff = acc["conv"] - acc[other]
-    noise = 2 * (se["conv"] ** 2 + se[other] ** 2) ** 0.5  # 2 SE of a difference of two accuracies
-    kw = {"d": 100 * abs(diff), "noise": 100 * noise, "other": other,
-          "n_conv": numbers["network_params"]["conv"], "n_other": numbers["network_params"][other],
-          "ratio": round(numbers["layer_params"][other] / numbers["layer_params"]["conv"])}
-    if diff > noise:
-        result.say("lab.weight_sharing.verdict_conv_better", **kw)
-    elif diff >= -noise:
-        result.say("lab.weight_sharing.verdict_comparable", **kw)
-    else:
-        result.say(f"lab.weight_sharing.verdict_{other}_better", **kw)
+    paired = {f"conv_vs_{rival}": mcnemar(np.concatenate(correct["conv"]),
+                                          np.concatenate(correct[rival])) for rival in RIVALS}
+    per_seed = {f"conv_vs_{rival}": [mcnemar(a, b).p_value for a, b in
+                                     zip(correct["conv"], correct[rival], strict=True)]
+                for rival in RIVALS}
+    fc, lc, conv = (Fraction(p[kind]) for kind in ("fully_connected", "locally_connected", "conv"))
+    return WeightSharingNumbers(
+        dataset=dataset, n_train=len(train[1]), n_test=len(test[1]), epochs=params.epochs,
+        seed=params.seed, seeds=seeds,
+        input_shape=(c_in, size, size), output_shape=(c_out, size, size),
+        kernel=k, padding=k // 2, positions=positions,
+        layer_params=p, layer_formulas={kind: counts[kind][1] for kind in KINDS},
+        layer_numel=numel, formula_matches_numel=all(p[kind] == numel[kind] for kind in KINDS),
+        lc_equals_positions_times_conv=p["locally_connected"] == positions * p["conv"],
+        ratio_lc_to_conv=float(lc / conv), ratio_fc_to_lc=float(fc / lc),
+        ratio_fc_to_conv=float(fc / conv), factors_multiply_exactly=(fc / lc) * (lc / conv)
+        == fc / conv,
+        layer_macs={kind: macs[kind][0] for kind in KINDS},
+        macs_formulas={kind: macs[kind][1] for kind in KINDS},
+        macs_counted=counted,
+        macs_match_counter=all(macs[kind][0] == counted[kind] for kind in KINDS),
+        network_params=net_params,
+        accuracy={kind: float(np.mean(acc[kind])) for kind in KINDS},
+        accuracy_spread={kind: spread(acc[kind]) for kind in KINDS},
+        accuracy_per_seed=acc,
+        train_accuracy={kind: float(np.mean(train_acc[kind])) for kind in KINDS},
+        paired=paired, paired_p_per_seed=per_seed,
+        train_seconds={kind: round(seconds[kind], 2) for kind in KINDS},
+    )
 
 
-def _figure(numbers: dict[str, Any], lang: str) -> Figure:
-    """Left: layer parameter counts (log scale). Right: test accuracy with ±2 standard errors."""
+def explain(n: WeightSharingNumbers) -> list[Message]:
+    c_in, size = n.input_shape[0], n.input_shape[-1]
+    k, c_out = n.kernel, n.output_shape[0]
+    messages: list[Message] = [
+        ("lab.weight_sharing.setup", {"c_in": c_in, "size": size, "c_out": c_out, "k": k,
+                                      "p": n.padding}),
+    ]
+    messages += [(f"lab.weight_sharing.count_{kind}", {"formula": n.layer_formulas[kind]})
+                 for kind in KINDS]
+    messages.append(("lab.weight_sharing.factors", {
+        "k": k, "positions": n.positions, "locality": n.ratio_fc_to_lc,
+        "sharing": n.ratio_lc_to_conv, "total": n.ratio_fc_to_conv}))
+    m = n.layer_macs
+    messages.append(("lab.weight_sharing.macs", {
+        "conv": m["conv"], "lc": m["locally_connected"], "fc": m["fully_connected"],
+        "fc_ratio": m["fully_connected"] / m["locally_connected"], "k": k, "c_in": c_in}))
+    if n.formula_matches_numel and n.macs_match_counter:
+        messages.append(("lab.weight_sharing.checked", {}))
+    s = n.accuracy_spread
+    messages.append(("lab.weight_sharing.trained", {
+        "epochs": n.epochs, "n": n.n_train, "seeds": len(n.seeds),
+        "conv": 100 * s["conv"].mean, "conv_sd": 100 * s["conv"].std,
+        "lc": 100 * s["locally_connected"].mean, "lc_sd": 100 * s["locally_connected"].std,
+        "fc": 100 * s["fully_connected"].mean, "fc_sd": 100 * s["fully_connected"].std}))
+    if len(n.seeds) == 1:
+        messages.append(("lab.weight_sharing.one_seed", {"n_test": n.n_test}))
+    for rival in RIVALS:
+        messages.append(_verdict(n, rival))
+    messages.append(("lab.weight_sharing.truth", {}))
+    return messages
+
+
+def _verdict(n: WeightSharingNumbers, rival: str) -> Message:
+    """Conv vs ``rival``: the sentence follows McNemar's p, never the raw difference alone."""
+    test = n.paired[f"conv_vs_{rival}"]
+    diff = n.accuracy["conv"] - n.accuracy[rival]
+    kw = {"d": 100 * abs(diff), "p": test.p_value, "a_only": test.a_only, "b_only": test.b_only,
+          "seeds": len(n.seeds), "n_test": n.n_test, "n_conv": n.network_params["conv"],
+          "n_other": n.network_params[rival], "positions": n.positions,
+          "ratio": n.layer_params[rival] / n.layer_params["conv"]}
+    short = "sharing" if rival == "locally_connected" else "dense"
+    if test.p_value >= ALPHA:
+        return f"lab.weight_sharing.{short}_within_noise", kw
+    return (f"lab.weight_sharing.{short}_conv_better" if diff > 0
+            else f"lab.weight_sharing.{short}_rival_better"), kw
+
+
+def draw(n: WeightSharingNumbers, lang: str) -> dict[str, Figure]:
+    """Left: parameters per kind (log scale), the locality and sharing factors drawn as arrows.
+    Middle: multiply-adds per image on the same scale (conv = locally connected). Right: test
+    accuracy, mean ± std over seeds, one dot per seed, and McNemar's p of conv vs each other."""
     from matplotlib.figure import Figure
 
     from cnnlab.i18n import t
 
     labels = [t(f"lab.weight_sharing.kind_{kind}", lang) for kind in KINDS]
     colors = ("tab:blue", "tab:orange", "tab:red")
-    fig = Figure(figsize=(11, 4.4), layout="constrained")
-    ax_p, ax_a = fig.subplots(1, 2)
+    fig = Figure(figsize=(15, 5.0), layout="constrained")
+    ax_p, ax_m, ax_a = fig.subplots(1, 3)
+    xs = np.arange(len(KINDS))
 
-    counts = [numbers["layer_params"][kind] for kind in KINDS]
-    bars = ax_p.bar(labels, counts, color=colors)
-    ax_p.set_yscale("log")
-    ax_p.set_ylim(1, max(counts) * 40)  # headroom for the labels above the bars
-    ax_p.bar_label(bars, labels=[f"{c:,}" for c in counts], padding=3)
+    counts = [n.layer_params[kind] for kind in KINDS]
+    macs = [n.layer_macs[kind] for kind in KINDS]
+    for ax, values in ((ax_p, counts), (ax_m, macs)):
+        bars = ax.bar(xs, values, 0.6, color=colors)
+        ax.bar_label(bars, labels=[f"{v:,}" for v in values], padding=2, fontsize=8)
+        ax.set_yscale("log")
+        ax.set_ylim(1, max(counts + macs) * 30)  # one scale for both: compare heights across
+    # the two factors as arrows from one parameter bar's top to the next:
+    # fully connected → locally connected (locality), locally connected → conv (sharing)
+    for i, j, key, factor in ((2, 1, "fig_locality", n.ratio_fc_to_lc),
+                              (1, 0, "fig_sharing", n.ratio_lc_to_conv)):
+        start, end = (xs[i] - 0.3, counts[i]), (xs[j] + 0.3, counts[j])  # bar corners
+        ax_p.annotate("", xy=end, xytext=start,
+                      arrowprops={"arrowstyle": "-|>", "lw": 1.6, "color": "black"})
+        ax_p.text((start[0] + end[0]) / 2 - 0.06, (start[1] * end[1]) ** 0.5,
+                  t(f"lab.weight_sharing.{key}", lang, factor=factor), ha="right",
+                  va="center", fontsize=10, bbox={"facecolor": "white", "edgecolor": "none"})
     ax_p.set_ylabel(t("lab.weight_sharing.fig_params_y", lang))
-    ax_p.set_title(t("lab.weight_sharing.fig_params", lang, c_in=numbers["input_shape"][0],
-                     c_out=numbers["output_shape"][0], size=numbers["input_shape"][-1],
-                     k=numbers["kernel"]), fontsize=11)
+    ax_p.set_title(t("lab.weight_sharing.fig_params", lang, c_in=n.input_shape[0],
+                     c_out=n.output_shape[0], size=n.input_shape[-1], k=n.kernel,
+                     total=n.ratio_fc_to_conv), fontsize=10)
+    ax_m.set_title(t("lab.weight_sharing.fig_macs", lang), fontsize=10)
+    ax_m.set_ylabel(t("lab.weight_sharing.fig_macs_y", lang))
+    ax_m.annotate("", xy=(xs[1] - 0.2, macs[1] * 12), xytext=(xs[0] + 0.2, macs[0] * 12),
+                  arrowprops={"arrowstyle": "<->", "lw": 1.4, "color": "black"})
+    ax_m.text((xs[0] + xs[1]) / 2, macs[0] * 16, t("lab.weight_sharing.fig_same_macs", lang),
+              ha="center", va="bottom", fontsize=10)
 
-    accs = [100 * numbers["accuracy"][kind] for kind in KINDS]
-    errs = [200 * numbers["accuracy_se"][kind] for kind in KINDS]
-    bars = ax_a.bar(labels, accs, yerr=errs, capsize=4, color=colors)
-    ax_a.bar_label(bars, labels=[f"{a:.1f}%" for a in accs], padding=3, label_type="center",
+    means = [100 * n.accuracy_spread[kind].mean for kind in KINDS]
+    stds = [100 * n.accuracy_spread[kind].std for kind in KINDS]
+    bars = ax_a.bar(xs, means, 0.6, yerr=stds, capsize=4, color=colors)
+    ax_a.bar_label(bars, labels=[f"{m:.1f}%" for m in means], label_type="center",
                    color="white")
-    ax_a.set_ylim(0, 105)
+    for x, kind in zip(xs, KINDS, strict=True):
+        per_seed = [100 * a for a in n.accuracy_per_seed[kind]]
+        ax_a.scatter(np.full(len(per_seed), x + 0.2), per_seed, s=14, color="black", zorder=3)
+    per_seed_all = [100 * a for kind in KINDS for a in n.accuracy_per_seed[kind]]
+    high = max(per_seed_all + [m + sd for m, sd in zip(means, stds, strict=True)])
+    floor = max(0.0, min(per_seed_all) - 10.0)
+    step = (high - floor) * 0.09
+    ax_a.set_ylim(floor, high + 3.2 * step)
+    for level, rival in enumerate(RIVALS):  # a bracket conv ↔ rival labelled with p
+        j = KINDS.index(rival)
+        y = high + step * (0.6 + 1.2 * level)
+        ax_a.plot([xs[0], xs[0], xs[j], xs[j]], [y - step / 3, y, y, y - step / 3],
+                  color="black", lw=1)
+        ax_a.text((xs[0] + xs[j]) / 2, y, t("lab.weight_sharing.fig_p", lang,
+                                            p=n.paired[f"conv_vs_{rival}"].p_value),
+                  ha="center", va="bottom", fontsize=8)
     ax_a.set_ylabel(t("lab.weight_sharing.fig_acc_y", lang))
-    ax_a.set_title(t("lab.weight_sharing.fig_acc", lang, epochs=numbers["epochs"],
-                     n=numbers["n_train"]), fontsize=11)
-    for ax in (ax_p, ax_a):
+    ax_a.set_title(t("lab.weight_sharing.fig_acc", lang, epochs=n.epochs, n=n.n_train,
+                     seeds=len(n.seeds)), fontsize=10)
+    for ax in (ax_p, ax_m, ax_a):
+        ax.set_xticks(xs, labels)
         ax.tick_params(axis="x", labelsize=9)
-    return fig
+        for label in ax.get_xticklabels():
+            label.set_linespacing(1.4)  # two-line labels: keep the lines apart in either font
+    return {"params_accuracy": fig}
 
 
-__all__ = ["WeightSharingParams", "layer_params", "build_layer", "build_net", "run"]
+EXPERIMENT = register("weight-sharing", WeightSharingParams, "lab.weight_sharing.title",
+                      numbers=WeightSharingNumbers, measure=measure, explain=explain, draw=draw,
+                      quick={"n_train": 500, "n_test": 200, "epochs": 1, "channels": 2,
+                             "seeds": 1})
+
+__all__ = ["WeightSharingParams", "WeightSharingNumbers", "layer_params", "layer_macs",
+           "counted_macs", "build_layer", "build_net", "measure", "explain", "draw", "EXPERIMENT",
+           "KINDS"]
