@@ -1,34 +1,62 @@
-"""Receptive field: how much of the digit one output unit can see, by formula and by gradients.
+"""Receptive field: how much of the digit one output unit can see (formula, gradients) and how much
+of that it actually weighs (the effective receptive field, measured).
 
 A stack is written as a short spec, comma-separated, one token per layer::
 
-    c3        Conv2d(k=3), padding d·(k-1)//2 ("same"), stride 1, followed by ReLU
+    c3        Conv2d(k=3), stride 1, 'same' padding (PyTorch's split: total d·(k-1), the extra
+              cell right/bottom), followed by ReLU; with a stride > 1 the left half of that total
+              on both sides
     c3s2d2p0  Conv2d(k=3, stride=2, dilation=2, padding=0)
     m2 / a2   MaxPool2d(2) / AvgPool2d(2) (stride = kernel unless s… is given, padding p… default 0)
 
-For every geometric layer the experiment reports the formula's size/jump/start
-(:func:`cnnlab.inspect.receptive_field.receptive_fields`, Araujo et al., Distill 2019) and the
-*measured* field: backpropagate from the centre output unit of the linearised prefix stack and take
-the input pixels with a nonzero gradient. The two must agree (bounding box; on dilation-free stacks
-with stride ≤ kernel the region is a full rectangle). Then the real network (random seeded weights,
-ReLU, max-pool) on the real digit: its gradient covers only part of the field — the formula says where
-a unit *can* look; which pixels it actually uses depends on the input.
+Theoretical field. :func:`cnnlab.geometry.rf_chain` gives every geometric layer's size ``r``, jump
+``j``, ``left`` and ``start`` (Araujo, Norris & Sim, Distill 2019); :func:`cnnlab.geometry.out_size`
+the output sizes. Coordinates: input pixel ``i`` covers ``[i - 0.5, i + 0.5]``, so pixel 0's centre
+is 0 — the convention of the best-known tutorial (Dang Ha The Hien, "A guide to receptive field
+arithmetic", pixel 0 covering ``[0, 1]``) gives every ``start`` 0.5 larger. The *effective padding*
+``P = -left`` (Araujo et al.) counts the input pixels of padding that unit 0's field reaches into.
+Measured check: backpropagate from the centre unit of a linearised copy of each prefix (every window
+a plain sum, :func:`cnnlab.inspect.receptive_field.gradient_rf`) on a canvas large enough that the
+field is not cut; the nonzero-gradient region must be exactly the formula's box.
+
+Effective field (Luo, Li, Urtasun & Zemel 2016, "Understanding the effective receptive field in deep
+convolutional neural networks"), as one number per layer: the **central share**, the fraction of the
+gradient mass ``|∂y_centre/∂x|`` that falls in the central half of the field's width and height (the
+centred ``r/2 × r/2`` square, a quarter of its area; pixels cut by its edge count by their overlap).
+A field that weighed all its pixels equally gives exactly 0.25 — the reference. Measured for
+
+- the linearised stack (all-ones kernels, no nonlinearity): the mass is a product of box sums, a
+  discrete Gaussian that narrows relative to the field as depth grows (one layer: exactly 0.25;
+  ``c3,c3``: 4/9);
+- randomly initialised ReLU nets on the digit, ``seeds`` of them (mean ± std): output
+  ``Σ_c y[c, centre]`` before the unit's own ReLU, as in Luo et al.;
+- control: the same nets on the digit's pixels shuffled — the same ink, no shape — so a difference
+  from the digit is due to the image, not to the architecture.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from cnnlab.errors import ConfigError
 from cnnlab.lab.common import DataParams, open_data
 from cnnlab.lab.registry import register
-from cnnlab.result import Result
+from cnnlab.lab.stats import Spread, spread
+from cnnlab.progress import Progress, emit
+from cnnlab.result import Message
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TOKEN = re.compile(r"^(?P<op>[cma])(?P<k>\d+)(?:s(?P<s>\d+))?(?:d(?P<d>\d+))?(?:p(?P<p>\d+))?$")
 MAX_LAYERS = 16
 CHANNELS = 4  # channels of every conv of the real network (enough for a nonzero unit)
+KINDS = {"c": "Conv2d", "m": "MaxPool2d", "a": "AvgPool2d"}
+UNIFORM_SHARE = 0.25  # central half of width × half of height of a uniformly weighted field
 
 
 @dataclass
@@ -39,36 +67,164 @@ class ReceptiveFieldParams(DataParams):
                        metadata={"help": "lab.receptive_field.param.stack"})
     # SimpleCNN-like: two 3×3 convs per block, 2×2 max-pool between blocks → field 3,5,6,10,14,16,24
     seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
-    # weights of the real (random) network whose gradient is compared with the formula
+    # first seed of the random networks (seed, seed + 1, …)
+    seeds: int = field(default=3, metadata={"help": "lab.receptive_field.param.seeds", "min": 1})
+    # random ReLU networks whose central share is averaged (mean ± std)
 
 
-def parse_stack(spec: str, in_channels: int = 1) -> Any:
-    """``"c3,m2,c3s2"`` → ``nn.Sequential`` (Conv2d+ReLU, MaxPool2d, AvgPool2d). ConfigError on a bad
-    token, naming it and the grammar."""
-    import torch.nn as nn
+@dataclass(frozen=True)
+class LayerSpec:
+    """One parsed token: ``padding`` is ``(left, right)`` as the layer applies it."""
+
+    kind: str  # Conv2d | MaxPool2d | AvgPool2d
+    kernel: int
+    stride: int
+    padding: tuple[int, int]
+    dilation: int
+
+
+def parse_spec(spec: str) -> list[LayerSpec]:
+    """``"c3,m2,c3s2"`` → one :class:`LayerSpec` per token (no torch). ConfigError on a bad token,
+    naming it and the grammar."""
+    from cnnlab.geometry import same_padding
 
     tokens = [tok.strip().lower() for tok in spec.split(",") if tok.strip()]
     if not tokens or len(tokens) > MAX_LAYERS:
         raise ConfigError("lab.receptive_field.bad_count", n=len(tokens), max=MAX_LAYERS)
-    layers: list[nn.Module] = []
-    c = in_channels
+    layers: list[LayerSpec] = []
     for tok in tokens:
         m = TOKEN.match(tok)
         if not m or int(m["k"]) < 1 or (m["s"] is not None and int(m["s"]) < 1) or \
                 (m["d"] is not None and int(m["d"]) < 1):
             raise ConfigError("lab.receptive_field.bad_token", token=tok, spec=spec)
         k, d = int(m["k"]), int(m["d"] or 1)
-        if m["op"] == "c":
-            p = int(m["p"]) if m["p"] is not None else d * (k - 1) // 2
-            layers += [nn.Conv2d(c, CHANNELS, k, int(m["s"] or 1), p, d), nn.ReLU()]
-            c = CHANNELS
-        elif m["op"] == "m":
-            layers.append(nn.MaxPool2d(k, int(m["s"] or k), int(m["p"] or 0), d))
+        s = int(m["s"]) if m["s"] is not None else (1 if m["op"] == "c" else k)
+        if m["p"] is not None:
+            pad = (int(m["p"]),) * 2
+        elif m["op"] == "c":
+            same = same_padding(k, d)  # PyTorch's split of d·(k-1)
+            pad = same if s == 1 else (same[0], same[0])  # 'same' exists at stride 1 only
         else:
-            if d != 1:
-                raise ConfigError("error.pool_dilation", dilation=d)
-            layers.append(nn.AvgPool2d(k, int(m["s"] or k), int(m["p"] or 0)))
+            pad = (0, 0)
+        if m["op"] == "a" and d != 1:
+            raise ConfigError("error.pool_dilation", dilation=d)
+        layers.append(LayerSpec(KINDS[m["op"]], k, s, pad, d))
+    return layers
+
+
+def parse_stack(spec: str, in_channels: int = 1) -> Any:
+    """``"c3,m2,c3s2"`` → ``nn.Sequential`` (Conv2d+ReLU, MaxPool2d, AvgPool2d)."""
+    import torch.nn as nn
+
+    layers: list[nn.Module] = []
+    c = in_channels
+    for ls in parse_spec(spec):
+        lo, hi = ls.padding
+        if ls.kind == "Conv2d":
+            pad: Any = lo if lo == hi else "same"  # uneven only at stride 1 ('same')
+            layers += [nn.Conv2d(c, CHANNELS, ls.kernel, ls.stride, pad, ls.dilation), nn.ReLU()]
+            c = CHANNELS
+        elif ls.kind == "MaxPool2d":
+            layers.append(nn.MaxPool2d(ls.kernel, ls.stride, lo, ls.dilation))
+        else:
+            layers.append(nn.AvgPool2d(ls.kernel, ls.stride, lo))
     return nn.Sequential(*layers)
+
+
+def out_sizes(specs: list[LayerSpec], size: int) -> list[int]:
+    """Output length (one axis) after each layer, by :mod:`cnnlab.geometry` (ShapeError if < 1)."""
+    from cnnlab.geometry import out_size, pool_out_size
+
+    sizes = []
+    for ls in specs:
+        lo, hi = ls.padding
+        if ls.kind == "Conv2d":
+            size = out_size(size, ls.kernel, ls.stride, lo if lo == hi else "same", ls.dilation).out
+        else:
+            size = pool_out_size(size, ls.kernel, ls.stride, lo, ls.dilation, ls.kind).out
+        sizes.append(size)
+    return sizes
+
+
+def central_weights(first: int, size: int, length: int) -> np.ndarray:
+    """``(length,)``: how much of each pixel ``[i-0.5, i+0.5]`` lies in the central half of the
+    field ``first … first+size-1``: ``[c - size/4, c + size/4]``, ``c = first + (size-1)/2``.
+    """
+    c = first + (size - 1) / 2
+    i = np.arange(length, dtype=float)
+    lo, hi = np.maximum(i - 0.5, c - size / 4), np.minimum(i + 0.5, c + size / 4)
+    return np.clip(hi - lo, 0.0, 1.0)
+
+
+def central_share(grad: np.ndarray, first: tuple[int, int], size: int) -> float:
+    """Share of ``grad``'s mass ``(H, W)`` in the field's central half-width square (NaN if 0)."""
+    g = np.abs(np.asarray(grad, dtype=float))
+    total = g.sum()
+    if total == 0:
+        return float("nan")
+    wr = central_weights(first[0], size, g.shape[0])  # (H,)
+    wc = central_weights(first[1], size, g.shape[1])  # (W,)
+    return float(wr @ g @ wc / total)
+
+
+@dataclass(frozen=True)
+class LayerField:
+    depth: int
+    kind: str
+    kernel: int
+    stride: int
+    padding: tuple[int, int]  # (left, right) this layer adds
+    dilation: int
+    out: tuple[int, int]  # (H, W) output on the image
+    size: int  # r: input pixels one unit sees per axis
+    jump: int  # j: input pixels between neighbouring units
+    left: int  # first input pixel of unit 0 (negative: in the padding)
+    start: float  # centre of unit 0's field; pixel 0's centre is 0
+    effective_padding: int  # -left: padding pixels unit 0's field reaches into
+    unit: tuple[int, int]  # the centre unit on the image
+    box: tuple[int, int, int, int]  # its field on the image (top, bottom, left, right), clipped
+    box_area: int
+    measured: int  # size of the nonzero-gradient region, linearised, on an uncut canvas
+    agree: bool  # that region is the formula's box, in size and position
+    filled: bool  # every pixel of the box gets gradient (no holes)
+    share_linear: float  # central share, linearised stack
+    share_real: Spread  # central share, random ReLU nets on the digit, over seeds with a gradient
+    share_shuffled: Spread  # the same nets on the digit's pixels shuffled
+    dead_real: int  # seeds whose centre unit gets no gradient at all (every ReLU below it off)
+    dead_shuffled: int
+
+
+@dataclass(frozen=True)
+class ReceptiveFieldNumbers:
+    dataset: str
+    split: str
+    index: int
+    label: int
+    stack: str
+    seed: int
+    seeds: int
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    layers: tuple[LayerField, ...]
+    rf_size: list[int]
+    jump: list[int]
+    all_agree: bool
+    uniform_share: float  # the reference: a field weighing all its pixels equally
+    real_unit: tuple[int, int]
+    real_nonzero: int  # pixels with nonzero gradient, first seed, last layer
+    real_fraction_of_field: float
+    real_outside_field: int
+    image: np.ndarray  # (H, W) the digit
+    grad_linear: np.ndarray  # (L, H, W) linearised |gradient| per layer, on the image
+    grad_real: np.ndarray  # (H, W) first seed's |gradient|, last layer, on the digit
+
+
+def _finite_spread(values: np.ndarray) -> Spread:
+    """Spread over the seeds whose share exists (a dead unit has no gradient mass: NaN)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return Spread(float("nan"), float("nan"), float("nan"), float("nan"), 0)
+    return spread(finite)
 
 
 def _prefix(model: Any, upto: int) -> Any:
@@ -77,152 +233,293 @@ def _prefix(model: Any, upto: int) -> Any:
     return nn.Sequential(*list(model.children())[: upto + 1])
 
 
-@register("receptive-field", ReceptiveFieldParams, "lab.receptive_field.title",
-          quick={"data": "mnist-sample"})
-def run(params: ReceptiveFieldParams, *, lang: str | None = None, callback: Any = None) -> Result:
+def _centre_gradient(model: Any, x: Any, unit: tuple[int, int]) -> np.ndarray:
+    """``(H, W)``: |∂ Σ_c model(x)[0, c, i, j] / ∂x| summed over input channels (Luo et al.)."""
+    xg = x.detach().clone().requires_grad_(True)
+    model(xg)[0, :, unit[0], unit[1]].sum().backward()
+    return xg.grad[0].abs().sum(0).numpy().astype(np.float64)
+
+
+def measure(params: ReceptiveFieldParams, progress: Progress | None = None
+            ) -> ReceptiveFieldNumbers:
+    import warnings
+
+    with warnings.catch_warnings():  # an even kernel's 'same' padding copies the input: harmless
+        warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")
+        return _measure(params, progress)
+
+
+def _measure(params: ReceptiveFieldParams, progress: Progress | None) -> ReceptiveFieldNumbers:
     import torch
 
-    from cnnlab.inspect.receptive_field import (
-        gradient_rf,
-        input_gradient,
-        measured_fields,
-        receptive_fields,
-    )
+    from cnnlab.geometry import rf_chain
+    from cnnlab.inspect.receptive_field import gradient_rf, support_box
 
+    specs = parse_spec(params.stack)
     ds = open_data(params)
-    ds.check_index(params.index)
-    torch.manual_seed(params.seed)
-    model = parse_stack(params.stack).eval()
-    image, label = ds[params.index]  # (1, H, W) in [0, 1]
-    hw = (image.shape[-2], image.shape[-1])
-    rows = receptive_fields(model, hw)  # ShapeError here (before any gradient) if the stack is too deep
-
-    checks = measured_fields(model, hw)  # formula vs gradient, on a canvas with no border effects
-    layers: list[dict[str, Any]] = []
-    grads = []
-    for depth, (row, check) in enumerate(zip(rows, checks), start=1):
-        unit = (row.out[0] // 2, row.out[1] // 2)
-        grads.append(gradient_rf(_prefix(model, row.index), hw, unit))  # (H, W) on the digit
-        box = row.box(unit, hw)
-        layers.append({**row.to_dict(), "depth": depth, "unit": list(unit), "box": list(box),
-                       "box_area": (box[1] - box[0] + 1) * (box[3] - box[2] + 1),
-                       "measured": list(check["measured"]), "agree": check["agree"],
-                       "filled": check["filled"]})
-        if callback is not None:
-            callback({"experiment": "receptive-field", "layer": depth})
-
-    # The real network on the real digit, centre unit of the last layer, most active channel.
+    image, label = ds[ds.check_index(params.index)]  # (1, H, W) in [0, 1]
     x = image.unsqueeze(0)  # (1, 1, H, W)
+    hw = (int(x.shape[-2]), int(x.shape[-1]))
+    outs = [out_sizes(specs, hw[0]), out_sizes(specs, hw[1])]  # ShapeError before any gradient
+    fields = rf_chain((ls.kernel, ls.stride, ls.padding[0], ls.dilation) for ls in specs)
+    model = parse_stack(params.stack).eval()
+    conv_index = [i for i, m in enumerate(model.children()) if type(m).__name__ in KINDS.values()]
+
+    # Random ReLU nets, one per seed: central share per layer on the digit and on shuffled pixels.
+    real = np.zeros((params.seeds, len(specs)))  # (seeds, L)
+    shuffled = np.zeros((params.seeds, len(specs)))
+    grad_real = np.zeros(hw)
+    for s in range(params.seeds):
+        torch.manual_seed(params.seed + s)
+        net = parse_stack(params.stack).eval()
+        gen = torch.Generator().manual_seed(params.seed + s)
+        perm = torch.randperm(x.numel(), generator=gen)
+        x_shuf = x.flatten()[perm].view_as(x)  # (1, 1, H, W): same pixel values, no shape
+        for depth, (f, idx) in enumerate(zip(fields, conv_index, strict=True)):
+            unit = (outs[0][depth] // 2, outs[1][depth] // 2)
+            first = (f.left + unit[0] * f.jump, f.left + unit[1] * f.jump)
+            prefix = _prefix(net, idx)  # ends at the layer itself: before the unit's own ReLU
+            g = _centre_gradient(prefix, x, unit)
+            real[s, depth] = central_share(g, first, f.size)
+            g_shuf = _centre_gradient(prefix, x_shuf, unit)
+            shuffled[s, depth] = central_share(g_shuf, first, f.size)
+            if s == 0 and depth == len(specs) - 1:
+                grad_real = g
+        emit(progress, "stage", stage="random_nets", index=s + 1, total=params.seeds)
+
+    layers: list[LayerField] = []
+    grad_linear = np.zeros((len(specs), *hw))  # (L, H, W)
+    for depth, (ls, f, idx) in enumerate(zip(specs, fields, conv_index, strict=True)):
+        prefix = _prefix(model, idx)
+        # linearised prefix on a canvas where the whole field fits: formula check and share
+        canvas = (max(hw[0], 3 * f.size), max(hw[1], 3 * f.size))
+        c_out = (out_sizes(specs[: depth + 1], canvas[0])[-1],
+                 out_sizes(specs[: depth + 1], canvas[1])[-1])
+        c_unit = (c_out[0] // 2, c_out[1] // 2)
+        g = gradient_rf(prefix, canvas, c_unit).numpy().astype(np.float64)  # (Hc, Wc)
+        c_first = (f.left + c_unit[0] * f.jump, f.left + c_unit[1] * f.jump)
+        c_box = (c_first[0], c_first[0] + f.size - 1, c_first[1], c_first[1] + f.size - 1)
+        found = support_box(torch.from_numpy(g))
+        # on the image: the centre unit's clipped field, and the map that is drawn
+        out = (outs[0][depth], outs[1][depth])
+        unit = (out[0] // 2, out[1] // 2)
+        first = (f.left + unit[0] * f.jump, f.left + unit[1] * f.jump)
+        box = (max(first[0], 0), min(first[0] + f.size - 1, hw[0] - 1),
+               max(first[1], 0), min(first[1] + f.size - 1, hw[1] - 1))
+        grad_linear[depth] = gradient_rf(prefix, hw, unit).numpy()
+        layers.append(LayerField(
+            depth=depth + 1, kind=ls.kind, kernel=ls.kernel, stride=ls.stride,
+            padding=ls.padding, dilation=ls.dilation, out=out, size=f.size, jump=f.jump,
+            left=f.left, start=f.start, effective_padding=-f.left, unit=unit, box=box,
+            box_area=(box[1] - box[0] + 1) * (box[3] - box[2] + 1),
+            measured=0 if found is None else found[1] - found[0] + 1,
+            agree=found == c_box, filled=int((g > 0).sum()) == f.size * f.size,
+            share_linear=central_share(g, c_first, f.size),
+            share_real=_finite_spread(real[:, depth]),
+            share_shuffled=_finite_spread(shuffled[:, depth]),
+            dead_real=int(np.isnan(real[:, depth]).sum()),
+            dead_shuffled=int(np.isnan(shuffled[:, depth]).sum())))
+        emit(progress, "stage", stage="layer", index=depth + 1, total=len(specs))
+
+    last = layers[-1]
+    top, bottom, lft, rgt = last.box
+    inside = grad_real[top: bottom + 1, lft: rgt + 1]
+    nonzero = int((grad_real > 0).sum())
     with torch.no_grad():
         y = model(x)  # (1, C, h, w)
-    last = rows[-1]
-    unit = (last.out[0] // 2, last.out[1] // 2)
-    channel = int(y[0, :, unit[0], unit[1]].argmax())
-    real = input_gradient(model, x, unit, channel)  # (H, W)
-    inside = real.clone()
-    b = layers[-1]["box"]
-    inside[b[0]: b[1] + 1, b[2]: b[3] + 1] = 0
-    real_nonzero = int((real > 0).sum())
-
-    numbers = {
-        "dataset": ds.name, "split": ds.split, "index": params.index, "label": label,
-        "stack": params.stack, "seed": params.seed, "input_shape": list(x.shape),
-        "output_shape": list(y.shape), "layers": layers,
-        "rf_size": [r["size"][0] for r in layers],
-        "jump": [r["jump"][0] for r in layers],
-        "all_agree": all(r["agree"] for r in layers),
-        "real_unit": list(unit), "real_channel": channel,
-        "real_activation": float(y[0, channel, unit[0], unit[1]]),
-        "real_nonzero": real_nonzero,
-        "real_fraction_of_field": real_nonzero / layers[-1]["box_area"],
-        "real_outside_field": int((inside > 0).sum()),
-    }
-
-    result = Result("receptive-field", numbers)
-    result.say("lab.receptive_field.data", dataset=ds.name, split=ds.split, index=params.index,
-               label=label, stack=params.stack, shape=list(x.shape), out=list(y.shape))
-    result.say("lab.receptive_field.formula")
-    for r in layers:
-        result.say("lab.receptive_field.layer", depth=r["depth"], kind=r["kind"],
-                   k=r["kernel"][0], s=r["stride"][0], d=r["dilation"][0], out=r["out"][0],
-                   size=r["size"][0], jump=r["jump"][0], start=r["start"][0],
-                   verdict="✓" if r["agree"] else "✗")
-    result.say("lab.receptive_field.agree" if numbers["all_agree"] else "lab.receptive_field.disagree",
-               n=len(layers))
-    if not all(r["filled"] for r in layers):
-        result.say("lab.receptive_field.holes")
-    result.say("lab.receptive_field.clipped", size=layers[-1]["size"][0], h=hw[0],
-               box=layers[-1]["box"])
-    result.say("lab.receptive_field.real", nonzero=real_nonzero, area=layers[-1]["box_area"],
-               pct=100 * numbers["real_fraction_of_field"], outside=numbers["real_outside_field"])
-    result.say("lab.receptive_field.truth")
-
-    from cnnlab.viz.fonts import figure_lang
-
-    flang = figure_lang(lang)
-    result.lang = flang
-    result.figures["growth"] = _growth_figure(image[0].numpy(), layers, flang, label)
-    result.figures["gradients"] = _gradient_figure(image[0].numpy(), layers, grads, real.numpy(),
-                                                   flang)
-    return result
+    return ReceptiveFieldNumbers(
+        dataset=ds.name, split=ds.split, index=params.index, label=int(label),
+        stack=params.stack, seed=params.seed, seeds=params.seeds,
+        input_shape=tuple(x.shape), output_shape=tuple(y.shape), layers=tuple(layers),
+        rf_size=[lf.size for lf in layers], jump=[lf.jump for lf in layers],
+        all_agree=all(lf.agree for lf in layers), uniform_share=UNIFORM_SHARE,
+        real_unit=last.unit, real_nonzero=nonzero,
+        real_fraction_of_field=nonzero / last.box_area,
+        real_outside_field=nonzero - int((inside > 0).sum()),
+        image=image[0].numpy().astype(np.float32), grad_linear=grad_linear.astype(np.float32),
+        grad_real=grad_real.astype(np.float32),
+    )
 
 
-def _box_patch(box: list[int], color: Any, lw: float = 1.8, label: str | None = None) -> Any:
+def _pct(v: float) -> float:
+    return 100.0 * v
+
+
+def explain(n: ReceptiveFieldNumbers) -> list[Message]:
+    msgs: list[Message] = [
+        ("lab.receptive_field.data", {"dataset": n.dataset, "split": n.split, "index": n.index,
+                                      "label": n.label, "stack": n.stack,
+                                      "shape": list(n.input_shape), "out": list(n.output_shape)}),
+        ("lab.receptive_field.formula", {}),
+        ("lab.receptive_field.coordinates", {}),
+    ]
+    for lf in n.layers:
+        lo, hi = lf.padding
+        msgs.append(("lab.receptive_field.layer", {
+            "depth": lf.depth, "kind": lf.kind, "k": lf.kernel, "s": lf.stride, "d": lf.dilation,
+            "pad": str(lo) if lo == hi else f"{lo}+{hi}", "out": lf.out[0], "size": lf.size,
+            "jump": lf.jump, "start": lf.start, "eff": lf.effective_padding,
+            "verdict": "✓" if lf.agree else "✗"}))
+    msgs.append(("lab.receptive_field.agree" if n.all_agree else "lab.receptive_field.disagree",
+                 {"n": len(n.layers)}))
+    if not all(lf.filled for lf in n.layers):
+        msgs.append(("lab.receptive_field.holes", {}))
+    last = n.layers[-1]
+    clipped = "clipped" if last.effective_padding > 0 else "clipped_none"
+    msgs.append((f"lab.receptive_field.{clipped}", {
+        "size": last.size, "h": n.input_shape[-2], "box": list(last.box),
+        "eff": last.effective_padding}))
+    msgs.append(("lab.receptive_field.real", {
+        "seed": n.seed, "nonzero": n.real_nonzero, "area": last.box_area,
+        "pct": _pct(n.real_fraction_of_field),
+        "outside": n.real_outside_field}))
+
+    # the effective field: one number per layer, against the uniform reference
+    msgs.append(("lab.receptive_field.erf_how", {"uniform": _pct(n.uniform_share)}))
+    msgs.append(("lab.receptive_field.erf_seeds" if n.seeds > 1 else
+                 "lab.receptive_field.erf_one_seed", {"seeds": n.seeds}))
+    for lf in n.layers:
+        msgs.append(("lab.receptive_field.erf_layer", {
+            "depth": lf.depth, "size": lf.size, "lin": _pct(lf.share_linear),
+            "real": _pct(lf.share_real.mean), "real_sd": _pct(lf.share_real.std),
+            "shuf": _pct(lf.share_shuffled.mean), "shuf_sd": _pct(lf.share_shuffled.std)}))
+        if lf.dead_real or lf.dead_shuffled:
+            msgs.append(("lab.receptive_field.erf_dead", {
+                "depth": lf.depth, "dead": lf.dead_real, "dead_shuf": lf.dead_shuffled,
+                "seeds": n.seeds}))
+    first, deep = n.layers[0], max(n.layers, key=lambda lf: lf.share_linear)
+    rises = deep.share_linear - first.share_linear > 0.005
+    msgs.append(("lab.receptive_field.erf_linear" if rises else
+                 "lab.receptive_field.erf_linear_flat", {
+        "first": _pct(first.share_linear), "deep": _pct(deep.share_linear),
+        "depth": deep.depth, "size": deep.size, "uniform": _pct(n.uniform_share)}))
+    r = last.share_real
+    if r.n == 0:
+        key = "lab.receptive_field.erf_real_none"
+    elif r.low > n.uniform_share:
+        key = "lab.receptive_field.erf_real_above"  # every seed concentrates more than uniform
+    elif r.high < n.uniform_share:
+        key = "lab.receptive_field.erf_real_below"
+    else:
+        key = "lab.receptive_field.erf_real_mixed"
+    msgs.append((key, {"real": _pct(r.mean), "low": _pct(r.low), "high": _pct(r.high),
+                       "uniform": _pct(n.uniform_share), "lin": _pct(last.share_linear)}))
+    sh = last.share_shuffled
+    gap = abs(r.mean - sh.mean)
+    noise = max(r.std, sh.std)
+    if min(r.n, sh.n) < 2:
+        key = "lab.receptive_field.erf_shuffled_one"
+    elif gap <= noise:
+        key = "lab.receptive_field.erf_shuffled_same"
+    else:
+        key = "lab.receptive_field.erf_shuffled_differs"
+    msgs.append((key, {"real": _pct(r.mean), "shuf": _pct(sh.mean), "gap": _pct(gap),
+                       "noise": _pct(noise)}))
+    msgs.append(("lab.receptive_field.truth", {}))
+    return msgs
+
+
+# --------------------------------------------------------------------------------------------------
+# figures
+
+
+def _box_patch(box: tuple[int, ...], color: Any, lw: float = 1.8, label: str | None = None,
+               style: str = "-") -> Any:
     from matplotlib.patches import Rectangle
 
     top, bottom, left, right = box
     return Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1, fill=False,
-                     edgecolor=color, linewidth=lw, label=label)
+                     edgecolor=color, linewidth=lw, label=label, linestyle=style)
 
 
-def _growth_figure(img: Any, layers: list[dict[str, Any]], lang: str, label: int) -> Any:
-    """Left: the centre unit's field of every layer drawn on the digit. Right: size/jump vs depth."""
+def _central_box(lf: LayerField) -> tuple[float, float, float, float]:
+    """The central half-width square of the centre unit's field, as pixel edges (top, bottom, …)."""
+    half = lf.size / 4
+    cy = lf.left + lf.unit[0] * lf.jump + (lf.size - 1) / 2
+    cx = lf.left + lf.unit[1] * lf.jump + (lf.size - 1) / 2
+    return cy - half, cy + half, cx - half, cx + half
+
+
+def _central_patch(lf: LayerField, color: str) -> Any:
+    from matplotlib.patches import Rectangle
+
+    top, bottom, left, right = _central_box(lf)
+    return Rectangle((left, top), right - left, bottom - top, fill=False, edgecolor=color,
+                     linewidth=1.0, linestyle="--")
+
+
+def draw(n: ReceptiveFieldNumbers, lang: str) -> dict[str, Figure]:
+    return {"growth": _growth_figure(n, lang), "gradients": _gradient_figure(n, lang)}
+
+
+def _growth_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
+    """Left: the centre unit's field per layer on the digit. Middle: size/jump vs depth.
+    Right: the central share vs depth (uniform reference, linearised, random nets, shuffled)."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
 
     from cnnlab.i18n import t
 
-    fig = Figure(figsize=(11, 4.8), layout="constrained")
-    ax, ax2 = fig.subplots(1, 2)
-    ax.imshow(img, cmap="gray")
+    fig = Figure(figsize=(15, 4.8), layout="constrained")
+    ax, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.25, 1, 1])
+    ax.imshow(n.image, cmap="gray")
     colors = colormaps["viridis"]
-    n = len(layers)
-    for r in layers:
-        ax.add_patch(_box_patch(r["box"], colors(r["depth"] / max(n, 1)),
-                                label=t("lab.receptive_field.fig.box", lang, depth=r["depth"],
-                                        kind=r["kind"], size=r["size"][0])))
-    ax.set_title(t("lab.receptive_field.fig.on_digit", lang, label=label), fontsize=10)
+    count = len(n.layers)
+    for lf in n.layers:
+        ax.add_patch(_box_patch(lf.box, colors(lf.depth / max(count, 1)),
+                                label=t("lab.receptive_field.fig.box", lang, depth=lf.depth,
+                                        kind=lf.kind, size=lf.size)))
+    ax.set_title(t("lab.receptive_field.fig.on_digit", lang, label=n.label), fontsize=10)
     ax.axis("off")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
 
-    depth = [r["depth"] for r in layers]
-    ax2.plot(depth, [r["size"][0] for r in layers], "o-", label=t("lab.receptive_field.fig.size", lang))
-    ax2.plot(depth, [r["measured"][0] for r in layers], "x", color="#d62728", markersize=10,
+    depth = [lf.depth for lf in n.layers]
+    ax2.plot(depth, [lf.size for lf in n.layers], "o-",
+             label=t("lab.receptive_field.fig.size", lang))
+    ax2.plot(depth, [lf.measured for lf in n.layers], "x", color="#d62728", markersize=10,
              label=t("lab.receptive_field.fig.measured", lang))
-    ax2.plot(depth, [r["jump"][0] for r in layers], "s--", color="#7f7f7f",
+    ax2.plot(depth, [lf.jump for lf in n.layers], "s--", color="#7f7f7f",
              label=t("lab.receptive_field.fig.jump", lang))
-    ax2.axhline(img.shape[0], color="#2ca02c", linestyle=":",
-                label=t("lab.receptive_field.fig.image", lang, h=img.shape[0]))
+    ax2.axhline(n.input_shape[-2], color="#2ca02c", linestyle=":",
+                label=t("lab.receptive_field.fig.image", lang, h=n.input_shape[-2]))
     ax2.set_xlabel(t("lab.receptive_field.fig.depth", lang))
     ax2.set_ylabel(t("lab.receptive_field.fig.pixels", lang))
     ax2.set_title(t("lab.receptive_field.fig.growth", lang), fontsize=10)
     ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize=8)
+
+    pct = 100.0
+    ax3.axhline(pct * n.uniform_share, color="#7f7f7f", linestyle=":",
+                label=t("lab.receptive_field.fig.uniform", lang))
+    ax3.plot(depth, [pct * lf.share_linear for lf in n.layers], "o-", color="#1f77b4",
+             label=t("lab.receptive_field.fig.linear", lang))
+    for attr, color, key in (("share_real", "#d62728", "lab.receptive_field.fig.real_nets"),
+                             ("share_shuffled", "#ff7f0e", "lab.receptive_field.fig.shuffled")):
+        sp = [getattr(lf, attr) for lf in n.layers]
+        ax3.errorbar(depth, [pct * s.mean for s in sp], yerr=[pct * s.std for s in sp],
+                     fmt="s--", color=color, capsize=3, markersize=4,
+                     label=t(key, lang, seeds=n.seeds))
+    ax3.set_ylim(0, 100)
+    ax3.yaxis.set_major_formatter(PercentFormatter())
+    ax3.set_xlabel(t("lab.receptive_field.fig.depth", lang))
+    ax3.set_ylabel(t("lab.receptive_field.fig.share", lang))
+    ax3.set_title(t("lab.receptive_field.fig.erf", lang), fontsize=10)
+    ax3.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax3.grid(alpha=0.3)
+    ax3.legend(fontsize=8)
     return fig
 
 
-def _gradient_figure(img: Any, layers: list[dict[str, Any]], grads: list[Any], real: Any,
-                     lang: str) -> Any:
-    """One panel per layer: |gradient| of the linearised stack (log scale) with the formula's box;
-    last panel: the real network's gradient on the digit."""
-    import numpy as np
+def _gradient_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
+    """One panel per layer: |gradient| of the linearised stack on a linear scale (0 … its max), the
+    formula's box (green) and the central half-width square (dashed); last: the real network."""
     from matplotlib.figure import Figure
 
     from cnnlab.i18n import t
 
-    show = list(range(len(layers)))[-7:]  # at most 7 layer panels (the deepest ones)
+    show = list(range(len(n.layers)))[-7:]  # at most 7 layer panels (the deepest ones)
     ncols = min(4, len(show) + 1)
     nrows = -(-(len(show) + 1) // ncols)
     fig = Figure(figsize=(2.8 * ncols, 2.9 * nrows + 0.4), layout="constrained")
@@ -230,21 +527,29 @@ def _gradient_figure(img: Any, layers: list[dict[str, Any]], grads: list[Any], r
     for ax in axes:
         ax.axis("off")
     for ax, i in zip(axes, show):
-        g = grads[i].numpy()
-        shown = np.where(g > 0, np.log10(np.where(g > 0, g, 1.0)), np.nan)  # log: sums grow fast
-        ax.imshow(img, cmap="gray", alpha=0.35)
-        ax.imshow(shown, cmap="magma", alpha=0.9)
-        ax.add_patch(_box_patch(layers[i]["box"], "#2ca02c", lw=1.2))
-        ax.set_title(t("lab.receptive_field.fig.grad", lang, depth=layers[i]["depth"],
-                       size=layers[i]["size"][0]), fontsize=9)
-    ax = axes[len(show)]
-    ax.imshow(img, cmap="gray")
-    mask = np.ma.masked_where(real <= 0, real)
-    ax.imshow(mask, cmap="viridis", alpha=0.85)
-    ax.add_patch(_box_patch(layers[-1]["box"], "#2ca02c", lw=1.2))
+        g, lf = n.grad_linear[i], n.layers[i]
+        shown = np.ma.masked_where(g <= 0, g)  # outside the field: the digit shows through
+        ax.imshow(n.image, cmap="gray", alpha=0.35)
+        ax.imshow(shown, cmap="magma", alpha=0.9, vmin=0, vmax=float(g.max()) or 1.0)
+        ax.add_patch(_box_patch(lf.box, "#2ca02c", lw=1.2))
+        ax.add_patch(_central_patch(lf, "#17becf"))
+        ax.set_title(t("lab.receptive_field.fig.grad", lang, depth=lf.depth, size=lf.size,
+                       share=100 * lf.share_linear), fontsize=9)
+    ax, last = axes[len(show)], n.layers[-1]
+    ax.imshow(n.image, cmap="gray")
+    ax.imshow(np.ma.masked_where(n.grad_real <= 0, n.grad_real), cmap="viridis", alpha=0.85,
+              vmin=0)
+    ax.add_patch(_box_patch(last.box, "#2ca02c", lw=1.2))
+    ax.add_patch(_central_patch(last, "#17becf"))
     ax.set_title(t("lab.receptive_field.fig.real", lang), fontsize=9)
     fig.suptitle(t("lab.receptive_field.fig.grad_title", lang), fontsize=10)
     return fig
 
 
-__all__ = ["ReceptiveFieldParams", "parse_stack", "run"]
+EXPERIMENT = register("receptive-field", ReceptiveFieldParams, "lab.receptive_field.title",
+                      numbers=ReceptiveFieldNumbers, measure=measure, explain=explain, draw=draw,
+                      quick={"data": "mnist-sample", "seeds": 1})
+
+__all__ = ["ReceptiveFieldParams", "ReceptiveFieldNumbers", "LayerField", "LayerSpec",
+           "parse_spec", "parse_stack", "out_sizes", "central_weights", "central_share",
+           "measure", "explain", "draw", "EXPERIMENT", "UNIFORM_SHARE"]
