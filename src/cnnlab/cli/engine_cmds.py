@@ -1,5 +1,5 @@
-"""``cnnlab conv-steps``: the experiment ``conv-steps`` (:mod:`cnnlab.lab.conv_steps`) as a top-level
-command.
+"""``cnnlab conv-steps``: the experiment ``conv-steps`` (:mod:`cnnlab.lab.conv_steps`) as a
+top-level command.
 
 Its options are generated from ``ConvStepsParams`` like every ``cnnlab lab NAME`` command (with
 ``--json`` and ``--out``); two keep the old command's form: ``--at I J`` takes two numbers, and

@@ -30,7 +30,7 @@ Message = tuple[str, dict[str, Any]]
 
 @dataclass(frozen=True)
 class Example:
-    """A single-channel worked example: ``image (H, W)``, ``kernel (k, k)`` and the hyperparameters."""
+    """A single-channel worked example: ``image (H, W)``, ``kernel (k, k)``, hyperparameters."""
 
     image: np.ndarray
     kernel: np.ndarray
@@ -65,13 +65,14 @@ class Step:
     def from_trace(cls, step: ConvStep) -> Step:
         _, _, i, j = step.position  # (n, c_out, i, j)
         return cls(position=(int(i), int(j)), rows=tuple(int(r) for r in step.rows),
-                   cols=tuple(int(c) for c in step.cols), window=step.window[0],  # (1, kH, kW) → (kH, kW)
+                   cols=tuple(int(c) for c in step.cols),
+                   window=step.window[0],  # (1, kH, kW) → (kH, kW)
                    is_padding=np.asarray(step.is_padding, dtype=bool), products=step.products[0],
                    total=step.total, bias=step.bias, value=step.value)
 
 
 def default_input(size: int) -> np.ndarray:
-    """Small integers 0..3 (as in the convolution-arithmetic guide), fixed by a seed: easy to add up."""
+    """Small integers 0..3 (as in the convolution-arithmetic guide), seeded: easy to add up."""
     return np.random.default_rng(0).integers(0, 4, (size, size)).astype(np.float64)
 
 
@@ -92,7 +93,7 @@ def edge_kernel(size: int) -> np.ndarray:
 
 
 def centre_patch(image: np.ndarray, size: int) -> np.ndarray:
-    """The ``size×size`` patch at the centre of ``image (H, W)`` (caller checks ``size <= H, W``)."""
+    """The ``size×size`` patch at the centre of ``image (H, W)`` (caller checks size <= H, W)."""
     top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
     return image[top : top + size, left : left + size].astype(np.float64)
 

@@ -109,13 +109,17 @@ def measure(params: ConvStepsParams, progress: Progress | None = None) -> ConvSt
     import torch.nn.functional as F
 
     from cnnlab.engine.explain import Example
+    from cnnlab.errors import ConfigError
     from cnnlab.geometry import out_size
 
+    at = tuple(params.at) if params.at else None  # `cnnlab lab conv-steps` gives () for no --at
+    if at is not None and len(at) != 2:
+        raise ConfigError("error.tuple_len", name="at", value=at, n=2)
     image, kernel, source = _source(params)
     example = Example(image, kernel, params.stride, params.padding, params.dilation, params.bias)
     trace = example.trace()  # validates stride/padding/dilation; errors carry the formula
-    if params.at is not None:
-        positions = [(0, 0, *params.at)]
+    if at is not None:
+        positions = [(0, 0, *at)]
     else:
         every = list(trace.positions())
         positions = every if params.limit == 0 else every[: params.limit]
@@ -137,10 +141,10 @@ def measure(params: ConvStepsParams, progress: Progress | None = None) -> ConvSt
         dataset=source["dataset"], split=source["split"],  # type: ignore[arg-type]
         index=source["index"], label=source["label"],  # type: ignore[arg-type]
         image=image, kernel=kernel, padded=padded, is_padding=is_padding,
-        formulas=formulas, output=output, at=params.at, steps=steps,  # type: ignore[arg-type]
+        formulas=formulas, output=output, at=at, steps=steps,  # type: ignore[arg-type]
         hidden=len(trace) - len(steps),
-        steps_match_output=all(bool(np.isclose(s.value, output[s.position], rtol=1e-12, atol=1e-12))
-                               for s in steps),
+        steps_match_output=all(
+            bool(np.isclose(s.value, output[s.position], rtol=1e-12, atol=1e-12)) for s in steps),
         torch_max_abs_diff=float(np.abs(output - ref).max()),
     )
 
