@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cnnlab.data.download import Progress, data_home
 from cnnlab.data.idx import read_idx, write_idx
@@ -22,7 +22,20 @@ from cnnlab.data.registry import REGISTRY
 from cnnlab.data.sample import MNISTSample
 from cnnlab.errors import DataError
 
-DATASETS: dict[str, type[IdxImageDataset]] = {
+class DatasetClass(Protocol):
+    """What every registered dataset class is called with (torchvision's signature)."""
+
+    def __call__(
+        self,
+        root: str | os.PathLike[str] | None = ...,
+        train: bool = ...,
+        download: bool = ...,
+        transform: Any = ...,
+        progress: Progress | None = ...,
+    ) -> IdxImageDataset: ...
+
+
+DATASETS: dict[str, DatasetClass] = {
     "mnist": MNIST,
     "fashion-mnist": FashionMNIST,
     "kmnist": KMNIST,
@@ -38,7 +51,7 @@ def names() -> list[str]:
 
 @dataclass(frozen=True)
 class Resolution:
-    """Which dataset ``auto`` (or an explicit name) resolved to, and why — for the one-line notice."""
+    """Which dataset ``auto`` (or an explicit name) resolved to, and why (the one-line notice)."""
 
     name: str
     source: str  # "data-dir" | "cache" | "system" | "embedded" | "download"

@@ -53,7 +53,8 @@ def _payload_size(path: Path, gz: bool) -> int:
         if fh.tell() < 18:  # 10-byte header + 8-byte trailer is the smallest gzip file
             raise DataError("data.idx.corrupt", path=str(path), reason="gzip file too short")
         fh.seek(-4, os.SEEK_END)
-        return struct.unpack("<I", fh.read(4))[0]
+        (size,) = struct.unpack("<I", fh.read(4))  # ISIZE: uncompressed size mod 2**32
+        return int(size)
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:

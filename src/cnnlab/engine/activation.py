@@ -15,7 +15,8 @@ from cnnlab.engine.windows import check_float
 def relu(x: np.ndarray) -> np.ndarray:
     """``max(x, 0)`` element-wise; any shape."""
     check_float("input", x)
-    return np.maximum(x, 0, dtype=x.dtype)
+    out: np.ndarray = np.maximum(x, 0, dtype=x.dtype)
+    return out
 
 
 def relu_backward(grad_out: np.ndarray, x: np.ndarray) -> np.ndarray:

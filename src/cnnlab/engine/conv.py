@@ -94,7 +94,8 @@ def _correlate(xp: np.ndarray, weight: np.ndarray, geo: Geometry) -> np.ndarray:
     ho, wo = geo.out
     cols = windows_nhwc(xp, geo).reshape(n * ho * wo, -1)  # (N*Ho*Wo, kH*kW*C_in), one copy
     w_mat = weight.transpose(0, 2, 3, 1).reshape(c_out, -1)  # (C_out, kH*kW*C_in), same order
-    return (cols @ w_mat.T).reshape(n, ho, wo, c_out)
+    out: np.ndarray = (cols @ w_mat.T).reshape(n, ho, wo, c_out)
+    return out
 
 
 def conv2d(
@@ -113,15 +114,18 @@ def conv2d(
     """
     geo = conv2d_geometry(x, weight, bias, stride, padding, dilation)
     if x.shape[1] <= CELL_MAJOR_MAX_CHANNELS:
-        out = weight.reshape(weight.shape[0], -1) @ _cols_cell_major(x, geo)  # (C_out, N*Ho*Wo)
+        out: np.ndarray = weight.reshape(weight.shape[0], -1) @ _cols_cell_major(x, geo)
+        # (C_out, N*Ho*Wo)
         out = out.reshape(weight.shape[0], x.shape[0], *geo.out)  # (C_out, N, Ho, Wo)
         if bias is not None:
             out += bias[:, None, None, None]
-        return out.transpose(1, 0, 2, 3)  # (N, C_out, Ho, Wo), a view
+        out = out.transpose(1, 0, 2, 3)  # (N, C_out, Ho, Wo), a view
+        return out
     out = _correlate(pad_nhwc(x, geo.pads), weight, geo)  # (N, Ho, Wo, C_out)
     if bias is not None:
         out += bias  # broadcasts over the last (channel) axis
-    return out.transpose(0, 3, 1, 2)  # (N, C_out, Ho, Wo), a view
+    out = out.transpose(0, 3, 1, 2)  # (N, C_out, Ho, Wo), a view
+    return out
 
 
 def _cols_cell_major(x: np.ndarray, geo: Geometry) -> np.ndarray:

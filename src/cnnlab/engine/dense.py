@@ -39,7 +39,7 @@ def _check(x: np.ndarray, weight: np.ndarray) -> None:
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     """``(N, in_features)`` → ``(N, out_features)``, as ``torch.nn.functional.linear``."""
     _check(x, weight)
-    out = x @ weight.T
+    out: np.ndarray = x @ weight.T
     if bias is not None:
         out += bias
     return out

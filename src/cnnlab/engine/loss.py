@@ -20,13 +20,15 @@ REDUCTIONS = ("mean", "sum", "none")
 def log_softmax(x: np.ndarray, dim: int = -1) -> np.ndarray:
     """``x - logsumexp(x, dim)``, numerically stable; same shape as ``x``."""
     check_float("input", x)
-    shifted = x - x.max(axis=dim, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+    shifted: np.ndarray = x - x.max(axis=dim, keepdims=True)
+    out: np.ndarray = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+    return out
 
 
 def log_softmax_backward(grad_out: np.ndarray, out: np.ndarray, dim: int = -1) -> np.ndarray:
     """Given ``out = log_softmax(x)``: ``dx = g - softmax(x) * sum(g, dim)``."""
-    return grad_out - np.exp(out) * grad_out.sum(axis=dim, keepdims=True)
+    dx: np.ndarray = grad_out - np.exp(out) * grad_out.sum(axis=dim, keepdims=True)
+    return dx
 
 
 def _check_target(logits: np.ndarray, target: np.ndarray, reduction: str) -> None:
@@ -53,10 +55,10 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mean
     Returns a 0-d array for ``'mean'``/``'sum'``, ``(N,)`` for ``'none'`` (``F.cross_entropy``).
     """
     _check_target(logits, target, reduction)
-    losses = -log_softmax(logits)[np.arange(logits.shape[0]), target]  # (N,)
+    losses: np.ndarray = -log_softmax(logits)[np.arange(logits.shape[0]), target]  # (N,)
     if reduction == "none":
         return losses
-    return losses.mean() if reduction == "mean" else losses.sum()
+    return np.asarray(losses.mean() if reduction == "mean" else losses.sum())  # 0-d
 
 
 def cross_entropy_backward(
@@ -71,12 +73,15 @@ def cross_entropy_backward(
     """
     _check_target(logits, target, reduction)
     n = logits.shape[0]
-    grad = np.exp(log_softmax(logits))  # softmax, (N, classes)
+    grad: np.ndarray = np.exp(log_softmax(logits))  # softmax, (N, classes)
     grad[np.arange(n), target] -= 1
     scale = np.asarray(grad_out, dtype=logits.dtype)
     if reduction == "none":
-        return grad * scale[:, None]
-    return grad * (scale / n if reduction == "mean" else scale)
+        scale = scale[:, None]  # (N, 1): one upstream gradient per row
+    elif reduction == "mean":
+        scale = scale / n
+    out: np.ndarray = grad * scale
+    return out
 
 
 __all__ = ["log_softmax", "log_softmax_backward", "cross_entropy", "cross_entropy_backward"]

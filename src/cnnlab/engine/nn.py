@@ -79,7 +79,7 @@ class Module:
             p.grad = None
 
     def _saved(self, name: str) -> np.ndarray:
-        saved = getattr(self, name, None)
+        saved: np.ndarray | None = getattr(self, name, None)
         if saved is None:
             raise ConfigError("engine.no_grad", layer=type(self).__name__)
         return saved
@@ -285,9 +285,12 @@ class Sequential(Module):
         """Backpropagate through the layers in reverse. ``input_grad=False`` (training on data)
         lets the first layer skip the gradient for the input — for LeNet's first conv, the most
         expensive part of its backward."""
+        grad: np.ndarray | None = grad_out
         for i in reversed(range(len(self.layers))):
-            grad_out = self.layers[i].backward(grad_out, input_grad=input_grad or i > 0)
-        return grad_out
+            if grad is None:  # only layer 0 may skip its input gradient: the loop is over
+                break
+            grad = self.layers[i].backward(grad, input_grad=input_grad or i > 0)
+        return grad
 
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         for i, layer in enumerate(self.layers):

@@ -17,8 +17,6 @@ tie); avg spreads it evenly.
 
 from __future__ import annotations
 
-from typing import cast
-
 import numpy as np
 
 from cnnlab.engine.windows import (
@@ -86,7 +84,7 @@ def max_pool2d(
     """
     geo = pool2d_geometry(x, kernel_size, stride, padding)
     cells = _cells(pad_nchw(x, geo.pads, -np.inf), geo)
-    best = cells[0][1].copy()
+    best: np.ndarray = cells[0][1].copy()
     for _, view in cells[1:]:
         np.maximum(best, view, out=best)
     return best
@@ -125,10 +123,11 @@ def avg_pool2d(
     """``(N, C, H, W)`` → ``(N, C, Ho, Wo)``, the mean of each window (``F.avg_pool2d``)."""
     geo = pool2d_geometry(x, kernel_size, stride, padding, op="avg_pool2d")
     cells = _cells(pad_nchw(x, geo.pads, 0.0), geo)
-    total = cells[0][1].copy()
+    total: np.ndarray = cells[0][1].copy()
     for _, view in cells[1:]:
         total += view
-    return total / np.asarray(len(cells), dtype=x.dtype)
+    mean: np.ndarray = total / np.asarray(len(cells), dtype=x.dtype)
+    return mean
 
 
 def avg_pool2d_backward(
@@ -155,9 +154,9 @@ def _args_1d(
 ) -> tuple[np.ndarray, tuple[int, int], tuple[int, int], tuple[int, int]]:
     """A 1-D pool is a 2-D pool over ``(N, C, 1, L)`` with a ``1×k`` window."""
     check_ndim(op, "input", x, 3, "(N, C, L)")
-    # scalar_1d first: pools take no 'same'/'valid', so the 2-D padding is always (0, p)
-    a = args_2d(kernel_size, stride, scalar_1d(padding, "padding"))
-    return as_2d(x), a.kernel, a.stride, cast(tuple[int, int], a.padding)
+    p = scalar_1d(padding, "padding")  # pools take no 'same'/'valid': the 2-D padding is (0, p)
+    a = args_2d(kernel_size, stride, p)
+    return as_2d(x), a.kernel, a.stride, (0, p)
 
 
 def max_pool1d(

@@ -11,6 +11,7 @@ PyTorch" can be checked by anyone — the tests, the benchmarks, a learner in a 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn as tnn
@@ -19,33 +20,33 @@ from cnnlab.engine import nn
 
 
 def _conv(cls: type[tnn.Module]) -> Callable[[nn.Conv2d], tnn.Module]:
-    return lambda l: cls(
-        l.weight.shape[1],
-        l.weight.shape[0],
-        tuple(l.weight.shape[2:]),
-        l.stride,
-        l.padding,
-        l.dilation,
-        bias=l.bias is not None,
+    return lambda layer: cls(
+        layer.weight.shape[1],
+        layer.weight.shape[0],
+        tuple(layer.weight.shape[2:]),
+        layer.stride,
+        layer.padding,
+        layer.dilation,
+        bias=layer.bias is not None,
     )
 
 
-def _pool(cls: type[tnn.Module]) -> Callable[[nn.Module], tnn.Module]:
-    return lambda l: cls(l.kernel_size, l.stride, l.padding)
+def _pool(cls: type[tnn.Module]) -> Callable[[nn._Pool], tnn.Module]:
+    return lambda layer: cls(layer.kernel_size, layer.stride, layer.padding)
 
 
 # exact types: Conv1d subclasses Conv2d in the engine, so isinstance would pick the wrong twin
-_TWINS: dict[type, Callable] = {
+_TWINS: dict[type, Callable[[Any], tnn.Module]] = {
     nn.Conv2d: _conv(tnn.Conv2d),
     nn.Conv1d: _conv(tnn.Conv1d),
-    nn.Linear: lambda l: tnn.Linear(l.weight.shape[1], l.weight.shape[0], bias=l.bias is not None),
+    nn.Linear: lambda m: tnn.Linear(m.weight.shape[1], m.weight.shape[0], bias=m.bias is not None),
     nn.MaxPool2d: _pool(tnn.MaxPool2d),
     nn.AvgPool2d: _pool(tnn.AvgPool2d),
     nn.MaxPool1d: _pool(tnn.MaxPool1d),
     nn.AvgPool1d: _pool(tnn.AvgPool1d),
-    nn.ReLU: lambda l: tnn.ReLU(),
-    nn.Flatten: lambda l: tnn.Flatten(),
-    nn.Sequential: lambda l: tnn.Sequential(*(_structure(layer) for layer in l.layers)),
+    nn.ReLU: lambda _: tnn.ReLU(),
+    nn.Flatten: lambda _: tnn.Flatten(),
+    nn.Sequential: lambda m: tnn.Sequential(*(_structure(layer) for layer in m.layers)),
 }
 
 

@@ -146,7 +146,16 @@ class _Trace:
 class ConvTrace(_Trace):
     """All steps of ``conv2d(x, weight, bias, stride, padding, dilation)`` (see :func:`trace_conv2d`)."""
 
-    def __init__(self, x, weight, bias, stride, padding, dilation, one_d: bool = False) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        weight: np.ndarray,
+        bias: np.ndarray | None,
+        stride: IntPair,
+        padding: Padding,
+        dilation: IntPair,
+        one_d: bool = False,
+    ) -> None:
         self.geo = conv2d_geometry(
             x, weight, bias, stride, padding, dilation, op="conv1d" if one_d else "conv2d"
         )
@@ -191,7 +200,15 @@ class ConvTrace(_Trace):
 class PoolTrace(_Trace):
     """All steps of a max or average pooling (see :func:`trace_pool2d`)."""
 
-    def __init__(self, x, kernel_size, stride, padding, op: str, one_d: bool = False) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        kernel_size: IntPair,
+        stride: IntPair | None,
+        padding: IntPair,
+        op: str,
+        one_d: bool = False,
+    ) -> None:
         if op not in POOL_OPS:
             raise ConfigError("engine.pool_op", value=op, valid=", ".join(POOL_OPS))
         name = f"{op}_pool{1 if one_d else 2}d"
@@ -284,8 +301,9 @@ def trace_pool1d(
 ) -> PoolTrace:
     """Trace ``max_pool1d``/``avg_pool1d`` over ``x (N, C, L)``; positions ``(n, c, j)``."""
     check_ndim(f"{op}_pool1d", "input", x, 3, "(N, C, L)")
-    a = args_2d(kernel_size, stride, scalar_1d(padding, "padding"))  # pools: no 'same'/'valid'
-    return PoolTrace(as_2d(x), a.kernel, a.stride, a.padding, op, one_d=True)
+    p = scalar_1d(padding, "padding")  # pools take no 'same'/'valid'
+    a = args_2d(kernel_size, stride, p)
+    return PoolTrace(as_2d(x), a.kernel, a.stride, (0, p), op, one_d=True)
 
 
 __all__ = [

@@ -77,12 +77,21 @@ class LayerRF:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-def _geometry(layer: Any) -> tuple[tuple[int, int], ...]:
+Pair = tuple[int, int]
+
+
+def _hw(value: Any, name: str) -> Pair:
+    """``value`` (int or pair) as an ``(H, W)`` pair, validated."""
+    h, w = pair(value, 2, name)
+    return h, w
+
+
+def _geometry(layer: Any) -> tuple[Pair, Pair, Pair, Pair]:
     """``(kernel, stride, padding, dilation)`` of a geometric layer as ``(H, W)`` pairs."""
     kind = type(layer).__name__
-    kernel = pair(layer.kernel_size, 2, "kernel_size")
-    stride = pair(layer.stride if layer.stride is not None else layer.kernel_size, 2, "stride")
-    dilation = pair(getattr(layer, "dilation", 1), 2, "dilation")
+    kernel = _hw(layer.kernel_size, "kernel_size")
+    stride = _hw(layer.stride if layer.stride is not None else layer.kernel_size, "stride")
+    dilation = _hw(getattr(layer, "dilation", 1), "dilation")
     padding = layer.padding
     if isinstance(padding, str):  # Conv2d padding='valid' | 'same' (stride 1 only)
         # 'same' pads d·(k-1) in total; PyTorch puts the smaller half on the top/left, and the
@@ -92,10 +101,10 @@ def _geometry(layer: Any) -> tuple[tuple[int, int], ...]:
             if padding == "valid"
             else tuple(same_padding(k, d)[0] for k, d in zip(kernel, dilation))
         )
-    padding = pair(padding, 2, "padding")
+    pads = _hw(padding, "padding")
     if getattr(layer, "ceil_mode", False):
         raise ConfigError("error.rf_ceil_mode", kind=kind)
-    return kernel, stride, padding, dilation
+    return kernel, stride, pads, dilation
 
 
 def check_stack(model: nn.Module) -> list[tuple[int, Any]]:
@@ -213,24 +222,26 @@ def gradient_rf(
     y = x
     for step in linearised(model):
         y = step(y)
-    y[0, 0, i, j].backward()
-    return x.grad[0, 0]  # (H, W), positive on the field
+    (grad,) = torch.autograd.grad(y[0, 0, i, j], x)  # (1, 1, H, W)
+    return grad[0, 0]  # (H, W), positive on the field
 
 
 def input_gradient(
     model: nn.Module, x: torch.Tensor, unit: tuple[int, int], channel: int = 0
 ) -> torch.Tensor:
-    """``(H, W)``: |∂ model(x)[0, channel, i, j] / ∂ x| of the *real* model for image ``x (1, C, H, W)``.
+    """``(H, W)``: |∂ model(x)[0, channel, i, j] / ∂ x| of the *real* model, ``x (1, C, H, W)``.
 
     Its support is a subset of the formula's field (ReLU and max-pool zero parts of it).
-    The model's ``training`` flag is restored afterwards.
+    The model's ``training`` flag is restored afterwards; its parameters' ``.grad`` stay untouched.
     """
+    import torch
+
     was = model.training
     model.eval()
     try:
         xg = x.detach().clone().requires_grad_(True)
-        model(xg)[0, channel, unit[0], unit[1]].backward()
-        return xg.grad[0].abs().sum(0)
+        (grad,) = torch.autograd.grad(model(xg)[0, channel, unit[0], unit[1]], xg)  # (1, C, H, W)
+        return grad[0].abs().sum(0)
     finally:
         model.train(was)
 
