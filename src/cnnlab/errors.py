@@ -1,9 +1,9 @@
 """One error hierarchy for everything a user can get wrong.
 
 Every user-facing failure raises a :class:`CnnlabError` subclass whose message names the bad value
-and what would be valid. Messages come from the ko/en catalogs (:mod:`cnnlab.i18n`), so an error can
-be re-rendered in any language with :meth:`CnnlabError.message`. Faces map these errors to exit code 2
-(CLI) or HTTP 422 (web) — never a traceback.
+and what would be valid. Messages come from the ko/en catalogs (:mod:`cnnlab.i18n`), so an error
+can be re-rendered in any language with :meth:`CnnlabError.message`. Faces map these errors to exit
+code 2 (CLI) or HTTP 422 (web) — never a traceback.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ Padding
     ``same_padding(kernel, dilation=1)``       → ``(left, right)`` as PyTorch splits it
     ``resolve_padding(padding, kernel, stride=1, dilation=1, op=...)`` → ``(left, right)``
 Which input pixels a window touches
-    ``taps(ar, o)``                   input coordinates of output ``o``'s taps (negative/≥ size: padding)
+    ``taps(ar, o)``                   input coordinates of output ``o``'s taps (<0, >=size: padding)
     ``unseen_pixels(ar)``             input pixels no tap of any window touches
 Receptive field (one axis; see "Coordinates" below)
     ``Field(size, jump, left)``       with ``.start`` (centre of unit 0's field) and ``.span(i)``

@@ -22,6 +22,7 @@ from cnnlab.data.registry import REGISTRY
 from cnnlab.data.sample import MNISTSample
 from cnnlab.errors import DataError
 
+
 class DatasetClass(Protocol):
     """What every registered dataset class is called with (torchvision's signature)."""
 

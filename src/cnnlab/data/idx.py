@@ -3,7 +3,8 @@
 Layout (LeCun, "THE MNIST DATABASE", file formats section)::
 
     bytes 0-1  0x00 0x00          magic, always zero
-    byte  2    dtype code         0x08 ubyte, 0x09 sbyte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64
+    byte  2    dtype code         0x08 ubyte, 0x09 sbyte, 0x0B int16, 0x0C int32,
+                                  0x0D float32, 0x0E float64
     byte  3    ndim
     then       ndim × uint32      dimension sizes, big-endian
     then       payload            prod(dims) values, big-endian, C order
@@ -60,8 +61,8 @@ def _payload_size(path: Path, gz: bool) -> int:
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an IDX file (gzip or raw) into a native-endian array of its declared shape.
 
-    Raises DataError (naming the file) for a wrong magic number, an unknown dtype code, a header whose
-    dimensions disagree with the payload size, or a truncated/corrupt gzip stream.
+    Raises DataError (naming the file) for a wrong magic number, an unknown dtype code, a header
+    whose dimensions disagree with the payload size, or a truncated/corrupt gzip stream.
     """
     p = Path(path)
     if not p.is_file():

@@ -1,7 +1,8 @@
 """MNIST-family datasets with torchvision's interface, read from IDX files.
 
-``MNIST(root, train=True, download=False, transform=None)``; ``ds[i] -> (tensor[1, 28, 28] in [0, 1],
-int label)``. Whole-array access for fast training: ``ds.images`` (uint8 NumPy ``(N, 28, 28)``),
+``MNIST(root, train=True, download=False, transform=None)``;
+``ds[i] -> (tensor[1, 28, 28] in [0, 1], int label)``. Whole-array access for fast training:
+``ds.images`` (uint8 NumPy ``(N, 28, 28)``),
 ``ds.labels`` (int64 ``(N,)``), and torchvision's ``ds.data`` / ``ds.targets`` as torch tensors
 (zero-copy views of the same memory).
 

@@ -8,15 +8,15 @@ returning the gradients; :mod:`~cnnlab.engine.nn` stacks them into torch-like la
 
 Functional API (``x`` is ``(N, C, H, W)`` or ``(N, C, L)``; float32 or float64)::
 
-    conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1)      conv2d_backward(g, x, weight, ...)
-    conv1d(...)                                                         conv1d_backward(...)
-    max_pool2d(x, kernel_size, stride=None, padding=0)                  max_pool2d_backward(g, x, ...)
-    avg_pool2d / max_pool1d / avg_pool1d                                ..._backward
-    relu(x)                                                             relu_backward(g, x)
-    linear(x, weight, bias=None)                                        linear_backward(g, x, weight)
-    flatten(x, start_dim=1)                                             flatten_backward(g, x_shape)
-    log_softmax(x, dim=-1)                                              log_softmax_backward(g, out)
-    cross_entropy(logits, target)                                       cross_entropy_backward(logits, target)
+    conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1)  conv2d_backward(g, x, w, ...)
+    conv1d(...)                                                    conv1d_backward(...)
+    max_pool2d(x, kernel_size, stride=None, padding=0)             max_pool2d_backward(g, x, ...)
+    avg_pool2d / max_pool1d / avg_pool1d                           ..._backward
+    relu(x)                                                        relu_backward(g, x)
+    linear(x, weight, bias=None)                                   linear_backward(g, x, weight)
+    flatten(x, start_dim=1)                                        flatten_backward(g, x_shape)
+    log_softmax(x, dim=-1)                                         log_softmax_backward(g, out)
+    cross_entropy(logits, target)                                  cross_entropy_backward(logits, y)
 
 The ops never import torch; :func:`cnnlab.engine.torch_twin.to_torch` builds the PyTorch twin of a
 network (same layers and weights) for checking the engine against it.

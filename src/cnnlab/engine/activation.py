@@ -1,8 +1,8 @@
 """ReLU, the nonlinearity between the layers: ``relu(x) = max(x, 0)`` element-wise.
 
 Its derivative is 1 where ``x > 0`` and 0 elsewhere. At exactly ``x = 0`` PyTorch uses 0
-(``threshold_backward``), and so do we — after max pooling of all-zero windows this choice is visible
-in the gradients, so it has to match for the engine and torch to follow the same trajectory.
+(``threshold_backward``), and so do we — after max pooling of all-zero windows this choice is
+visible in the gradients, so it has to match for the engine and torch to follow the same trajectory.
 """
 
 from __future__ import annotations

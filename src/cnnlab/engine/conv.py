@@ -68,7 +68,7 @@ def conv2d_geometry(
 
 
 def _check_channels(op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> None:
-    """dtype, ``x.shape[1] == weight.shape[1]`` and ``bias (C_out,)``, in the caller's own shapes."""
+    """dtype, ``x.shape[1] == weight.shape[1]`` and ``bias (C_out,)``, in the caller's shapes."""
     check_float("input", x)
     check_float("weight", weight)
     if x.shape[1] != weight.shape[1]:
@@ -193,9 +193,10 @@ def _conv2d_input_grad(
     """``dx`` channels-last: ``g (N, Ho, Wo, C_out)`` → ``(N, H, W, C_in)``.
 
     The chain rule read backwards: kernel cell ``(a, b)`` multiplied input cell
-    ``(i*sH + a*dH, j*sW + b*dW)`` into output ``(i, j)``, so it sends ``g[:, i, j] @ w[:, :, a, b]``
-    back there. One GEMM per kernel cell, accumulated into a strided slice of the padded gradient;
-    then the padding is cut off. The loop runs over the ``kH*kW`` kernel cells, never over pixels.
+    ``(i*sH + a*dH, j*sW + b*dW)`` into output ``(i, j)``, so it sends
+    ``g[:, i, j] @ w[:, :, a, b]`` back there. One GEMM per kernel cell, accumulated into a strided
+    slice of the padded gradient; then the padding is cut off. The loop runs over the ``kH*kW``
+    kernel cells, never over pixels.
 
     Why not a transposed convolution (correlate the zero-stuffed, padded ``g`` with the flipped
     kernel)? Same FLOPs, but its im2col matrix is ``kH*kW*C_out`` wide — for the benchmark layer a
@@ -245,7 +246,8 @@ def conv1d(
     dilation: IntPair = 1,
 ) -> np.ndarray:
     """1-D convolution as ``torch.nn.functional.conv1d``: ``x (N, C_in, L)``,
-    ``weight (C_out, C_in, k)`` → ``(N, C_out, L_out)``, ``L_out = (L + 2p - d*(k-1) - 1) // s + 1``."""
+    ``weight (C_out, C_in, k)`` → ``(N, C_out, L_out)``,
+    ``L_out = (L + 2p - d*(k-1) - 1) // s + 1``."""
     x2, w2, s2, p2, d2 = _conv1d_args(x, weight, stride, padding, dilation, bias)
     return conv2d(x2, w2, bias, s2, p2, d2)[:, :, 0, :]
 
@@ -259,7 +261,8 @@ def conv1d_backward(
     dilation: IntPair = 1,
     input_grad: bool = True,
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """Gradients of :func:`conv1d`: ``(dx (N, C_in, L), dweight (C_out, C_in, k), dbias (C_out,))``."""
+    """Gradients of :func:`conv1d`:
+    ``(dx (N, C_in, L), dweight (C_out, C_in, k), dbias (C_out,))``."""
     x2, w2, s2, p2, d2 = _conv1d_args(x, weight, stride, padding, dilation)
     dx, dw, db = conv2d_backward(as_2d(grad_out), x2, w2, s2, p2, d2, input_grad)
     return (dx[:, :, 0, :] if dx is not None else None), dw[:, :, 0, :], db

@@ -67,7 +67,7 @@ def cross_entropy_backward(
     reduction: str = "mean",
     grad_out: float | np.ndarray = 1.0,
 ) -> np.ndarray:
-    """``dL/dlogits (N, classes) = (softmax(logits) - onehot(target)) * grad_out`` (``/ N`` for mean).
+    """``dL/dlogits (N, classes) = (softmax(logits) - onehot(target)) * grad_out`` (mean: ``/ N``).
 
     ``grad_out`` is a scalar for ``'mean'``/``'sum'`` and ``(N,)`` for ``'none'``.
     """

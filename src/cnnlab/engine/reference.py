@@ -55,8 +55,8 @@ def conv2d_backward_loop(
     padding: Padding = 0,
     dilation: IntPair = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The chain rule cell by cell: output ``(n, o, i, j)`` got ``window · w[o] + b[o]``, so it sends
-    ``g * w[o]`` back to its window, ``g * window`` to ``w[o]`` and ``g`` to ``b[o]``.
+    """The chain rule cell by cell: output ``(n, o, i, j)`` got ``window · w[o] + b[o]``, so it
+    sends ``g * w[o]`` back to its window, ``g * window`` to ``w[o]`` and ``g`` to ``b[o]``.
     Returns ``(dx, dweight, dbias)`` like :func:`~cnnlab.engine.conv.conv2d_backward`."""
     geo = conv2d_geometry(x, weight, None, stride, padding, dilation)
     xp = pad_nchw(x, geo.pads)
@@ -84,7 +84,7 @@ def conv1d_loop(
     padding: Padding = 0,
     dilation: int = 1,
 ) -> np.ndarray:
-    """:func:`~cnnlab.engine.conv.conv1d` as the loop over a height-1 image. ``(N, C_out, L_out)``."""
+    """:func:`~cnnlab.engine.conv.conv1d` as the loop over a height-1 image; ``(N, C_out, L)``."""
     a = args_2d(weight.shape[-1], stride, padding, dilation)
     return conv2d_loop(as_2d(x), as_2d(weight), bias, a.stride, a.padding, a.dilation)[:, :, 0, :]
 

@@ -92,7 +92,7 @@ def _jsonable(step: ConvStep | PoolStep) -> dict[str, object]:
 
 
 def _coords(geo: Geometry, i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Input rows ``(kH,)``, cols ``(kW,)`` of window ``(i, j)`` and its padding mask ``(kH, kW)``."""
+    """Input rows ``(kH,)``, cols ``(kW,)`` of window ``(i, j)``, its padding mask ``(kH, kW)``."""
     rows_s, cols_s = reference.window_slices(geo, i, j)
     rows = np.arange(rows_s.start, rows_s.stop, rows_s.step) - geo.pads[0][0]
     cols = np.arange(cols_s.start, cols_s.stop, cols_s.step) - geo.pads[1][0]
@@ -111,7 +111,7 @@ class _Trace:
     @property
     def shape(self) -> tuple[int, ...]:
         """Output shape, as the op returns it."""
-        n, c, ho, wo = self._shape4
+        n, c, _, wo = self._shape4
         return (n, c, wo) if self.one_d else self._shape4
 
     def __len__(self) -> int:
@@ -144,7 +144,7 @@ class _Trace:
 
 
 class ConvTrace(_Trace):
-    """All steps of ``conv2d(x, weight, bias, stride, padding, dilation)`` (see :func:`trace_conv2d`)."""
+    """All steps of ``conv2d(x, weight, bias, stride, padding, dilation)``; :func:`trace_conv2d`."""
 
     def __init__(
         self,
@@ -278,7 +278,8 @@ def trace_conv1d(
     padding: Padding = 0,
     dilation: int = 1,
 ) -> ConvTrace:
-    """Trace ``conv1d``: ``x (N, C_in, L)``, ``weight (C_out, C_in, k)``; positions ``(n, c_out, j)``."""
+    """Trace ``conv1d``: ``x (N, C_in, L)``, ``weight (C_out, C_in, k)``; positions
+    ``(n, c_out, j)``."""
     check_ndim("conv1d", "input", x, 3, "(N, C_in, L)")
     check_ndim("conv1d", "weight", weight, 3, "(C_out, C_in, k)")
     a = args_2d(weight.shape[-1], stride, padding, dilation)
@@ -292,7 +293,7 @@ def trace_pool2d(
     padding: IntPair = 0,
     op: str = "max",
 ) -> PoolTrace:
-    """Trace ``max_pool2d`` (``op='max'``) or ``avg_pool2d`` (``op='avg'``) over ``x (N, C, H, W)``."""
+    """Trace ``max_pool2d`` (``op='max'``) or ``avg_pool2d`` (``op='avg'``), ``x (N, C, H, W)``."""
     return PoolTrace(x, kernel_size, stride, padding, op)
 
 

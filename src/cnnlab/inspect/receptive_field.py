@@ -62,7 +62,7 @@ class LayerRF:
     start: tuple[float, float]  # centre of unit 0's field
 
     def box(self, unit: tuple[int, int], image: tuple[int, int]) -> tuple[int, int, int, int]:
-        """Input rows/cols ``(top, bottom, left, right)`` (inclusive) that ``unit`` sees, clipped."""
+        """Input ``(top, bottom, left, right)`` (inclusive) that ``unit`` sees, clipped."""
         (i, j), (h, w) = unit, image
         top = self.left[0] + i * self.jump[0]
         lft = self.left[1] + j * self.jump[1]
@@ -172,8 +172,8 @@ def receptive_fields(model: nn.Module, image: tuple[int, int]) -> list[LayerRF]:
 
 class _Window:
     """One geometric layer of the linearised copy: the sum over its window (a ones-kernel conv on a
-    single channel). Same kernel/stride/padding/dilation, so the same geometry as the conv or pool it
-    stands for, but every input of the window gets gradient 1 — unlike max-pool, which routes the
+    single channel). Same kernel/stride/padding/dilation, so the same geometry as the conv or pool
+    it stands for, but every input of the window gets gradient 1 — unlike max-pool, which routes the
     gradient to one input only, or a trained conv, whose weights can be 0 or cancel."""
 
     def __init__(
@@ -247,7 +247,7 @@ def input_gradient(
 
 
 def support_box(grad: torch.Tensor) -> tuple[int, int, int, int] | None:
-    """Bounding box ``(top, bottom, left, right)`` (inclusive) of the nonzero entries of ``grad``."""
+    """Bounding box ``(top, bottom, left, right)`` (inclusive) of the nonzero cells of ``grad``."""
     import torch
 
     nz = torch.nonzero(grad)

@@ -1,4 +1,5 @@
-"""PyTorch models of the lecture: the padding pair, SimpleCNN, MLP, LocallyConnected2d + LCNet, GAPNet.
+"""PyTorch models of the lecture: the padding pair, SimpleCNN, MLP, LocallyConnected2d + LCNet,
+GAPNet.
 
 ``build(name, **kw)`` (``cnn|mlp|lc|gap|classic``) is the registry every face uses. Each model's
 module docstring gives its shapes ``(N, C, H, W)`` and its parameter count by formula; the matching

@@ -2,13 +2,14 @@
 
 The side-by-side reference for the training benchmark, layer for layer::
 
-    (N, 1, 28, 28) → Conv2d(1, 32, 3) → ReLU (N, 32, 26, 26) → Conv2d(32, 64, 3) → ReLU (N, 64, 24, 24)
-      → MaxPool2d(2) (N, 64, 12, 12) → Dropout(0.25) → Flatten (N, 9216) → Linear(9216, 128) → ReLU
+    (N, 1, 28, 28) → Conv2d(1, 32, 3) → ReLU (N, 32, 26, 26)
+      → Conv2d(32, 64, 3) → ReLU (N, 64, 24, 24) → MaxPool2d(2) (N, 64, 12, 12) → Dropout(0.25)
+      → Flatten (N, 9216) → Linear(9216, 128) → ReLU
       → Dropout(0.5) → Linear(128, 10)
 
 Parameters: (1·32·9+32) + (32·64·9+64) + (9216·128+128) + (128·10+10) = 1,199,882
-(:func:`classic_net_params`). The example trains it with Adadelta(lr=1.0), StepLR(gamma=0.7), batch 64
-and ends in ``log_softmax`` + NLL loss, which equals cross-entropy on these logits.
+(:func:`classic_net_params`). The example trains it with Adadelta(lr=1.0), StepLR(gamma=0.7),
+batch 64, and ends in ``log_softmax`` + NLL loss, which equals cross-entropy on these logits.
 """
 
 from __future__ import annotations

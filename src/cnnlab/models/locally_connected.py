@@ -128,8 +128,8 @@ class LCNet(nn.Module):
     """:class:`~cnnlab.models.simple_cnn.SimpleCNN`'s layout with LocallyConnected2d layers.
 
     ``[LC(k, padding=k//2) → ReLU → MaxPool(pool)] × len(channels) → Flatten → FC(hidden) → ReLU
-    → (Dropout) → FC(num_classes)``; ``(N, C, S, S) → (N, num_classes)``. No BatchNorm: a per-channel
-    BN would re-share parameters across positions, muddying the ablation.
+    → (Dropout) → FC(num_classes)``; ``(N, C, S, S) → (N, num_classes)``. No BatchNorm: a
+    per-channel BN would re-share parameters across positions, muddying the ablation.
     """
 
     def __init__(

@@ -1,6 +1,7 @@
 """The multilayer-perceptron baseline: every pixel wired to every hidden unit (no weight sharing).
 
-    (N, C, S, S) → Flatten (N, C·S²) → [Linear → ReLU → (Dropout)] × len(hidden) → Linear → (N, classes)
+    (N, C, S, S) → Flatten (N, C·S²) → [Linear → ReLU → (Dropout)] × len(hidden)
+                 → Linear → (N, classes)
 
 Parameter count by formula (:func:`mlp_params`), with ``d_0 = C·S²`` and ``d_i = hidden[i-1]``::
 
@@ -12,6 +13,7 @@ the number the lecture contrasts with a conv layer's 3·1·3·3 + 3 = 30.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -29,7 +31,7 @@ def mlp_params(
 ) -> int:
     """Parameter count of :class:`MLP` by the formula in the module docstring."""
     dims = [in_channels * image_size * image_size, *hidden, num_classes]
-    return sum(a * b + b for a, b in zip(dims[:-1], dims[1:]))
+    return sum(a * b + b for a, b in itertools.pairwise(dims))
 
 
 class MLP(nn.Module):

@@ -38,7 +38,7 @@ class CNN_NoPadding(nn.Module):
 
 
 class CNN_WithPadding(nn.Module):
-    """``Conv2d(1, 3, 3, padding=1)``: ``(N, 1, H, W) -> (N, 3, H, W)`` (size kept); 30 parameters."""
+    """``Conv2d(1, 3, 3, padding=1)``: ``(N, 1, H, W) -> (N, 3, H, W)``, size kept; 30 params."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,8 +1,8 @@
 """Name → model constructor: the one place the CLI, the trainer and the experiments look models up.
 
 ``build(name, **kwargs)`` validates the name and the keyword names before constructing, and stamps
-the model with a :class:`ModelSpec` (``model.cnnlab_spec``) — the JSON-able recipe a checkpoint stores
-so ``evaluate``/``predict`` can rebuild the same architecture without pickling anything.
+the model with a :class:`ModelSpec` (``model.cnnlab_spec``) — the JSON-able recipe a checkpoint
+stores so ``evaluate``/``predict`` can rebuild the same architecture without pickling anything.
 """
 
 from __future__ import annotations

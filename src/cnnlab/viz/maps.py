@@ -23,8 +23,8 @@ def feature_map_grid(
     By default each map gets its own gray scale (min→black, max→white), as
     ``plt.imshow(cmap='gray')`` does in the lecture note, and fills its cell. With ``true_scale``
     every map is drawn at its true size in pixels, centred on the largest map of its column (a 26×26
-    map sits inside a 28×28 one exactly where its cells are), and each column shares one gray scale —
-    so the same kernel's maps differ only where their values differ.
+    map sits inside a 28×28 one exactly where its cells are), and each column shares one gray scale
+    — so the same kernel's maps differ only where their values differ.
     """
     from matplotlib.figure import Figure
 
