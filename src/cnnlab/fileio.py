@@ -12,14 +12,14 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from cnnlab.errors import OutputError
 from cnnlab.i18n import Msg
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
+def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temp file beside ``path``; on clean exit fsync and rename it over ``path``.
 
     On any exception the temp file is removed and ``path`` is left untouched.
@@ -27,7 +27,8 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
     dest = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as fh:
+        encoding = None if "b" in mode else "utf-8"  # text mode: always UTF-8, never the locale's
+        with os.fdopen(fd, mode, encoding=encoding) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -66,7 +67,9 @@ def ensure_out_dir(path: str | os.PathLike[str]) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError("error.output_dir", path=str(out), reason=exc.strerror or str(exc)) from exc
+        raise OutputError(
+            "error.output_dir", path=str(out), reason=exc.strerror or str(exc)
+        ) from exc
     if not os.access(out, os.W_OK | os.X_OK):
         raise OutputError("error.output_dir", path=str(out), reason=Msg("error.reason.permission"))
     return out

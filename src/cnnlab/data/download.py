@@ -40,8 +40,14 @@ def md5sum(path: str | os.PathLike[str]) -> str:
     return h.hexdigest()
 
 
-def download(url: str, dest: str | os.PathLike[str], md5: str, *, timeout: float = 30.0,
-             progress: Progress | None = None) -> Path:
+def download(
+    url: str,
+    dest: str | os.PathLike[str],
+    md5: str,
+    *,
+    timeout: float = 30.0,
+    progress: Progress | None = None,
+) -> Path:
     """Fetch ``url`` to ``dest`` atomically, verifying ``md5`` before the final rename.
 
     Raises DownloadError (network/HTTP failure, short read) or ChecksumError (md5 mismatch); in both
@@ -55,7 +61,8 @@ def download(url: str, dest: str | os.PathLike[str], md5: str, *, timeout: float
     # is checked inside the block, before the rename) leaves nothing at dest or beside it.
     with atomic_open(target, "wb") as out:
         try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (http/https only)
+            # registry mirrors are https URLs (urlopen would also follow file:// or ftp://)
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
                 total = resp.headers.get("Content-Length")
                 total_n = int(total) if total and total.isdigit() else None
                 for chunk in iter(lambda: resp.read(CHUNK), b""):
@@ -83,10 +90,17 @@ def download(url: str, dest: str | os.PathLike[str], md5: str, *, timeout: float
     return target
 
 
-def fetch(filename: str, md5: str, mirrors: tuple[str, ...] | list[str], dest_dir: Path, *,
-          timeout: float = 30.0, progress: Progress | None = None) -> Path:
+def fetch(
+    filename: str,
+    md5: str,
+    mirrors: tuple[str, ...] | list[str],
+    dest_dir: Path,
+    *,
+    timeout: float = 30.0,
+    progress: Progress | None = None,
+) -> Path:
     """Try each mirror in turn for ``filename``; raise DownloadError listing every failure."""
-    failures: list[Msg] = []
+    failures: list[str] = []  # Msg items: each re-renders in the error's language
     for base in mirrors:
         url = base.rstrip("/") + "/" + filename
         try:

@@ -79,7 +79,8 @@ def default_input(size: int) -> np.ndarray:
 def default_kernel(size: int) -> np.ndarray:
     """The guide's 3×3 kernel; other sizes repeat its pattern ``(a + 2*b) % 3``."""
     if size == 3:
-        return GUIDE_KERNEL.copy()
+        guide: np.ndarray = GUIDE_KERNEL.copy()
+        return guide
     a, b = np.indices((size, size))
     return ((a + 2 * b) % 3).astype(np.float64)
 
