@@ -6,6 +6,7 @@ rich bar on stderr, for every long command: ``train`` (``fit``'s events), ``tour
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Any
 
 from cnnlab.i18n import t
@@ -15,7 +16,10 @@ HIDDEN = ("kind", "experiment", "index", "total")
 
 
 def describe(event: Event) -> str:
-    """One short line for an inner event, e.g. ``translation · cnn · epoch 1/3 · val_accuracy 0.91``."""
+    """One short line for an inner event.
+
+    E.g. ``translation · epoch 1/3 · cnn · val_accuracy 0.912``.
+    """
     parts = [str(event.get("experiment", ""))] if event.get("experiment") else []
     if "epoch" in event and "epochs" in event:
         parts.append(t("cli.progress.epoch", epoch=event["epoch"], epochs=event["epochs"]))
@@ -60,13 +64,15 @@ class ProgressBar:
         self.bar.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.bar.__exit__(*exc)
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.bar.__exit__(kind, exc, tb)
 
-    def _ensure_task(self, total: int, **fields: Any) -> None:
+    def _ensure_task(self, total: int, completed: int = 0, description: str = "") -> None:
         if self.task is None:
-            self.task = self.bar.add_task("", total=total, stats="")
-        self.bar.update(self.task, total=total, **fields)
+            self.task = self.bar.add_task(description, total=total, completed=completed, stats="")
+        else:
+            self.bar.update(self.task, total=total, completed=completed, description=description)
 
     def __call__(self, event: Event) -> None:
         kind = event.get("kind")
