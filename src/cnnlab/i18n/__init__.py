@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -156,7 +156,7 @@ class MsgList(str):
     items: tuple[str, ...]
     sep: str
 
-    def __new__(cls, items: list[str] | tuple[str, ...], sep: str = "; ") -> MsgList:
+    def __new__(cls, items: Sequence[str], sep: str = "; ") -> MsgList:
         self = super().__new__(cls, sep.join(str(i).rstrip(".") for i in items))
         self.items, self.sep = tuple(items), sep
         return self
