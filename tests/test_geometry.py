@@ -1,4 +1,4 @@
-"""cnnlab.geometry against PyTorch: output sizes (floor/ceil, 'same'), the padding split, RF arithmetic."""
+"""cnnlab.geometry against PyTorch: conv/pool sizes (floor, ceil, 'same'), padding, RF chain."""
 
 from __future__ import annotations
 
