@@ -1,16 +1,26 @@
-"""translation: zero-fill shifts, exact conv equivariance off the borders, approximate pooling."""
+"""translation: zero-fill shifts, exact stride-1 conv equivariance off the frame (not on it),
+stride 2 and pooling only for whole cells, accuracy under shifts over seeds with paired tests."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from cnnlab import lab
 from cnnlab.errors import ConfigError
-from cnnlab.lab.translation import shift_images
+from cnnlab.lab.stats import Paired, spread
+from cnnlab.lab.translation import (
+    DIRECTIONS,
+    Comparison,
+    _verdict,
+    shift_directions,
+    shift_each,
+    shift_images,
+)
 
-QUICK = {"n_train": 300, "n_test": 100, "epochs": 1, "max_shift": 3}
+QUICK = {"n_train": 300, "n_test": 100, "epochs": 1, "max_shift": 3, "seeds": 2}
 
 
 @pytest.fixture(scope="module")
@@ -46,29 +56,93 @@ def test_random_conv_is_equivariant_away_from_borders(shift: int) -> None:
     assert circ.abs().max() < 1e-12
 
 
+@pytest.mark.parametrize("shift,exact", [(2, True), (4, True), (1, False), (3, False)])
+def test_random_stride2_conv_is_equivariant_for_whole_cells_only(shift: int, exact: bool) -> None:
+    g = torch.Generator().manual_seed(shift)
+    x = F.pad(torch.randn(1, 2, 16, 16, generator=g, dtype=torch.float64), (4,) * 4)  # (1,2,24,24)
+    w = torch.randn(4, 2, 3, 3, generator=g, dtype=torch.float64)
+    y = F.conv2d(x, w, stride=2, padding=1)  # (1, 4, 12, 12)
+    y_of_shifted = F.conv2d(shift_images(x, 0, shift), w, stride=2, padding=1)
+    best = min(float((y_of_shifted - shift_images(y, 0, k)).norm() / y.norm())
+               for k in {shift // 2, -(-shift // 2)})
+    assert (best < 1e-12) == exact
+    if not exact:
+        assert best > 0.1
+
+
 def test_trained_cnn_equivariance_numbers(quick) -> None:
     eq = quick.numbers["equivariance"]
     assert eq["conv_max_abs_diff_interior"] < 1e-10
     assert eq["conv_max_abs_diff_circular"] < 1e-10
-    assert eq["conv_max_abs_diff_full_frame"] > 1e-3
+    assert eq["conv_max_abs_diff_frame"] > 1e-3  # measured on the frame cells only
+    assert eq["stride2_2px_max_abs_diff_interior"] < 1e-10  # whole output cell: equivariant
+    assert eq["stride2_1px_relative_residual"] > 0.05  # half a cell: no whole-cell move fits
     assert eq["pooled_2px_max_abs_diff_interior"] < 1e-10  # whole pooled cell: equivariant
-    assert eq["pooled_1px_relative_change"] > 0.05  # one pixel: not invariant
+    assert eq["pooled_1px_relative_residual"] > 0.05  # one pixel: not even after the best move
     assert "equal up to rounding" in quick.text("en") and "등변" in quick.text("ko")
+    assert "On the frame rows and columns" in quick.text("en")
+    assert {k: np.asarray(v).shape for k, v in eq["maps"].items()}["f0"] == (14, 14)
 
 
 def test_accuracy_curves(quick) -> None:
     n = quick.numbers
-    assert n["shifts"] == [0, 1, 2, 3]
+    assert n["shifts"] == [0, 1, 2, 3] and n["seeds"] == 2
     for name, curve in n["accuracy_vs_shift"].items():
         assert len(curve) == 4 and all(0.0 <= a <= 1.0 for a in curve)
-        assert curve[0] == pytest.approx(n["models"][name]["accuracy"])  # shift 0 = plain test set
+        per_seed = np.array(n["accuracy_per_seed"][name])  # (seeds, shifts)
+        assert per_seed.shape == (2, 4)
+        np.testing.assert_allclose(curve, per_seed.mean(0))
+        np.testing.assert_allclose(n["accuracy_vs_shift_std"][name], per_seed.std(0, ddof=1))
+        # shift 0 = the plain test set: the same accuracy fit measured, seed by seed
+        assert per_seed[:, 0].mean() == pytest.approx(n["models"][name]["accuracy"]["mean"])
+        assert n["models"][name]["accuracy"]["n"] == 2
     assert set(quick.figures) == {"accuracy_vs_shift", "equivariance"}
+
+
+def test_paired_comparisons_follow_their_p_value(quick) -> None:
+    n = quick.numbers
+    cmps = n["comparisons"]
+    assert [(c["a"], c["b"], c["shift"]) for c in cmps] == [
+        ("gap", "cnn", 0), ("gap", "cnn", 3), ("cnn", "mlp", 0), ("cnn", "mlp", 3)]
+    keys = [k for k, _ in quick.messages if k.startswith("lab.translation.cmp_")]
+    for c, key in zip(cmps, keys, strict=True):
+        assert c["test"]["n"] == 2 * 100  # pooled over 2 seeds × 100 test images
+        curve_a = n["accuracy_vs_shift"][c["a"]][c["shift"]]
+        assert c["accuracy_a"]["mean"] == pytest.approx(curve_a)
+        assert key.endswith("_noise") == (c["test"]["p_value"] >= 0.05)
+    assert "McNemar p =" in quick.text("en") and "맥니마 검정" in quick.text("ko")
+
+
+def test_verdict_follows_the_test() -> None:
+    hi, lo = spread([0.9, 0.92]), spread([0.5, 0.52])
+    sig, flat = Paired(40, 2, 1e-9, 100), Paired(5, 4, 1.0, 100)
+    assert _verdict(Comparison("gap", "cnn", 4, hi, lo, sig)) == "better"
+    assert _verdict(Comparison("gap", "cnn", 4, lo, hi, sig)) == "worse"
+    assert _verdict(Comparison("gap", "cnn", 4, hi, lo, flat)) == "noise"  # big gap, p ≥ 0.05
+
+
+def test_shifted_test_set_moves_each_image_in_its_direction() -> None:
+    d = shift_directions(50)
+    assert np.array_equal(d, shift_directions(50)) and set(d.tolist()) == {0, 1, 2, 3}
+    x = torch.rand(50, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    moved = shift_each(x, 2, d)
+    for i in range(50):
+        dy, dx = DIRECTIONS[d[i]]
+        assert torch.equal(moved[i], shift_images(x[i:i + 1], 2 * dy, 2 * dx)[0])
+    assert torch.equal(shift_each(x, 0, d), x)
+
+
+def test_one_seed_is_said() -> None:
+    r = lab.run("translation", n_train=100, n_test=50, epochs=1, max_shift=1, seeds=1)
+    assert "one seed only" in r.text("en") and "시드가 하나뿐" in r.text("ko")
+    assert r.numbers["accuracy_vs_shift_std"]["cnn"] == [0.0, 0.0]
 
 
 @pytest.mark.parametrize("bad,match", [
     ({"max_shift": 28}, r"max_shift = 28 is out of range; valid: 0\.\.27"),
     ({"max_shift": -1}, r"max_shift = -1 is out of range"),
     ({"eq_shift": 0}, r"eq_shift = 0 is out of range; valid: 1\.\.27"),
+    ({"seeds": 0}, r"seeds = 0 is out of range; valid: 1\.\.20"),
 ])
 def test_invalid_params(bad: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):

@@ -2,7 +2,8 @@
 with — exactly for whole cells, only approximately (aliasing) in between, better with a blur first.
 
 Part 1: ``MaxPool2d(p)`` and ``AvgPool2d(p)`` on the digit ``(1, 1, 28, 28) → (1, 1, 28/p, 28/p)``;
-the values of one ``2p×2p`` window (the one where the two differ most) and its ``2×2`` pooled outputs.
+the values of one ``2p×2p`` window (the one where the two differ most) and its ``2×2`` pooled
+outputs.
 
 Part 2 (Zhang 2019, "Making convolutional networks shift-invariant again"). Features
 ``f = ReLU(conv(x))`` of a seeded random ``Conv2d(1, C, 3, padding=1, bias=False)``; without a bias
@@ -251,11 +252,12 @@ def measure(params: PoolingParams, progress: Progress | None = None) -> PoolingN
     def mean(src: Any, m: str) -> list[float]:
         return [v / n for v in sums[src, m]]
 
-    conv = {m: [mean(sd, m) for sd in seeds] for m in METHODS}
-    over_mis = {m: [float(np.mean([c[s] for s in misaligned])) for c in conv[m]] for m in METHODS}
+    per_seed = {m: [mean(sd, m) for sd in seeds] for m in METHODS}
+    over_mis = {m: [float(np.mean([c[s] for s in misaligned])) for c in per_seed[m]]
+                for m in METHODS}
     pixels = {m: mean("pixels", m) for m in METHODS}
     pix_mis = {m: float(np.mean([pixels[m][s] for s in misaligned])) for m in METHODS}
-    at_aligned = [v[s] for c in conv.values() for v in c for s in aligned]
+    at_aligned = [v[s] for c in per_seed.values() for v in c for s in aligned]
     at_aligned += [pixels[m][s] for m in METHODS for s in aligned]
     return PoolingNumbers(
         dataset=ds.name, split=ds.split, index=i, label=int(label), pool=p, seed=params.seed,
@@ -265,9 +267,9 @@ def measure(params: PoolingParams, progress: Progress | None = None) -> PoolingN
         window=win.numpy(), window_max=win_max.numpy(), window_avg=win_avg.numpy(),
         image=x[0].numpy(), maps=maps, blur_kernel=binomial(p).tolist(), margin=margin,
         canvas=images.shape[-1], shifts=shifts, aligned=aligned, misaligned=misaligned,
-        methods=METHODS, residual_pixels=pixels, residual_conv=conv,
-        residual_conv_mean={m: np.mean(conv[m], 0).tolist() for m in METHODS},
-        residual_conv_std={m: (np.std(conv[m], 0, ddof=1) if len(seeds) > 1
+        methods=METHODS, residual_pixels=pixels, residual_conv=per_seed,
+        residual_conv_mean={m: np.mean(per_seed[m], 0).tolist() for m in METHODS},
+        residual_conv_std={m: (np.std(per_seed[m], 0, ddof=1) if len(seeds) > 1
                                else np.zeros(len(shifts))).tolist() for m in METHODS},
         aligned_max=float(max(at_aligned)),
         misaligned_conv={m: spread(over_mis[m]) for m in METHODS},
@@ -281,7 +283,7 @@ def measure(params: PoolingParams, progress: Progress | None = None) -> PoolingN
 
 
 def _rounded(m: np.ndarray) -> list[list[float]]:
-    """Rows of ``m`` as Python floats with 2 decimals (float32 ``tolist`` shows its binary noise)."""
+    """Rows of ``m`` as Python floats, 2 decimals (float32 ``tolist`` shows its binary noise)."""
     return [[round(float(v), 2) for v in row] for row in m]
 
 
