@@ -6,37 +6,58 @@ is added. Correlating with the zero-mean kernel ``k = p − mean(p)``::
 
     score[i, j] = Σ_ab k[a, b] · x[i+a, j+b]        (F.conv2d, no padding: (H-s+1, W-s+1))
 
-For an image with values in [0, 1] the largest possible score is reached exactly by a window equal to
-``p`` (1 where ``k > 0``, 0 where ``k < 0``), so the map peaks at the planted place. Reported: the
-peak, its score, and its contrast against the best score at least ``size`` pixels away. The raw
-pattern as kernel (not zero-mean) is compared: it rewards any bright region, so a thick stroke can
-score as high as the pattern — subtracting the mean is what makes the kernel a *shape* detector.
+For an image with values in [0, 1] the largest possible score is reached exactly by a window
+equal to ``p`` (1 where ``k > 0``, 0 where ``k < 0``), so the map peaks at the planted place.
+Reported: the peak, its score, and its contrast against the best score at least ``size`` pixels
+away. The raw pattern as kernel (not zero-mean) is compared: it rewards any bright region, so a
+thick stroke can score as high as the pattern — subtracting the mean is what makes the kernel a
+*shape* detector.
 
-Part 2 (learned kernels, when ``train``): a SimpleCNN with 5×5 first-layer kernels is trained with
-:func:`cnnlab.train.fit` for ``epochs`` on ``train_size`` digits; for every first-layer channel the
-image patch that excites it most (largest activation after BatchNorm + ReLU) is found among those
-digits, and its cosine similarity with the kernel is compared with random patches.
+Part 2 (learned kernels, when ``train``): for each of ``seeds`` seeds a SimpleCNN with 5×5
+first-layer kernels is trained (:func:`cnnlab.lab.training.train_model`); for every first-layer
+channel the test-image patch that excites it most (largest activation after BatchNorm + ReLU) is
+found, and its cosine similarity with the kernel (both centred) is measured.
+
+Teaching truth (audit): choosing the patch that *maximises* a kernel's response makes the patch
+resemble the kernel by construction — an untrained kernel matches its top patch too. So the same
+search runs on the untrained kernels of the same seeds (the trained models' own starting weights),
+and the claim is the paired difference trained − untrained per kernel (sign-flip permutation test,
+pooled over seeds). The random-patch baseline draws only patches that contain ink (a blank patch's
+centred vector is zero, which gave a meaningless cosine of 0). The kernels are described by their
+measured neighbour correlation (:func:`cnnlab.lab.hierarchy.kernel_smoothness`), as in
+``hierarchy``, not by what one hopes to see.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from cnnlab.errors import ConfigError
-from cnnlab.lab.common import DataParams, open_data
 from cnnlab.lab.registry import register
-from cnnlab.result import Result
+from cnnlab.lab.training import TrainDataParams
+from cnnlab.progress import Progress, emit
+from cnnlab.result import Message
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 PATTERNS = ("cross", "plus", "corner", "ring")
 BACKGROUNDS = ("digit", "noise")
 KERNEL = 5  # first-layer kernel of the trained CNN: 5×5 shows more shape than 3×3
+N_RANDOM = 20  # inked random patches per kernel for the baseline
+INK = 0.5  # a patch "contains ink" when one of its pixels is at least this bright
+PERMUTATIONS = 20000  # random sign flips of the paired test (p resolution ≈ 5e-5)
+ALPHA = 0.05
 
 
 @dataclass
-class PatternParams(DataParams):
+class PatternParams(TrainDataParams):
     index: int = field(default=0, metadata={"help": "lab.param.index", "min": 0})
-    # the digit the pattern is planted in
+    # the training-split digit the pattern is planted in
     pattern: str = field(default="cross", metadata={"help": "lab.pattern.param.pattern",
                                                     "choices": PATTERNS})
     # an X: a shape no digit stroke has exactly
@@ -50,13 +71,75 @@ class PatternParams(DataParams):
     noise: float = field(default=0.1, metadata={"help": "lab.pattern.param.noise", "min": 0.0,
                                                 "max": 1.0})
     # std of Gaussian noise added everywhere (pattern included), so the match is never exact
-    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
-    # noise, noise background and CNN training
     train: bool = field(default=True, metadata={"help": "lab.pattern.param.train"})
-    # part 2: train a CNN and show its learned kernels with their most exciting patches
-    train_size: int = field(default=2000, metadata={"help": "lab.pattern.param.train_size",
-                                                    "min": 100, "max": 60000})
-    epochs: int = field(default=1, metadata={"help": "lab.pattern.param.epochs", "min": 1, "max": 20})
+    # part 2: train CNNs and compare their kernels' top patches with untrained kernels'
+    seeds: int = field(default=3, metadata={"help": "lab.pattern.param.seeds", "min": 1,
+                                            "max": 10})
+    # seed, seed+1, …: trained and untrained kernels per seed give a mean ± std
+
+
+@dataclass(frozen=True)
+class Peak:
+    peak: list[int]  # (row, col) of the best window's top-left corner
+    score: float
+    second: list[int]  # best window at Chebyshev distance ≥ size from the peak
+    second_score: float
+    ratio: float | None  # score / second_score (None when second_score ≤ 0)
+    margin_in_std: float | None  # (score - second_score) / std of the map
+    found: bool  # peak == planted top-left
+
+
+@dataclass(frozen=True)
+class Learned:
+    channels: int
+    kernel: int
+    n_train: int
+    n_search: int  # test images searched for top patches
+    epochs: int
+    seeds: list[int]
+    accuracy: list[float]  # test accuracy per seed
+    per_seed_top: list[float]  # mean top-patch cosine of the trained kernels, per seed
+    per_seed_untrained: list[float]  # the same for the untrained (initial) kernels, per seed
+    per_seed_random: list[float]  # trained kernels vs inked random patches, per seed
+    mean_cosine_top: float
+    std_cosine_top: float
+    mean_cosine_untrained: float
+    std_cosine_untrained: float
+    mean_cosine_random: float
+    std_cosine_random: float
+    difference: float  # mean over kernels (all seeds) of trained − untrained cosine
+    p_value: float  # two-sided sign-flip test of that paired difference
+    smoothness_trained: float  # neighbour correlation, mean over seeds
+    smoothness_untrained: float
+    cosine_top: list[float]  # first seed, per channel (trained)
+    cosine_top_untrained: list[float]  # first seed, per channel (untrained)
+    kernels: np.ndarray  # (C, k, k) first seed's trained kernels, sign-corrected for BatchNorm
+    patches: np.ndarray  # (C, k, k) their top patches, in [0, 1]
+    kernels_untrained: np.ndarray  # (C, k, k) the same model's initial kernels
+    patches_untrained: np.ndarray  # (C, k, k)
+
+
+@dataclass(frozen=True)
+class PatternNumbers:
+    dataset: str
+    split: str
+    index: int
+    label: int
+    pattern: str
+    size: int
+    planted_top_left: list[int]
+    planted_centre: list[int]
+    background: str
+    noise: float
+    seed: int
+    score_map_shape: list[int]
+    zero_mean: Peak
+    raw_kernel: Peak
+    image: np.ndarray  # (H, W) the image with the planted pattern and noise
+    pattern_mask: np.ndarray  # (s, s) binary pattern
+    score_map: np.ndarray  # (H-s+1, W-s+1) zero-mean kernel
+    raw_map: np.ndarray  # (H-s+1, W-s+1) raw pattern kernel
+    learned: Learned | None
 
 
 def make_pattern(name: str, size: int) -> Any:
@@ -97,13 +180,39 @@ def peak_and_contrast(score: Any, exclude: int) -> dict[str, Any]:
             "margin_in_std": (peak - second) / std if std > 0 else None}
 
 
-@register("pattern", PatternParams, "lab.pattern.title",
-          quick={"data": "mnist-sample", "train_size": 300, "epochs": 1})
-def run(params: PatternParams, *, lang: str | None = None, callback: Any = None) -> Result:
+def centred_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine of ``a (N, k, k)`` and ``b (N, k, k)`` pairwise, each centred on its own mean → (N,).
+
+    A constant (blank) patch has a zero centred vector; its cosine is defined as 0 here, which is
+    why the random baseline only draws patches with ink.
+    """
+    x = a.reshape(len(a), -1).astype(np.float64)
+    y = b.reshape(len(b), -1).astype(np.float64)
+    x = x - x.mean(1, keepdims=True)
+    y = y - y.mean(1, keepdims=True)
+    norm = np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1)
+    return np.where(norm > 1e-12, (x * y).sum(1) / np.maximum(norm, 1e-12), 0.0)
+
+
+def sign_flip_test(diffs: np.ndarray, *, n: int = PERMUTATIONS, seed: int = 0) -> float:
+    """Two-sided paired test of ``mean(diffs) = 0``: flip each difference's sign at random.
+
+    ``p = (1 + #{|mean(±d)| ≥ |mean(d)|}) / (1 + n)`` (a Monte-Carlo permutation p-value, never 0).
+    """
+    d = np.asarray(diffs, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    signs = rng.choice((-1.0, 1.0), size=(n, d.size))  # (n, kernels)
+    flipped = np.abs((signs * d).mean(1))
+    return float((1 + np.sum(flipped >= abs(d.mean()) - 1e-12)) / (1 + n))
+
+
+def measure(params: PatternParams, progress: Progress | None = None) -> PatternNumbers:
     import torch
     import torch.nn.functional as F
 
-    ds = open_data(params)
+    from cnnlab.data import get_dataset
+
+    ds = get_dataset(params.data, train=True, root=params.data_dir, download=params.download)
     i = ds.check_index(params.index)
     h, w = ds.images.shape[-2:]
     s = params.size
@@ -113,6 +222,7 @@ def run(params: PatternParams, *, lang: str | None = None, callback: Any = None)
         raise ConfigError("lab.pattern.bad_place", row=params.row, col=params.col, size=s,
                           hi_row=h - s, hi_col=w - s)
 
+    emit(progress, "stage", stage="planted pattern")
     g = torch.Generator().manual_seed(params.seed)
     digit, label = ds[i]  # (1, H, W) in [0, 1]
     base = digit[0].clone() if params.background == "digit" else torch.rand(h, w, generator=g)
@@ -124,143 +234,210 @@ def run(params: PatternParams, *, lang: str | None = None, callback: Any = None)
     k = pat - pat.mean()  # zero-mean kernel
     score = F.conv2d(x[None, None], k[None, None])[0, 0]  # (H-s+1, W-s+1)
     raw = F.conv2d(x[None, None], pat[None, None])[0, 0]
-    zm, rw = peak_and_contrast(score, s), peak_and_contrast(raw, s)
     planted = [params.row, params.col]
+    zm, rw = (Peak(**res, found=res["peak"] == planted)
+              for res in (peak_and_contrast(score, s), peak_and_contrast(raw, s)))
+    learned = _learned(params, progress) if params.train else None
+    return PatternNumbers(
+        dataset=ds.name, split="train", index=i, label=int(label), pattern=params.pattern,
+        size=s, planted_top_left=planted, planted_centre=[params.row + s // 2, params.col + s // 2],
+        background=params.background, noise=params.noise, seed=params.seed,
+        score_map_shape=list(score.shape), zero_mean=zm, raw_kernel=rw,
+        image=x.numpy(), pattern_mask=pat.numpy(), score_map=score.numpy(), raw_map=raw.numpy(),
+        learned=learned)
 
-    numbers: dict[str, Any] = {
-        "dataset": ds.name, "split": ds.split, "index": i, "label": label,
-        "pattern": params.pattern, "size": s, "planted_top_left": planted,
-        "planted_centre": [params.row + s // 2, params.col + s // 2],
-        "background": params.background, "noise": params.noise, "seed": params.seed,
-        "score_map_shape": list(score.shape),
-        "zero_mean": {**zm, "found": zm["peak"] == planted},
-        "raw_kernel": {**rw, "found": rw["peak"] == planted},
-    }
-    result = Result("pattern", numbers)
-    result.say("lab.pattern.setup", pattern=params.pattern, size=s, row=params.row, col=params.col,
-               background=params.background, dataset=ds.name, index=i, label=label,
-               noise=params.noise)
-    result.say("lab.pattern.rule", shape=list(score.shape))
-    result.say("lab.pattern.zero_mean", peak=zm["peak"], score=zm["score"],
-               second=zm["second_score"], ratio=zm["ratio"] or float("nan"),
-               margin=zm["margin_in_std"] or float("nan"),
-               verdict=_verdict(numbers["zero_mean"]["found"]))
-    result.say("lab.pattern.raw", peak=rw["peak"], score=rw["score"], second=rw["second_score"],
-               ratio=rw["ratio"] or float("nan"), verdict=_verdict(numbers["raw_kernel"]["found"]))
-    result.say("lab.pattern.why")
 
-    learned = None
-    if params.train:
-        learned = _learned_kernels(params, ds, callback)
-        numbers["learned"] = {k_: v for k_, v in learned.items() if k_ not in ("kernels", "patches")}
-        result.say("lab.pattern.learned", n=learned["channels"], size=params.train_size,
-                   epochs=params.epochs, acc=100 * learned["val_accuracy"],
-                   cos=learned["mean_cosine_top"], rnd=learned["mean_cosine_random"])
-        result.say("lab.pattern.learned_truth")
+def _top_patches(model: Any, pre: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:
+    """First-layer kernels (sign-corrected for BatchNorm) and, per channel, the ``(k, k)`` patch of
+    ``x (N, 1, H, W)`` in [0, 1] with the largest activation after Conv → BatchNorm → ReLU."""
+    import torch
+    import torch.nn.functional as F
+
+    first = model.eval().features[:3]  # Conv2d → BatchNorm2d → ReLU
+    with torch.no_grad():
+        act = first(pre.apply(x))  # (N, C, H, W): 'same' padding keeps H, W
+    per_img, where = act.flatten(2).max(dim=2)  # (N, C) best value and its flat position
+    best_img = per_img.argmax(dim=0)  # (C,)
+    pad = KERNEL // 2
+    padded = F.pad(x, (pad, pad, pad, pad))  # (N, 1, H+2p, W+2p): the window of every output cell
+    width = act.shape[-1]
+    patches = []
+    for ch in range(act.shape[1]):
+        img = int(best_img[ch])
+        r, q = divmod(int(where[img, ch]), width)
+        patches.append(padded[img, 0, r: r + KERNEL, q: q + KERNEL].numpy())
+    weight = model.features[0].weight.detach()[:, 0].numpy()  # (C, k, k)
+    sign = np.sign(model.features[1].weight.detach().numpy())  # BN's γ < 0 flips a kernel
+    return (weight * sign[:, None, None]).astype(np.float32), np.stack(patches)
+
+
+def _inked_patches(x: Any, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` random ``(k, k)`` windows of ``x (N, 1, H, W)`` that contain ink (max ≥ INK)."""
+    imgs = x[:, 0].numpy()  # (N, H, W)
+    n, h, w = imgs.shape
+    found: list[np.ndarray] = []
+    while len(found) < count:
+        j = rng.integers(n)
+        r, q = rng.integers(h - KERNEL + 1), rng.integers(w - KERNEL + 1)
+        patch = imgs[j, r: r + KERNEL, q: q + KERNEL]
+        if patch.max() >= INK:
+            found.append(patch)
+    return np.stack(found)
+
+
+def _learned(params: PatternParams, progress: Progress | None) -> Learned:
+    """Train ``seeds`` CNNs; top-patch cosine of trained vs the same models' initial kernels."""
+    import torch
+
+    from cnnlab.lab.hierarchy import kernel_smoothness
+    from cnnlab.lab.training import load_train_test, train_model
+    from cnnlab.models import build
+
+    train, test, _ = load_train_test(params)
+    size = train[0].shape[-1]
+
+    def make() -> torch.nn.Module:
+        return build("cnn", image_size=size, channels=(16, 32), kernel_size=KERNEL, hidden=64)
+
+    seeds = [params.seed + j for j in range(params.seeds)]
+    rng = np.random.default_rng(params.seed)
+    acc, top, untr, rnd, diffs, sm_t, sm_u = [], [], [], [], [], [], []
+    first: dict[str, np.ndarray] = {}
+    for j, seed in enumerate(seeds):
+        emit(progress, "stage", stage="train", index=j + 1, total=len(seeds), seed=seed)
+        run = dataclasses.replace(params, seed=seed)
+        torch.manual_seed(seed)  # the same seed train_model builds under: its initial weights
+        initial = make()
+        cnn = train_model("cnn", make, train, test, run, callback=progress, batch_size=64,
+                          lr=0.05, channels_last=False)
+        k_t, p_t = _top_patches(cnn.model, cnn.preprocess, test[0])
+        k_u, p_u = _top_patches(initial, cnn.preprocess, test[0])
+        c_t, c_u = centred_cosine(k_t, p_t), centred_cosine(k_u, p_u)
+        inked = _inked_patches(test[0], N_RANDOM * len(k_t), rng)  # (C·N_RANDOM, k, k)
+        c_r = centred_cosine(np.repeat(k_t, N_RANDOM, axis=0), inked)
+        acc.append(cnn.accuracy)
+        top.append(float(c_t.mean()))
+        untr.append(float(c_u.mean()))
+        rnd.append(float(c_r.mean()))
+        diffs.append(c_t - c_u)
+        sm_t.append(kernel_smoothness(k_t))
+        sm_u.append(kernel_smoothness(k_u))
+        if j == 0:
+            first = {"kernels": k_t, "patches": p_t, "kernels_untrained": k_u,
+                     "patches_untrained": p_u, "c_t": c_t, "c_u": c_u}
+    d = np.concatenate(diffs)  # (seeds·C,) paired by kernel
+    return Learned(
+        channels=len(first["kernels"]), kernel=KERNEL, n_train=len(train[1]),
+        n_search=len(test[1]), epochs=params.epochs, seeds=seeds,
+        accuracy=[float(a) for a in acc], per_seed_top=top, per_seed_untrained=untr,
+        per_seed_random=rnd,
+        mean_cosine_top=float(np.mean(top)), std_cosine_top=_std(top),
+        mean_cosine_untrained=float(np.mean(untr)), std_cosine_untrained=_std(untr),
+        mean_cosine_random=float(np.mean(rnd)), std_cosine_random=_std(rnd),
+        difference=float(d.mean()), p_value=sign_flip_test(d, seed=params.seed),
+        smoothness_trained=float(np.mean(sm_t)), smoothness_untrained=float(np.mean(sm_u)),
+        cosine_top=[float(v) for v in first["c_t"]],
+        cosine_top_untrained=[float(v) for v in first["c_u"]],
+        kernels=first["kernels"], patches=first["patches"],
+        kernels_untrained=first["kernels_untrained"], patches_untrained=first["patches_untrained"])
+
+
+def _std(values: list[float]) -> float:
+    from cnnlab.lab.stats import spread
+
+    return spread(values).std
+
+
+def explain(n: PatternNumbers) -> list[Message]:
+    from cnnlab.i18n import Msg
+
+    zm, rw = n.zero_mean, n.raw_kernel
+    out: list[Message] = [
+        ("lab.pattern.setup", {"pattern": Msg(f"lab.pattern.name.{n.pattern}"), "size": n.size,
+                               "row": n.planted_top_left[0], "col": n.planted_top_left[1],
+                               "dataset": n.dataset, "index": n.index, "label": n.label,
+                               "noise": n.noise,
+                               "background": Msg(f"lab.pattern.background.{n.background}")}),
+        ("lab.pattern.rule", {"shape": n.score_map_shape}),
+        ("lab.pattern.zero_mean", {"peak": zm.peak, "score": zm.score, "second": zm.second_score,
+                                   "ratio": _num(zm.ratio), "margin": _num(zm.margin_in_std),
+                                   "verdict": _verdict(zm.found)}),
+        ("lab.pattern.raw", {"peak": rw.peak, "score": rw.score, "second": rw.second_score,
+                             "ratio": _num(rw.ratio), "verdict": _verdict(rw.found)}),
+        ("lab.pattern.why", {}),
+    ]
+    le = n.learned
+    if le is None:
+        return [*out, ("lab.pattern.no_training", {})]
+    from cnnlab.lab.hierarchy import SMOOTH
+    from cnnlab.lab.stats import spread
+
+    a = spread(le.accuracy)
+    out += [
+        ("lab.pattern.learned", {"n": le.channels, "size": le.n_train, "epochs": le.epochs,
+                                 "seeds": len(le.seeds), "acc": 100 * a.mean,
+                                 "acc_std": 100 * a.std, "search": le.n_search}),
+        ("lab.pattern.cosines", {"top": le.mean_cosine_top, "top_std": le.std_cosine_top,
+                                 "untrained": le.mean_cosine_untrained,
+                                 "untrained_std": le.std_cosine_untrained,
+                                 "rnd": le.mean_cosine_random, "rnd_std": le.std_cosine_random}),
+    ]
+    if len(le.seeds) == 1:
+        out.append(("lab.pattern.one_seed", {}))
+    if le.p_value >= ALPHA:
+        verdict = "lab.pattern.diff_noise"
     else:
-        result.say("lab.pattern.no_training")
+        verdict = "lab.pattern.diff_up" if le.difference > 0 else "lab.pattern.diff_down"
+    out += [
+        (verdict, {"diff": le.difference, "p": le.p_value, "k": le.channels * len(le.seeds)}),
+        ("lab.pattern.by_construction", {"untrained": le.mean_cosine_untrained}),
+        ("lab.pattern.kernels_smooth" if le.smoothness_trained >= SMOOTH
+         else "lab.pattern.kernels_rough",
+         {"trained": le.smoothness_trained, "untrained": le.smoothness_untrained}),
+        ("lab.pattern.learned_truth", {}),
+    ]
+    return out
 
-    from cnnlab.viz.fonts import figure_lang
 
-    flang = figure_lang(lang)
-    result.lang = flang
-    result.figures["detector"] = _detector_figure(x, pat, k, score, raw, numbers, flang)
-    if learned is not None:
-        result.figures["learned_kernels"] = _learned_figure(learned, flang)
-    return result
+def _num(value: float | None) -> float:
+    return float("nan") if value is None else value
 
 
 def _verdict(found: bool) -> str:
     return "✓" if found else "✗"
 
 
-def _learned_kernels(params: PatternParams, ds: Any, callback: Any) -> dict[str, Any]:
-    """Train a small SimpleCNN with ``fit``; first-layer kernels and their most exciting patches."""
-    import torch
-    import torch.nn.functional as F
-
-    from cnnlab.data import get_dataset
-    from cnnlab.models import build
-    from cnnlab.train import TrainConfig, fit, seed_everything
-    from cnnlab.train.tensors import Preprocess
-
-    n = min(params.train_size, len(ds))
-    x_raw = torch.from_numpy(ds.images[:n]).float().div(255).unsqueeze(1)  # (n, 1, H, W)
-    y = torch.from_numpy(ds.labels[:n])
-    test = get_dataset(params.data, train=False, root=params.data_dir, download=params.download)
-    m = min(1000, len(test))
-    val = (torch.from_numpy(test.images[:m]), torch.from_numpy(test.labels[:m]))
-
-    seed_everything(params.seed)
-    model = build("cnn", channels=(16, 32), kernel_size=KERNEL, hidden=64)
-    cb = (lambda ev: callback({"experiment": "pattern", **ev})) if callback is not None else None
-    fitted = fit(model, (x_raw, y), val, TrainConfig(epochs=params.epochs, batch_size=64, lr=0.05,
-                                                     seed=params.seed, channels_last=False), cb)
-    model.eval()
-    pre = Preprocess.fit(x_raw)  # the standardisation fit applied (same data → same numbers)
-    first = model.features[:3]  # Conv2d → BatchNorm2d → ReLU
-    with torch.no_grad():
-        act = first(pre.apply(x_raw))  # (n, C, H, W)
-    weight = model.features[0].weight.detach()[:, 0]  # (C, k, k)
-    gamma_sign = torch.sign(model.features[1].weight.detach())  # BN may flip a kernel's sign
-    effective = weight * gamma_sign[:, None, None]
-
-    c, pad = weight.shape[0], KERNEL // 2
-    padded = F.pad(x_raw, (pad, pad, pad, pad))  # (n, 1, H+2p, W+2p): patch of every output cell
-    flat = act.flatten(2)  # (n, C, H·W)
-    per_img, where = flat.max(dim=2)  # (n, C)
-    best_img = per_img.argmax(dim=0)  # (C,)
-    g = torch.Generator().manual_seed(params.seed)
-    patches, cos_top, cos_rnd = [], [], []
-    hw = act.shape[-1]
-
-    def cosine(a: Any, b: Any) -> float:
-        a, b = a - a.mean(), b - b.mean()
-        return float((a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-12))
-
-    for ch in range(c):
-        img = int(best_img[ch])
-        r, q = divmod(int(where[img, ch]), hw)
-        patch = padded[img, 0, r: r + KERNEL, q: q + KERNEL]
-        patches.append(patch)
-        cos_top.append(cosine(effective[ch], patch))
-        rnd = []
-        for _ in range(20):  # random patches: the baseline similarity
-            j = int(torch.randint(n, (1,), generator=g))
-            rr, qq = (int(v) for v in torch.randint(hw, (2,), generator=g))
-            rnd.append(cosine(effective[ch], padded[j, 0, rr: rr + KERNEL, qq: qq + KERNEL]))
-        cos_rnd.append(sum(rnd) / len(rnd))
-    acc = fitted.metrics.accuracy if fitted.metrics is not None else float("nan")
-    return {"channels": c, "kernel": KERNEL, "train_size": n, "epochs": params.epochs,
-            "val_accuracy": acc, "val_size": m,
-            "cosine_top": cos_top, "cosine_random": cos_rnd,
-            "mean_cosine_top": sum(cos_top) / c, "mean_cosine_random": sum(cos_rnd) / c,
-            "kernels": effective, "patches": patches}
+def draw(n: PatternNumbers, lang: str) -> dict[str, Figure]:
+    figures = {"detector": _detector_figure(n, lang)}
+    if n.learned is not None:
+        figures["learned_kernels"] = _learned_figure(n.learned, lang)
+        figures["top_patch_control"] = _control_figure(n.learned, lang)
+    return figures
 
 
-def _detector_figure(x: Any, pat: Any, k: Any, score: Any, raw: Any, n: dict[str, Any],
-                     lang: str) -> Any:
+def _detector_figure(n: PatternNumbers, lang: str) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     from cnnlab.i18n import t
 
-    s = pat.shape[0]
+    s = n.size
+    k = n.pattern_mask - n.pattern_mask.mean()
     fig = Figure(figsize=(13, 3.6), layout="constrained")
     axes = fig.subplots(1, 4, width_ratios=[1, 0.55, 1, 1])
-    axes[0].imshow(x.numpy(), cmap="gray")
-    r, c = n["planted_top_left"]
+    axes[0].imshow(n.image, cmap="gray")
+    r, c = n.planted_top_left
     axes[0].add_patch(Rectangle((c - 0.5, r - 0.5), s, s, fill=False, edgecolor="#2ca02c", lw=1.5))
     axes[0].set_title(t("lab.pattern.fig.image", lang, r=r, c=c), fontsize=9)
-    lim = float(k.abs().max())
-    axes[1].imshow(k.numpy(), cmap="coolwarm", vmin=-lim, vmax=lim)
+    lim = float(np.abs(k).max())
+    axes[1].imshow(k, cmap="coolwarm", vmin=-lim, vmax=lim)
     axes[1].set_title(t("lab.pattern.fig.kernel", lang, s=s), fontsize=9)
-    for ax, m, key, res in ((axes[2], score, "zero_mean", n["zero_mean"]),
-                            (axes[3], raw, "raw", n["raw_kernel"])):
-        im = ax.imshow(m.numpy(), cmap="magma")
+    for ax, m, key, res in ((axes[2], n.score_map, "zero_mean", n.zero_mean),
+                            (axes[3], n.raw_map, "raw", n.raw_kernel)):
+        im = ax.imshow(m, cmap="magma")
         fig.colorbar(im, ax=ax, shrink=0.8)
-        pr, pc = res["peak"]
-        sr, sc = res["second"]
+        pr, pc = res.peak
+        sr, sc = res.second
         ax.plot([pc], [pr], "o", mfc="none", mec="#2ca02c", ms=12, mew=2,
                 label=t("lab.pattern.fig.peak", lang))
         ax.plot([sc], [sr], "s", mfc="none", mec="#1f77b4", ms=10, mew=2,
@@ -273,30 +450,66 @@ def _detector_figure(x: Any, pat: Any, k: Any, score: Any, raw: Any, n: dict[str
     return fig
 
 
-def _learned_figure(learned: dict[str, Any], lang: str) -> Any:
-    """Row pairs: each learned kernel (sign-corrected), then the patch that excites it most."""
+def _learned_figure(le: Learned, lang: str) -> Figure:
+    """Four rows over the channels: trained kernel, its top patch, untrained kernel, its top patch
+    (first seed; kernels red +, blue −, each on its own symmetric scale; patches on [0, 1])."""
     from matplotlib.figure import Figure
 
     from cnnlab.i18n import t
 
-    c = learned["channels"]
-    cols = 8
-    rows = -(-c // cols)
-    fig = Figure(figsize=(1.45 * cols, 3.2 * rows + 0.5), layout="constrained")
-    axes = fig.subplots(2 * rows, cols, squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
-    for ch in range(c):
-        rr, cc = 2 * (ch // cols), ch % cols
-        kern = learned["kernels"][ch]
-        lim = float(kern.abs().max())
-        axes[rr][cc].imshow(kern.numpy(), cmap="coolwarm", vmin=-lim, vmax=lim)
-        axes[rr][cc].set_title(t("lab.pattern.fig.k", lang, i=ch + 1), fontsize=8)
-        axes[rr + 1][cc].imshow(learned["patches"][ch].numpy(), cmap="gray", vmin=0, vmax=1)
-        axes[rr + 1][cc].set_title(f"cos {learned['cosine_top'][ch]:.2f}", fontsize=8)
-    fig.suptitle(t("lab.pattern.fig.learned", lang, acc=100 * learned["val_accuracy"]),
+    c = le.channels
+    rows = (("trained", le.kernels, le.patches, le.cosine_top),
+            ("untrained", le.kernels_untrained, le.patches_untrained, le.cosine_top_untrained))
+    fig = Figure(figsize=(0.85 * c + 1.4, 5.6), layout="constrained")
+    axes = fig.subplots(4, c, squeeze=False)
+    for r, (key, kernels, patches, cos) in enumerate(rows):
+        for ch in range(c):
+            ka, pa = axes[2 * r][ch], axes[2 * r + 1][ch]
+            lim = float(np.abs(kernels[ch]).max()) or 1.0
+            ka.imshow(kernels[ch], cmap="RdBu_r", vmin=-lim, vmax=lim)
+            pa.imshow(patches[ch], cmap="gray", vmin=0, vmax=1)
+            pa.set_title(f"{cos[ch]:.2f}", fontsize=7)
+            for ax in (ka, pa):
+                ax.set_xticks([])
+                ax.set_yticks([])
+        for ax, label in ((axes[2 * r][0], t(f"lab.pattern.fig.row_{key}", lang)),
+                          (axes[2 * r + 1][0], t("lab.pattern.fig.row_patch", lang))):
+            ax.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
+    fig.suptitle(t("lab.pattern.fig.learned", lang, seed=le.seeds[0], acc=100 * le.accuracy[0]),
                  fontsize=10)
     return fig
 
 
-__all__ = ["PatternParams", "PATTERNS", "make_pattern", "peak_and_contrast", "run"]
+def _control_figure(le: Learned, lang: str) -> Figure:
+    """Mean top-patch cosine per seed: trained kernels, their untrained start, inked random."""
+    from matplotlib.figure import Figure
+
+    from cnnlab.i18n import t
+
+    fig = Figure(figsize=(5.6, 3.6), layout="constrained")
+    ax = fig.subplots()
+    groups = (("bar_trained", le.per_seed_top, "#d62728"),
+              ("bar_untrained", le.per_seed_untrained, "#7f7f7f"),
+              ("bar_random", le.per_seed_random, "#1f77b4"))
+    for x, (_key, values, color) in enumerate(groups):
+        mean = float(np.mean(values))
+        std = _std(values)
+        ax.bar(x, mean, color=color, alpha=0.35, yerr=std, capsize=6)
+        ax.plot([x] * len(values), values, "o", color=color, ms=5)
+        ax.text(x + 0.42, mean, f"{mean:.2f}", ha="right", va="bottom", fontsize=8)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(range(3), [t(f"lab.pattern.fig.{g[0]}", lang) for g in groups], fontsize=8)
+    ax.set_ylabel(t("lab.pattern.fig.cosine", lang), fontsize=9)
+    ax.set_title(t("lab.pattern.fig.control", lang, seeds=len(le.seeds), p=le.p_value),
+                 fontsize=9)
+    return fig
+
+
+EXPERIMENT = register("pattern", PatternParams, "lab.pattern.title", numbers=PatternNumbers,
+                      measure=measure, explain=explain, draw=draw,
+                      quick={"data": "mnist-sample", "n_train": 300, "n_test": 100, "epochs": 1,
+                             "seeds": 1})
+
+__all__ = ["PatternParams", "PatternNumbers", "Peak", "Learned", "PATTERNS", "make_pattern",
+           "peak_and_contrast", "centred_cosine", "sign_flip_test", "measure", "explain", "draw",
+           "EXPERIMENT"]
