@@ -41,8 +41,14 @@ class Example:
 
     def trace(self) -> ConvTrace:
         """The conv2d trace with the example as ``x (1, 1, H, W)`` and ``weight (1, 1, k, k)``."""
-        return trace_conv2d(self.image[None, None], self.kernel[None, None],
-                            np.array([self.bias]), self.stride, self.padding, self.dilation)
+        return trace_conv2d(
+            self.image[None, None],
+            self.kernel[None, None],
+            np.array([self.bias]),
+            self.stride,
+            self.padding,
+            self.dilation,
+        )
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,17 @@ class Step:
     @classmethod
     def from_trace(cls, step: ConvStep) -> Step:
         _, _, i, j = step.position  # (n, c_out, i, j)
-        return cls(position=(int(i), int(j)), rows=tuple(int(r) for r in step.rows),
-                   cols=tuple(int(c) for c in step.cols),
-                   window=step.window[0],  # (1, kH, kW) → (kH, kW)
-                   is_padding=np.asarray(step.is_padding, dtype=bool), products=step.products[0],
-                   total=step.total, bias=step.bias, value=step.value)
+        return cls(
+            position=(int(i), int(j)),
+            rows=tuple(int(r) for r in step.rows),
+            cols=tuple(int(c) for c in step.cols),
+            window=step.window[0],  # (1, kH, kW) → (kH, kW)
+            is_padding=np.asarray(step.is_padding, dtype=bool),
+            products=step.products[0],
+            total=step.total,
+            bias=step.bias,
+            value=step.value,
+        )
 
 
 def default_input(size: int) -> np.ndarray:
@@ -117,8 +129,13 @@ def _width(text: str) -> int:
 
 def grid(values: np.ndarray, padding: np.ndarray | None = None) -> list[str]:
     """Rows of a right-aligned table; padding cells in ``[ ]``."""
-    cells = [[f"[{fmt(v)}]" if padding is not None and padding[r, c] else fmt(v)
-              for c, v in enumerate(row)] for r, row in enumerate(values)]
+    cells = [
+        [
+            f"[{fmt(v)}]" if padding is not None and padding[r, c] else fmt(v)
+            for c, v in enumerate(row)
+        ]
+        for r, row in enumerate(values)
+    ]
     width = max(len(c) for row in cells for c in row)
     return [" ".join(c.rjust(width) for c in row) for row in cells]
 
@@ -156,25 +173,56 @@ def step_messages(step: Step, kernel: np.ndarray) -> list[Message]:
     """One output cell: where its window sits, the three tables and the sum written out."""
     i, j = step.position
     out: list[Message] = [
-        ("engine.steps.step", {"i": i, "j": j, "r0": step.rows[0], "r1": step.rows[-1],
-                               "c0": step.cols[0], "c1": step.cols[-1]}),
+        (
+            "engine.steps.step",
+            {
+                "i": i,
+                "j": j,
+                "r0": step.rows[0],
+                "r1": step.rows[-1],
+                "c0": step.cols[0],
+                "c1": step.cols[-1],
+            },
+        ),
         ("lab.conv_steps.blocks", {}),
-        ("lab.conv_steps.table", {"table": table(side_by_side(
-            [grid(step.window, step.is_padding), grid(kernel), grid(step.products)],
-            ("⊙", "=")))}),
+        (
+            "lab.conv_steps.table",
+            {
+                "table": table(
+                    side_by_side(
+                        [grid(step.window, step.is_padding), grid(kernel), grid(step.products)],
+                        ("⊙", "="),
+                    )
+                )
+            },
+        ),
         ("engine.steps.sum", {"terms": written_sum(step.window, kernel), "total": fmt(step.total)}),
     ]
     if kernel.size > MAX_TERMS:
         out.append(("engine.steps.many_terms", {"n": kernel.size}))
     if step.bias:
-        out.append(("engine.steps.bias", {"total": fmt(step.total), "bias": fmt(step.bias),
-                                          "value": fmt(step.value)}))
+        out.append(
+            (
+                "engine.steps.bias",
+                {"total": fmt(step.total), "bias": fmt(step.bias), "value": fmt(step.value)},
+            )
+        )
     return out
 
 
-def messages(padded: np.ndarray, is_padding: np.ndarray, kernel: np.ndarray, *, size: int,
-             padding: int, dilation: int, formulas: Sequence[str], steps: Sequence[Step],
-             hidden: int, output: np.ndarray) -> list[Message]:
+def messages(
+    padded: np.ndarray,
+    is_padding: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    size: int,
+    padding: int,
+    dilation: int,
+    formulas: Sequence[str],
+    steps: Sequence[Step],
+    hidden: int,
+    output: np.ndarray,
+) -> list[Message]:
     """The whole worked example: input, kernel, output-size arithmetic, ``steps``, output.
 
     ``padded (Hp, Wp)`` is the input with its padding, ``is_padding`` marks those cells;
@@ -185,23 +233,51 @@ def messages(padded: np.ndarray, is_padding: np.ndarray, kernel: np.ndarray, *, 
     blank: Message = ("lab.conv_steps.table", {"table": ""})
     out: list[Message] = [
         ("engine.steps.input", {"h": size, "w": size, "p": padding, "hp": hp, "wp": wp}),
-        ("lab.conv_steps.table", {"table": table(grid(padded, is_padding))}), blank,
+        ("lab.conv_steps.table", {"table": table(grid(padded, is_padding))}),
+        blank,
         ("engine.steps.kernel_title", {"k": kernel.shape[0], "d": dilation}),
-        ("lab.conv_steps.table", {"table": table(grid(kernel))}), blank,
+        ("lab.conv_steps.table", {"table": table(grid(kernel))}),
+        blank,
         ("engine.steps.size", {}),
-        ("lab.conv_steps.table", {"table": table(
-            [f"{axis}_out = {formula}" for axis, formula in zip("HW", formulas, strict=True)])}),
+        (
+            "lab.conv_steps.table",
+            {
+                "table": table(
+                    [
+                        f"{axis}_out = {formula}"
+                        for axis, formula in zip("HW", formulas, strict=True)
+                    ]
+                )
+            },
+        ),
         blank,
     ]
     for step in steps:
         out += [*step_messages(step, kernel), blank]
     if hidden > 0:
         out += [("engine.steps.more", {"n": hidden}), blank]
-    out += [("engine.steps.output", {"ho": output.shape[0], "wo": output.shape[1]}),
-            ("lab.conv_steps.table", {"table": table(grid(output))})]
+    out += [
+        ("engine.steps.output", {"ho": output.shape[0], "wo": output.shape[1]}),
+        ("lab.conv_steps.table", {"table": table(grid(output))}),
+    ]
     return out
 
 
-__all__ = ["Example", "Step", "Message", "default_input", "default_kernel", "edge_kernel",
-           "centre_patch", "grid", "side_by_side", "table", "written_sum", "step_messages",
-           "messages", "fmt", "GUIDE_KERNEL", "MAX_TERMS"]
+__all__ = [
+    "Example",
+    "Step",
+    "Message",
+    "default_input",
+    "default_kernel",
+    "edge_kernel",
+    "centre_patch",
+    "grid",
+    "side_by_side",
+    "table",
+    "written_sum",
+    "step_messages",
+    "messages",
+    "fmt",
+    "GUIDE_KERNEL",
+    "MAX_TERMS",
+]
