@@ -1,4 +1,5 @@
-"""The output-size formula against real PyTorch layers, its worked text, invalid combinations, CLI."""
+"""The output-size formula against real PyTorch layers, its worked text, invalid combinations, CLI;
+which cells the floor drops (padding or real pixels) against PyTorch's gradients."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from cnnlab import lab
 from cnnlab.cli import main
 from cnnlab.errors import ConfigError, ShapeError
 from cnnlab.inspect.shapes import out_size, pool_out_size
-from cnnlab.lab.shapes import ShapesParams, explain
+from cnnlab.lab.shapes import EXPERIMENT, ShapesParams, measure
+
+
+def explain(params: ShapesParams):
+    """The experiment's Result for ``params`` (numbers and text; figures only when asked)."""
+    return EXPERIMENT.result(measure(params))
 
 
 @settings(max_examples=150, deadline=None)
@@ -40,7 +46,8 @@ def test_formula_matches_torch_layers(size: int, kernel: int, stride: int, paddi
     else:  # torch refuses too much pool padding; so do we, naming the valid range
         with pytest.raises(RuntimeError, match="pad should be"):
             nn.MaxPool2d(kernel, stride, padding, dilation)(x)
-        with pytest.raises(ConfigError, match=rf"padding {padding} is too large.*0\.\.{kernel // 2}"):
+        with pytest.raises(ConfigError,
+                           match=rf"padding {padding} is too large.*0\.\.{kernel // 2}"):
             pool_out_size(size, kernel, stride, padding, dilation)
 
 
@@ -51,7 +58,7 @@ def test_worked_example_of_the_issue() -> None:
     assert n["output_shape"] == [1, 1, 14, 14] and n["all_match_torch"] is True
     assert n["unseen_pixels"] == []  # the dropped cell is padding, not a pixel
     assert "(30 − 3) // 2 + 1 = 13 + 1 = 14" in r.text("en")
-    assert "창을 놓을 수 있는 위치 수" in r.text("ko")
+    assert "윈도우를 놓을 수 있는 위치 수" in r.text("ko")  # glossary: window = 윈도우
 
 
 def test_unseen_pixels_with_dilation_and_stride() -> None:
@@ -101,3 +108,60 @@ def test_cli_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert "padding = -1 is out of range" in capsys.readouterr().err
     assert main(["--lang", "ko", "shape", "--input", "5", "--kernel", "9"]) == 2
     assert "커널이 너무 큽니다" in capsys.readouterr().err
+
+
+def _legend(r) -> list[str]:
+    return [text.get_text() for text in r.figures["windows"].axes[0].get_legend().get_texts()]
+
+
+def test_default_floor_drops_only_padding() -> None:
+    # the claim "the floor drops the last cells" at the defaults: that cell is padding, not a pixel
+    r = lab.run("shapes")
+    n = r.numbers
+    assert (n["leftover"], n["dropped_pixels"], n["dropped_padding"]) == (1, [], 1)
+    assert n["unseen_pixels"] == [] and n["unseen_matches_torch"] is True
+    assert "padding, so no real pixel is lost" in r.text("en")
+    assert "실제 픽셀은 하나도 잃지 않습니다" in r.text("ko")
+    assert "pixel never seen" not in _legend(r)  # nothing to point at
+
+
+def test_without_padding_the_floor_drops_a_real_pixel() -> None:
+    # the control: the same layer without padding loses pixel 27 for real
+    r = lab.run("shapes", padding=0)
+    n = r.numbers
+    assert (n["leftover"], n["dropped_pixels"], n["dropped_padding"]) == (1, [27], 0)
+    assert n["unseen_pixels"] == [27] and n["unseen_matches_torch"] is True
+    assert "real pixels (0-based: [27]) that this layer never sees" in r.text("en")
+    assert _legend(r)[-1] == "pixel never seen"
+    assert "어떤 윈도우도 보지 않는 픽셀" in [t.get_text() for t in
+                                    r.figures_in("ko")["windows"].axes[0].get_legend().get_texts()]
+
+
+@settings(max_examples=80, deadline=None)
+@given(size=st.integers(1, 30), kernel=st.integers(1, 6), stride=st.integers(1, 5),
+       padding=st.integers(0, 3), dilation=st.integers(1, 3))
+def test_dropped_and_unseen_against_torch_gradients(size: int, kernel: int, stride: int,
+                                                    padding: int, dilation: int) -> None:
+    if dilation * (kernel - 1) + 1 > size + 2 * padding:
+        return
+    n = measure(ShapesParams(size, kernel, padding, stride, dilation))
+    # a pixel is seen iff the output depends on it: the gradient of an all-ones conv is nonzero
+    x = torch.ones(1, 1, size, size, requires_grad=True)
+    conv = nn.Conv2d(1, 1, kernel, stride, padding, dilation, bias=False)
+    nn.init.ones_(conv.weight)
+    conv(x).sum().backward()
+    unseen_cols = [j for j in range(size) if (x.grad[0, 0, :, j] == 0).all()]
+    assert n.unseen_pixels == unseen_cols and n.unseen_matches_torch
+    assert n.dropped_padding + len(n.dropped_pixels) == n.leftover
+    assert set(n.dropped_pixels) <= set(n.unseen_pixels)
+    # the dropped cells are the last `leftover` cells of the padded axis
+    last_reached = (n.out - 1) * stride + dilation * (kernel - 1)  # padded coordinate
+    assert n.leftover == n.padded - 1 - last_reached
+    assert n.dropped_pixels == [c - padding for c in range(last_reached + 1, n.padded)
+                                if c < padding + size]
+
+
+def test_shape_cli_text_matches_experiment(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["shape", "--padding", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == lab.run("shapes", padding=0).text("en")
