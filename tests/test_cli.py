@@ -55,7 +55,7 @@ def test_padding_json(tmp_path: Path) -> None:
 def test_padding_korean(tmp_path: Path) -> None:
     proc = cnnlab("padding", "--lang", "ko", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    assert "패딩 없음" in proc.stdout and "내장된 숫자" in proc.stderr
+    assert "패딩이 없으면" in proc.stdout and "내장된 숫자" in proc.stderr
 
 
 @pytest.mark.parametrize(
