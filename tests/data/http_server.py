@@ -12,7 +12,7 @@ from pathlib import Path
 
 def _handler(root: Path) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             cut = self.path.startswith("/cut/")
             name = self.path.removeprefix("/cut/").lstrip("/")
             path = root / name

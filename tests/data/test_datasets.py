@@ -47,7 +47,7 @@ def test_getitem_is_to_tensor() -> None:
     x, label = ds[5]
     assert isinstance(label, int) and label == 5
     assert x.shape == (1, 28, 28) and x.dtype == torch.float32
-    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert float(x.min()) >= 0.0 and float(x.max()) <= 1.0
     torch.testing.assert_close(x[0] * 255, torch.from_numpy(ds.images[5]).float())
     assert ds.data.dtype == torch.uint8 and ds.targets.dtype == torch.int64
     assert ds.data.data_ptr() == ds.images.ctypes.data  # zero-copy whole-array view
@@ -61,12 +61,16 @@ def test_transform_applied() -> None:
 @pytest.mark.parametrize("index", [-1, 4000, 10**9])
 def test_index_out_of_range(index: int) -> None:
     ds = get_dataset("mnist-sample")
-    with pytest.raises(ConfigError, match=rf"--index {index} is out of range.*4000 items; valid: 0..3999"):
+    with pytest.raises(
+        ConfigError, match=rf"--index {index} is out of range.*4000 items; valid: 0..3999"
+    ):
         ds[index]
 
 
 def test_unknown_name() -> None:
-    with pytest.raises(DataError, match=r"Unknown dataset 'cifar'. Valid: auto, mnist, fashion-mnist"):
+    with pytest.raises(
+        DataError, match=r"Unknown dataset 'cifar'. Valid: auto, mnist, fashion-mnist"
+    ):
         get_dataset("cifar")
     assert names()[0] == "auto"
 
@@ -86,7 +90,9 @@ def _copy_mnist_test(dest: Path, gz: bool) -> None:
         else:
             import gzip
 
-            (dest / name.removesuffix(".gz")).write_bytes(gzip.decompress((SHARED_MNIST / name).read_bytes()))
+            (dest / name.removesuffix(".gz")).write_bytes(
+                gzip.decompress((SHARED_MNIST / name).read_bytes())
+            )
 
 
 @pytest.mark.skipif(not SHARED_MNIST.exists(), reason="shared MNIST test set not present")
@@ -96,7 +102,18 @@ def test_official_mnist_test_set_smoke(tmp_path: Path) -> None:
         assert hashlib.md5((SHARED_MNIST / fs.filename).read_bytes()).hexdigest() == fs.md5
     ds = get_dataset("mnist", train=False, root=SHARED_MNIST)
     assert len(ds) == 10000 and ds.source == "data-dir"
-    assert np.bincount(ds.labels).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    assert np.bincount(ds.labels).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
     assert ds[0][1] == 7  # the famous first test digit
     # auto picks the full MNIST when it is found locally
     assert resolve("auto", SHARED_MNIST, train=False).name == "mnist"

@@ -57,7 +57,9 @@ def test_truncated_gzip(tmp_path: Path) -> None:
     good = write_idx(tmp_path / "ok.gz", np.arange(5000, dtype=np.int32)).read_bytes()
     path = tmp_path / "cut.gz"
     path.write_bytes(good[: len(good) // 2])
-    with pytest.raises(DataError, match=r"cut.gz: the header declares 5000 .* the file is truncated or corrupt"):
+    with pytest.raises(
+        DataError, match=r"cut.gz: the header declares 5000 .* the file is truncated or corrupt"
+    ):
         read_idx(path)
 
 
@@ -98,7 +100,9 @@ def test_trailing_garbage(tmp_path: Path) -> None:
     body = b"\x00\x00\x08\x01" + struct.pack(">I", 4) + b"\x01\x02\x03\x04" + b"extra"
     path = tmp_path / "long.idx"
     path.write_bytes(body)
-    with pytest.raises(DataError, match=r"header declares 4 \(4 bytes\) but the file holds 9 bytes"):
+    with pytest.raises(
+        DataError, match=r"header declares 4 \(4 bytes\) but the file holds 9 bytes"
+    ):
         read_idx(path)
 
 

@@ -1,4 +1,4 @@
-"""Hypothesis strategies shared by the engine tests: small, always-valid sliding-op configurations."""
+"""Hypothesis strategies shared by the engine tests: small, always-valid sliding-op settings."""
 
 from __future__ import annotations
 
@@ -41,7 +41,10 @@ def conv_cases(draw: st.DrawFn, dims: int = 2) -> ConvCase:
         stride = tuple(draw(st.integers(1, 3)) for _ in range(dims))
         padding = tuple(draw(st.integers(0, 3)) for _ in range(dims))
         spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
-        size = tuple(draw(st.integers(max(1, s - 2 * p), max(1, s - 2 * p) + 7)) for s, p in zip(spans, padding))
+        size = tuple(
+            draw(st.integers(max(1, s - 2 * p), max(1, s - 2 * p) + 7))
+            for s, p in zip(spans, padding)
+        )
     return ConvCase(
         x_shape=(n, c_in, *size),
         w_shape=(c_out, c_in, *kernel),

@@ -1,5 +1,6 @@
 """conv2d/conv1d: forward and every gradient equal torch.nn.functional, and the fast path equals the
-literal loop — over random shapes, strides, paddings ('same'/'valid' too), dilations and channels."""
+literal loop — over random shapes, strides, paddings ('same'/'valid' too), dilations and
+channels."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from ._strategies import ConvCase, conv_cases
 # float64 agrees to rounding (sums of <= 3*4*4 products); float32 to a few float32 ulps of the sums.
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-11), np.float32: dict(rtol=1e-4, atol=1e-4)}
 EXAMPLES = settings(max_examples=40, deadline=None)
-# torch warns that it pads a copy for even kernels with padding="same"; that is its business, not ours.
+# torch warns that it pads a copy for even kernels with padding="same": its business, not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same.:UserWarning")
 
 
@@ -113,8 +114,14 @@ def test_fast_path_equals_reference_loop(case: ConvCase) -> None:
 @given(conv_cases(dims=1))
 def test_conv1d_fast_path_equals_reference_loop(case: ConvCase) -> None:
     x, w, b = case.arrays()
-    args = (case.stride[0], case.padding if isinstance(case.padding, str) else case.padding[0], case.dilation[0])
-    np.testing.assert_allclose(E.conv1d(x, w, b, *args), R.conv1d_loop(x, w, b, *args), rtol=1e-12, atol=1e-12)
+    args = (
+        case.stride[0],
+        case.padding if isinstance(case.padding, str) else case.padding[0],
+        case.dilation[0],
+    )
+    np.testing.assert_allclose(
+        E.conv1d(x, w, b, *args), R.conv1d_loop(x, w, b, *args), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_lecture_numbers() -> None:
@@ -138,7 +145,9 @@ def test_dtype_is_kept(dtype: type) -> None:
     x = np.ones((1, 1, 4, 4), dtype=dtype)
     w = np.ones((1, 1, 2, 2), dtype=dtype)
     assert E.conv2d(x, w).dtype == np.dtype(dtype)
-    assert all(a.dtype == np.dtype(dtype) for a in E.conv2d_backward(np.ones((1, 1, 3, 3), dtype), x, w))
+    assert all(
+        a.dtype == np.dtype(dtype) for a in E.conv2d_backward(np.ones((1, 1, 3, 3), dtype), x, w)
+    )
 
 
 def test_input_grad_false_skips_dx_only() -> None:

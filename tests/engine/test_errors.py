@@ -1,4 +1,4 @@
-"""Invalid hyperparameters raise ShapeError/ConfigError naming the values and showing the formula."""
+"""Invalid hyperparameters raise ShapeError/ConfigError naming the values, showing the formula."""
 
 from __future__ import annotations
 
@@ -16,20 +16,29 @@ FORMULA = r"out = \(in \+ 2\*padding - dilation\*\(kernel-1\) - 1\) // stride \+
 
 
 def test_kernel_larger_than_padded_input() -> None:
-    with pytest.raises(ShapeError, match=rf"kernel spans 7 cells .*padded input is only 5 .*{FORMULA}"):
+    with pytest.raises(
+        ShapeError, match=rf"kernel spans 7 cells .*padded input is only 5 .*{FORMULA}"
+    ):
         E.conv2d(X, np.zeros((3, 2, 7, 7)))
     with pytest.raises(ShapeError, match=r"kernel spans 5 cells \(kernel 3, dilation 2\)"):
         E.conv2d(X[:, :, :4, :4], W, dilation=2)
 
 
-@pytest.mark.parametrize("name, kwargs", [("stride", {"stride": 0}), ("stride", {"stride": (1, -2)}), ("dilation", {"dilation": 0})])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [("stride", {"stride": 0}), ("stride", {"stride": (1, -2)}), ("dilation", {"dilation": 0})],
+)
 def test_nonpositive_stride_or_dilation(name: str, kwargs: dict) -> None:
-    with pytest.raises(ConfigError, match=rf"conv2d: {name}=-?\d is invalid; it must be an integer >= 1.*{FORMULA}"):
+    with pytest.raises(
+        ConfigError, match=rf"conv2d: {name}=-?\d is invalid; it must be an integer >= 1.*{FORMULA}"
+    ):
         E.conv2d(X, W, **kwargs)
 
 
 def test_negative_padding_and_bad_padding_name() -> None:
-    with pytest.raises(ConfigError, match=rf"padding=-1 is invalid; it must be an integer >= 0.*{FORMULA}"):
+    with pytest.raises(
+        ConfigError, match=rf"padding=-1 is invalid; it must be an integer >= 0.*{FORMULA}"
+    ):
         E.conv2d(X, W, padding=-1)
     with pytest.raises(ConfigError, match=r"padding='full' is not valid; use 'same', 'valid'"):
         E.conv2d(X, W, padding="full")
@@ -38,7 +47,10 @@ def test_negative_padding_and_bad_padding_name() -> None:
 
 
 def test_channel_mismatch() -> None:
-    with pytest.raises(ShapeError, match=r"input has C_in=2 channels \(shape \(1, 2, 5, 5\)\) but the weight expects C_in=4"):
+    with pytest.raises(
+        ShapeError,
+        match=r"input has C_in=2 channels \(shape \(1, 2, 5, 5\)\) but the weight expects C_in=4",
+    ):
         E.conv2d(X, np.zeros((3, 4, 3, 3)))
     with pytest.raises(ShapeError, match=r"conv1d: channel mismatch"):
         E.conv1d(np.zeros((1, 2, 9)), np.zeros((3, 1, 3)))
@@ -56,15 +68,22 @@ def test_output_size_below_one_in_pooling_and_conv1d() -> None:
 
 
 def test_shape_and_dtype_errors() -> None:
-    with pytest.raises(ShapeError, match=r"conv2d: input must be 4-D \(N, C_in, H, W\), got shape \(5, 5\)"):
+    with pytest.raises(
+        ShapeError, match=r"conv2d: input must be 4-D \(N, C_in, H, W\), got shape \(5, 5\)"
+    ):
         E.conv2d(np.zeros((5, 5)), W)
     with pytest.raises(ShapeError, match=r"bias must have shape \(3,\)"):
         E.conv2d(X, W, np.zeros(2))
     with pytest.raises(ConfigError, match=r"input must be float32 or float64, got dtype int64"):
         E.conv2d(X.astype(np.int64), W)
-    with pytest.raises(ShapeError, match=r"target must be class indices of shape \(2,\) with values in 0..2"):
+    with pytest.raises(
+        ShapeError, match=r"target must be class indices of shape \(2,\) with values in 0..2"
+    ):
         E.cross_entropy(np.zeros((2, 3)), np.array([0, 3]))
-    with pytest.raises(ShapeError, match=r"grad_out has shape \(1, 3, 2, 2\) but the forward output has shape \(1, 3, 3, 3\)"):
+    with pytest.raises(
+        ShapeError,
+        match=r"grad_out has shape \(1, 3, 2, 2\) but the forward output has shape \(1, 3, 3, 3\)",
+    ):
         E.conv2d_backward(np.zeros((1, 3, 2, 2)), X, W)
 
 
@@ -77,10 +96,16 @@ def test_backward_before_forward() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"kernel_size": (3, 3)}, {"kernel_size": 3, "stride": (1, 2)}, {"kernel_size": 3, "padding": "x"}],
+    [
+        {"kernel_size": (3, 3)},
+        {"kernel_size": 3, "stride": (1, 2)},
+        {"kernel_size": 3, "padding": "x"},
+    ],
 )
 def test_1d_arguments_are_one_int(kwargs: dict) -> None:
-    with pytest.raises(ConfigError, match=r"(kernel_size|stride|padding) must be an int or a tuple of 1 ints"):
+    with pytest.raises(
+        ConfigError, match=r"(kernel_size|stride|padding) must be an int or a tuple of 1 ints"
+    ):
         E.max_pool1d(np.zeros((1, 1, 8)), **kwargs)
 
 

@@ -28,7 +28,9 @@ def test_linear_matches_torch(n: int, fin: int, fout: int, seed: int) -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 6), st.integers(2, 7), st.integers(0, 2**31 - 1), st.floats(0.1, 50))
-def test_cross_entropy_and_log_softmax_match_torch(n: int, classes: int, seed: int, scale: float) -> None:
+def test_cross_entropy_and_log_softmax_match_torch(
+    n: int, classes: int, seed: int, scale: float
+) -> None:
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((n, classes)) * scale  # large scales exercise the log-sum-exp shift
     y = rng.integers(0, classes, n)
@@ -37,7 +39,9 @@ def test_cross_entropy_and_log_softmax_match_torch(n: int, classes: int, seed: i
     loss.backward()
     np.testing.assert_allclose(E.cross_entropy(z, y), loss.item(), **TIGHT)
     np.testing.assert_allclose(E.cross_entropy_backward(z, y), tz.grad.numpy(), **TIGHT)
-    np.testing.assert_allclose(E.log_softmax(z), F.log_softmax(torch.tensor(z), -1).numpy(), **TIGHT)
+    np.testing.assert_allclose(
+        E.log_softmax(z), F.log_softmax(torch.tensor(z), -1).numpy(), **TIGHT
+    )
     for reduction in ("sum", "none"):
         ref = F.cross_entropy(torch.tensor(z), torch.tensor(y), reduction=reduction).numpy()
         np.testing.assert_allclose(E.cross_entropy(z, y, reduction), ref, **TIGHT)
@@ -46,7 +50,9 @@ def test_cross_entropy_and_log_softmax_match_torch(n: int, classes: int, seed: i
     out = F.log_softmax(tz2, -1)
     g = rng.standard_normal((n, classes))
     out.backward(torch.tensor(g))
-    np.testing.assert_allclose(E.log_softmax_backward(g, E.log_softmax(z)), tz2.grad.numpy(), **TIGHT)
+    np.testing.assert_allclose(
+        E.log_softmax_backward(g, E.log_softmax(z)), tz2.grad.numpy(), **TIGHT
+    )
 
 
 @settings(max_examples=20, deadline=None)

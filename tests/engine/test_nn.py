@@ -1,4 +1,4 @@
-"""Layers: each one's output and gradients (input, weight, bias) equal its torch.nn twin (float64)."""
+"""Layers: each one's output and gradients (input, weight, bias) equal its torch.nn twin (f64)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,26 @@ TIGHT = dict(rtol=1e-10, atol=1e-12)
 @pytest.mark.parametrize(
     "layer, shape",
     [
-        (nn.Conv2d(3, 4, 3, stride=2, padding=1, dtype=np.float64, rng=np.random.default_rng(0)), (2, 3, 7, 7)),
-        (nn.Conv2d(2, 3, (2, 3), padding="same", dilation=2, dtype=np.float64, rng=np.random.default_rng(1)), (2, 2, 6, 5)),
-        (nn.Conv1d(3, 5, 4, stride=2, padding=2, dtype=np.float64, rng=np.random.default_rng(2)), (2, 3, 11)),
+        (
+            nn.Conv2d(3, 4, 3, stride=2, padding=1, dtype=np.float64, rng=np.random.default_rng(0)),
+            (2, 3, 7, 7),
+        ),
+        (
+            nn.Conv2d(
+                2,
+                3,
+                (2, 3),
+                padding="same",
+                dilation=2,
+                dtype=np.float64,
+                rng=np.random.default_rng(1),
+            ),
+            (2, 2, 6, 5),
+        ),
+        (
+            nn.Conv1d(3, 5, 4, stride=2, padding=2, dtype=np.float64, rng=np.random.default_rng(2)),
+            (2, 3, 11),
+        ),
         (nn.Linear(7, 3, dtype=np.float64, rng=np.random.default_rng(3)), (4, 7)),
         (nn.MaxPool2d(3, 2, 1), (2, 2, 7, 7)),
         (nn.AvgPool2d(2), (2, 2, 6, 6)),
@@ -79,6 +96,12 @@ def test_torch_twin_of_a_network() -> None:
     assert twin.bias is None and twin.weight.dtype == torch.float64
     net = nn.lenet5(np.random.default_rng(6))
     tnet = to_torch(net)
-    assert sum(p.numel() for p in tnet.parameters()) == sum(p.data.size for p in net.parameters()) == 61706
+    assert (
+        sum(p.numel() for p in tnet.parameters())
+        == sum(p.data.size for p in net.parameters())
+        == 61706
+    )
     x = np.random.default_rng(7).standard_normal((2, 1, 28, 28)).astype(np.float32)
-    np.testing.assert_allclose(net(x), tnet(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        net(x), tnet(torch.from_numpy(x)).detach().numpy(), rtol=1e-5, atol=1e-6
+    )

@@ -1,4 +1,4 @@
-"""max/avg pooling 2-D and 1-D: values and input gradients equal torch, fast path equals the loop."""
+"""max/avg pooling 2-D and 1-D: values and input gradients equal torch; fast path == the loop."""
 
 from __future__ import annotations
 
@@ -32,7 +32,9 @@ def check(case: PoolCase, op: str, dims: int, dtype: type) -> None:
     y = fwd(x, case.kernel, case.stride, case.padding)
     assert y.dtype == np.dtype(dtype)
     np.testing.assert_allclose(y, y_ref.detach().numpy(), **tol)
-    np.testing.assert_allclose(bwd(g, x, case.kernel, case.stride, case.padding), tx.grad.numpy(), **tol)
+    np.testing.assert_allclose(
+        bwd(g, x, case.kernel, case.stride, case.padding), tx.grad.numpy(), **tol
+    )
 
 
 @pytest.mark.parametrize("op", ["max", "avg"])
@@ -55,13 +57,19 @@ def test_pool1d_matches_torch(op: str, case: PoolCase) -> None:
 @given(case=pool_cases(dims=2))
 def test_pool_fast_path_equals_reference_loop(op: str, case: PoolCase) -> None:
     x = case.array()
-    fast = (E.max_pool2d if op == "max" else E.avg_pool2d)(x, case.kernel, case.stride, case.padding)
-    np.testing.assert_allclose(fast, R.pool2d_loop(x, case.kernel, case.stride, case.padding, op), rtol=1e-12)
+    fast = (E.max_pool2d if op == "max" else E.avg_pool2d)(
+        x, case.kernel, case.stride, case.padding
+    )
+    np.testing.assert_allclose(
+        fast, R.pool2d_loop(x, case.kernel, case.stride, case.padding, op), rtol=1e-12
+    )
 
 
 def test_max_pool_ties_go_to_first_cell_like_torch() -> None:
-    """After ReLU whole windows are 0: the gradient must go where torch sends it (the first cell)."""
+    """After ReLU whole windows are 0: the gradient must go where torch sends it, the first cell."""
     x = np.zeros((1, 1, 4, 4))
     tx = torch.tensor(x, requires_grad=True)
     F.max_pool2d(tx, 2).backward(torch.ones(1, 1, 2, 2, dtype=torch.float64))
-    np.testing.assert_array_equal(E.max_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2), tx.grad.numpy())
+    np.testing.assert_array_equal(
+        E.max_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2), tx.grad.numpy()
+    )

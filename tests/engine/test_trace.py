@@ -1,4 +1,4 @@
-"""Trace: every step's products sum (plus bias) to the output cell, for conv and pooling, 1-D and 2-D."""
+"""Trace: every step's products sum (plus bias) to the output cell; conv and pool, 1-D and 2-D."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ def test_conv1d_trace_sums_to_output(case: ConvCase) -> None:
 def test_pool_trace_matches_output(op: str, case: PoolCase) -> None:
     x = case.array()
     trace = E.trace_pool2d(x, case.kernel, case.stride, case.padding, op)
-    fast = (E.max_pool2d if op == "max" else E.avg_pool2d)(x, case.kernel, case.stride, case.padding)
+    fast = (E.max_pool2d if op == "max" else E.avg_pool2d)(
+        x, case.kernel, case.stride, case.padding
+    )
     np.testing.assert_allclose(trace.output, fast, rtol=1e-12)
     for step in trace:
         assert step.value == pytest.approx(fast[step.position], abs=1e-12)
@@ -76,7 +78,9 @@ def test_pool1d_trace_positions() -> None:
 
 def test_trace_position_out_of_range() -> None:
     trace = E.trace_conv2d(np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 3, 3)))
-    with pytest.raises(ConfigError, match=r"position \(0, 0, 3, 0\) is outside the output of shape \(1, 1, 3, 3\)"):
+    with pytest.raises(
+        ConfigError, match=r"position \(0, 0, 3, 0\) is outside the output of shape \(1, 1, 3, 3\)"
+    ):
         trace.at(0, 0, 3, 0)
     with pytest.raises(ConfigError, match="pooling op 'min' is not valid"):
         E.trace_pool2d(np.zeros((1, 1, 4, 4)), 2, op="min")

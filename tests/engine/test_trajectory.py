@@ -71,4 +71,7 @@ if __name__ == "__main__":  # print the achieved tolerance: python -m tests.engi
     threadpool_limits(1, user_api="blas")
     for dt, tdt in [(np.float64, torch.float64), (np.float32, torch.float32)]:
         a, b = run_both(dt, tdt)
-        print(f"{np.dtype(dt)}: loss {a[0]:.4f} -> {a[-1]:.4f}; max |engine - torch| = {np.abs(a - b).max():.3e}")
+        print(
+            f"{np.dtype(dt)}: loss {a[0]:.4f} -> {a[-1]:.4f}; "
+            f"max |engine - torch| = {np.abs(a - b).max():.3e}"
+        )

@@ -1,4 +1,4 @@
-"""Every registered model: forward shape, parameter count by formula == sum(p.numel()), bad options."""
+"""Every registered model: forward shape, parameter count by formula == sum(numel), bad options."""
 
 from __future__ import annotations
 
@@ -70,8 +70,12 @@ def test_pool_first_is_the_same_function_without_batch_norm():
     torch.testing.assert_close(fast(x), plain(x), rtol=0, atol=1e-6)
     # with BN the statistics are taken after pooling: same parameter count, different function
     bn = build("cnn", channels=(4, 8), pool_first=True)
-    assert [type(m).__name__ for m in bn.features[:4]] == ["Conv2d", "MaxPool2d", "BatchNorm2d",
-                                                          "ReLU"]
+    assert [type(m).__name__ for m in bn.features[:4]] == [
+        "Conv2d",
+        "MaxPool2d",
+        "BatchNorm2d",
+        "ReLU",
+    ]
     assert num_params(bn) == num_params(build("cnn", channels=(4, 8)))
 
 
@@ -79,7 +83,9 @@ def test_padding_pair_shapes_and_params():
     x = torch.zeros(2, 1, 28, 28)
     assert CNN_NoPadding()(x).shape == (2, 3, 26, 26)
     assert CNN_WithPadding()(x).shape == (2, 3, 28, 28)
-    assert num_params(CNN_NoPadding()) == num_params(CNN_WithPadding()) == padding_pair_params() == 30
+    assert (
+        num_params(CNN_NoPadding()) == num_params(CNN_WithPadding()) == padding_pair_params() == 30
+    )
 
 
 def test_known_counts_from_docstrings():
@@ -91,7 +97,9 @@ def test_known_counts_from_docstrings():
 
 def test_gap_net_accepts_any_image_size():
     model = build("gap", channels=(4, 8))
-    assert model(torch.randn(2, 1, 28, 28)).shape == model(torch.randn(2, 1, 56, 40)).shape == (2, 10)
+    assert (
+        model(torch.randn(2, 1, 28, 28)).shape == model(torch.randn(2, 1, 56, 40)).shape == (2, 10)
+    )
 
 
 @pytest.mark.parametrize("kernel,stride,padding", [(3, 1, 0), (3, 1, 1), (5, 2, 2), (2, 2, 0)])
@@ -132,12 +140,15 @@ def test_unknown_option_names_the_option():
         build("cnn", chanels=(8,))
 
 
-@pytest.mark.parametrize("kw,err,pattern", [
-    ({"channels": ()}, ConfigError, "non-empty"),
-    ({"channels": (8, -1)}, ConfigError, r"channels must be an integer >= 1, got -1"),
-    ({"dropout": 1.5}, ConfigError, r"dropout must be a probability"),
-    ({"channels": (4, 4, 4, 4, 4, 4)}, ShapeError, "Kernel too large"),
-])
+@pytest.mark.parametrize(
+    "kw,err,pattern",
+    [
+        ({"channels": ()}, ConfigError, "non-empty"),
+        ({"channels": (8, -1)}, ConfigError, r"channels must be an integer >= 1, got -1"),
+        ({"dropout": 1.5}, ConfigError, r"dropout must be a probability"),
+        ({"channels": (4, 4, 4, 4, 4, 4)}, ShapeError, "Kernel too large"),
+    ],
+)
 def test_bad_options(kw, err, pattern):
     with pytest.raises(err, match=pattern):
         build("cnn", **kw)
