@@ -1,7 +1,7 @@
 """Receptive field of a conv/pool stack: by formula, and measured from input gradients.
 
 The formula (size ``r``, jump ``j``, first pixel ``left``, centre ``start``; Araujo, Norris & Sim,
-Distill 2019) is :func:`cnnlab.geometry.rf_step`, applied per axis; its docstring gives the
+Distill 2019) is :func:`cnnlab.geometry.rf_step`, applied per axis; :mod:`cnnlab.geometry` gives the
 recurrence and the coordinate convention (pixel 0's centre is 0). Output unit ``i`` of layer ``l``
 sees input pixels ``left_l + i·j_l … left_l + i·j_l + r_l - 1`` (clipped to the image).
 Element-wise layers (ReLU, BatchNorm, Dropout, …) change nothing.
