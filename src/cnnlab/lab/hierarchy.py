@@ -412,7 +412,8 @@ def _kernels_figure(n: HierarchyNumbers, lang: str) -> Figure:
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
-                ax.set_ylabel(t(f"lab.hierarchy.kernels_{key}", lang, s=smooth[key]), fontsize=9)
+                ax.set_ylabel(t(f"lab.hierarchy.kernels_{key}", lang, s=smooth[key]), fontsize=9,
+                              rotation=0, ha="right", va="center")
     fig.suptitle(t("lab.hierarchy.fig_kernels", lang, k=n.model["kernel"]))
     return fig
 
