@@ -263,13 +263,14 @@ def test_shuffled_control_is_the_same_image_and_exact_for_a_linear_unit() -> Non
 
 
 def test_verdicts_follow_the_numbers() -> None:
-    from cnnlab.lab.stats import spread
+    from cnnlab.lab.receptive_field import _finite_spread
 
     n = _run(stack="c3,c3", seeds=3).data
     last = n.layers[-1]
 
     def keys(real: list[float], shuffled: list[float]) -> list[str]:
-        layer = dataclasses.replace(last, share_real=spread(real), share_shuffled=spread(shuffled))
+        layer = dataclasses.replace(last, share_real=_finite_spread(np.array(real)),
+                                    share_shuffled=_finite_spread(np.array(shuffled)))
         return [k for k, _ in explain(dataclasses.replace(n, layers=(n.layers[0], layer)))]
 
     assert "lab.receptive_field.erf_real_above" in keys([0.4, 0.5, 0.6], [0.4, 0.5, 0.6])
@@ -278,6 +279,10 @@ def test_verdicts_follow_the_numbers() -> None:
     assert "lab.receptive_field.erf_shuffled_same" in keys([0.4, 0.5, 0.6], [0.45, 0.5, 0.6])
     assert "lab.receptive_field.erf_shuffled_differs" in keys([0.4, 0.41, 0.42],
                                                               [0.6, 0.61, 0.62])
+    nan = float("nan")  # every seed dead on the digit: no share, and no comparison with one
+    dead = keys([nan, nan, nan], [0.4, 0.5, 0.6])
+    assert "lab.receptive_field.erf_real_none" in dead
+    assert not any(k.startswith("lab.receptive_field.erf_shuffled") for k in dead)
 
 
 def test_gradient_panels_use_a_linear_scale() -> None:

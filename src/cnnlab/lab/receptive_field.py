@@ -407,14 +407,17 @@ def explain(n: ReceptiveFieldNumbers) -> list[Message]:
     sh = last.share_shuffled
     gap = abs(r.mean - sh.mean)
     noise = max(r.std, sh.std)
-    if min(r.n, sh.n) < 2:
+    if min(r.n, sh.n) == 0:
+        key = ""  # nothing to compare with
+    elif min(r.n, sh.n) < 2:
         key = "lab.receptive_field.erf_shuffled_one"
     elif gap <= noise:
         key = "lab.receptive_field.erf_shuffled_same"
     else:
         key = "lab.receptive_field.erf_shuffled_differs"
-    msgs.append((key, {"real": _pct(r.mean), "shuf": _pct(sh.mean), "gap": _pct(gap),
-                       "noise": _pct(noise)}))
+    if key:
+        msgs.append((key, {"real": _pct(r.mean), "shuf": _pct(sh.mean), "gap": _pct(gap),
+                           "noise": _pct(noise)}))
     msgs.append(("lab.receptive_field.truth", {}))
     return msgs
 
