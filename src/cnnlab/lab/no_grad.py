@@ -19,10 +19,11 @@ Memory — three numbers per mode, each saying what it counts:
   tensors, not the peak. Without a graph each activation is freed once the next layer has used it,
   so the peak is the largest pair of neighbouring activations — smaller, never zero.
 
-Time: the three modes run interleaved (so load changes hit all alike) after ``warmup`` untimed
-rounds; per mode the median and the interquartile range (IQR, 25th–75th percentile) of ``repeats``
-rounds, at the chosen batch and at batch 1 (where the per-operation bookkeeping no_grad skips is the
-largest part of the time). A difference is claimed only when the two IQRs do not overlap.
+Time: the three modes run interleaved (so load changes hit all alike; the order rotates from round
+to round) after ``warmup`` untimed rounds; per mode the median and the interquartile range (IQR,
+25th–75th percentile) of ``repeats`` rounds, at the chosen batch and at batch 1 (where the
+per-operation bookkeeping no_grad skips is the largest part of the time). A difference is claimed
+only when the two IQRs do not overlap.
 """
 
 from __future__ import annotations
@@ -202,11 +203,12 @@ def forward_memory(model: Any, x: Any, mode: str) -> tuple[int, int, int]:
 
 def time_modes(model: Any, x: Any, repeats: int, warmup: int,
                progress: Progress | None = None) -> tuple[dict[str, list[float]], int]:
-    """Seconds per forward pass for each mode, ``repeats`` rounds, modes interleaved per round.
+    """Seconds per forward pass for each mode, ``repeats`` rounds, modes interleaved per round
+    (their order rotating from round to round).
 
     A round times ``inner`` forward passes back to back and reports their mean, ``inner`` chosen so
-    a round lasts at least :data:`MIN_ROUND_S` (one pass at batch 1 is shorter than the timer's
-    jitter). Returns the times and ``inner``.
+    a round lasts at least :data:`MIN_ROUND_S` (one pass at batch 1 takes a fraction of a ms).
+    Returns the times and ``inner``.
     """
     single = math.inf
     for _ in range(4):  # the fastest of a few passes (the first is cold)
@@ -217,7 +219,7 @@ def time_modes(model: Any, x: Any, repeats: int, warmup: int,
     inner = max(1, min(1000, int(np.ceil(MIN_ROUND_S / max(single, 1e-6)))))
     times: dict[str, list[float]] = {m: [] for m in MODES}
     for r in range(warmup + repeats):
-        for mode in MODES:
+        for mode in MODES[r % 3:] + MODES[: r % 3]:  # rotate: no mode always runs first
             t0 = time.perf_counter()
             for _ in range(inner):
                 with _context(mode):
