@@ -17,8 +17,15 @@ from cnnlab import lab
 from cnnlab.errors import ConfigError
 from cnnlab.jsonable import equal, from_json, to_jsonable
 from cnnlab.lab.stats import Paired, mcnemar
-from cnnlab.lab.weight_sharing import (KINDS, WeightSharingNumbers, build_layer, counted_macs,
-                                       explain, layer_macs, layer_params)
+from cnnlab.lab.weight_sharing import (
+    KINDS,
+    WeightSharingNumbers,
+    build_layer,
+    counted_macs,
+    explain,
+    layer_macs,
+    layer_params,
+)
 from cnnlab.viz.fonts import hangul_font
 
 QUICK = {"n_train": 300, "n_test": 100, "epochs": 1, "channels": 2, "seeds": 1}
@@ -174,13 +181,14 @@ def test_figure_shows_both_factors_and_the_same_compute(two_seeds) -> None:
 
 
 @pytest.mark.skipif(hangul_font() is None and not os.environ.get("CI"),
-                    reason="no Hangul font installed (CI installs fonts-nanum and never skips this)")
+                    reason="no Hangul font (CI installs fonts-nanum and never skips this)")
 def test_korean_figure_renders_without_missing_glyphs(two_seeds) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fig = two_seeds.figures_in("ko")["params_accuracy"]
         fig.savefig(io.BytesIO(), format="png")
-    assert [w for w in caught if "missing from" in str(w.message) or "Glyph" in str(w.message)] == []
+    missing = [w for w in caught if "missing from" in str(w.message) or "Glyph" in str(w.message)]
+    assert missing == []
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert "국소성 ÷78.5" in texts and "가중치 공유 ÷784" in texts
 

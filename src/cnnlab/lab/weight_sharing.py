@@ -21,19 +21,20 @@ layers (``nn.Conv2d``, :class:`cnnlab.models.LocallyConnected2d`, ``nn.Linear``)
 
 Then the three layers are trained in the same tiny network — only the first layer differs::
 
-    (N, 1, 28, 28) → layer → (N, C_out, 28, 28) → ReLU → MaxPool2d(2) (N, C_out, 14, 14)
-        → Flatten (N, C_out·196) → Linear(·, 10)
+    (N, 1, 28, 28) → layer → (N, C_out, 28, 28) → ReLU
+        → MaxPool2d(2) (N, C_out, 14, 14) → Flatten (N, C_out·196) → Linear(·, 10)
 
 on the same data and budget, for ``seeds`` seeds each (:func:`cnnlab.lab.training.train_model`).
-Accuracy is reported as mean ± std over seeds; conv is compared with each other kind by McNemar's
-exact test on per-image correctness, pooled over seeds (seed ``s`` of one kind paired with seed ``s``
-of the other, on the same test images). The comparison that isolates sharing is conv vs locally
-connected.
+Accuracy is reported as mean ± std over seeds; conv is compared with each other kind by
+McNemar's exact test on per-image correctness, pooled over seeds (seed ``s`` of one kind paired
+with seed ``s`` of the other, on the same test images). The comparison that isolates sharing is
+conv vs locally connected.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -204,8 +205,8 @@ def measure(params: WeightSharingParams, progress: Progress | None = None) -> We
         emit(progress, "stage", stage="seed", index=i + 1, total=len(seeds), seed=seed)
         run_params = dataclasses.replace(params, seed=seed)
         for kind in KINDS:
-            trained = train_model(kind, lambda kind=kind: build_net(kind, c_in, c_out, size, k),
-                                  train, test, run_params, callback=progress)
+            make = functools.partial(build_net, kind, c_in, c_out, size, k)
+            trained = train_model(kind, make, train, test, run_params, callback=progress)
             hits = (trained.logits(test[0]).argmax(1) == test[1]).numpy()
             correct[kind].append(hits)
             acc[kind].append(float(hits.mean()))
