@@ -130,3 +130,23 @@ def test_both_batches_timed() -> None:
         assert all(tm["q1_ms"][m] <= tm["median_ms"][m] <= tm["q3_ms"][m] for m in MODES)
     assert n["time_ms_median"] == n["timing"]["median_ms"]
     assert "Batch 1 (passes per timed round:" in r.text("en") and "배치 1(" in r.text("ko")
+
+
+def test_modes_interleave_in_rotating_order() -> None:
+    from cnnlab.lab.no_grad import time_modes
+
+    seen: list[str] = []
+
+    class Probe(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if torch.is_inference_mode_enabled():
+                seen.append("inference_mode")
+            else:
+                seen.append("grad" if torch.is_grad_enabled() else "no_grad")
+            return x * 2
+
+    times, inner = time_modes(Probe(), torch.rand(1, 3), repeats=3, warmup=0)
+    rounds = seen[4:]  # after the 4 calibration passes (grad)
+    firsts = {rounds[i * 3 * inner] for i in range(3)}
+    assert firsts == set(MODES)  # each mode leads one round: none is always first after a pause
+    assert all(len(times[m]) == 3 for m in MODES) and rounds.count("grad") == 3 * inner
