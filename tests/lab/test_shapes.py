@@ -165,3 +165,8 @@ def test_shape_cli_text_matches_experiment(capsys: pytest.CaptureFixture[str]) -
     assert main(["shape", "--padding", "0"]) == 0
     out = capsys.readouterr().out
     assert out.strip() == lab.run("shapes", padding=0).text("en")
+
+
+def test_legend_names_only_what_is_drawn() -> None:
+    assert _legend(lab.run("shapes")) == ["kernel tap", "tap on padding", "padding"]
+    assert _legend(lab.run("shapes", padding=0, stride=1)) == ["kernel tap"]

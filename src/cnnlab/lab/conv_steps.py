@@ -15,7 +15,7 @@ computes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -167,15 +167,25 @@ def explain(n: ConvStepsNumbers) -> list[Message]:
     return out
 
 
-def _cells(ax: object, values: np.ndarray, mask: np.ndarray | None = None) -> None:
-    """Write each cell's value into it (padding cells in brackets)."""
+def _cells(ax: Any, values: np.ndarray, mask: np.ndarray | None = None) -> None:
+    """Write each cell's value into it (padding cells in brackets), white on dark colours."""
     from cnnlab.engine.explain import fmt
 
-    lim = float(np.abs(values).max()) or 1.0
+    im = ax.images[0]
     for (r, c), v in np.ndenumerate(values):
         text = f"[{fmt(v)}]" if mask is not None and mask[r, c] else fmt(v)
-        ax.text(c, r, text, ha="center", va="center", fontsize=8,  # type: ignore[attr-defined]
-                color="white" if abs(v) > 0.6 * lim else "black")
+        red, green, blue, _ = im.cmap(im.norm(v))
+        dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5  # perceived luminance
+        ax.text(c, r, text, ha="center", va="center", fontsize=8,
+                color="white" if dark and not (mask is not None and mask[r, c]) else "black")
+
+
+def _signed(values: np.ndarray) -> dict[str, Any]:
+    """imshow colours: a diverging map centred on 0 when there are negatives, else blues."""
+    if values.min() < 0:
+        lim = float(np.abs(values).max()) or 1.0
+        return {"cmap": "coolwarm", "vmin": -lim, "vmax": lim}
+    return {"cmap": "Blues", "vmin": 0.0, "vmax": float(values.max()) or 1.0}
 
 
 def draw(n: ConvStepsNumbers, lang: str) -> dict[str, Figure]:
@@ -193,8 +203,7 @@ def draw(n: ConvStepsNumbers, lang: str) -> dict[str, Figure]:
         n.padded.shape[1], max(n.kernel_size, 2), max(n.kernel_size, 2), max(n.output.shape[1], 2)])
     shade = np.ma.masked_where(n.is_padding, n.padded)  # padding drawn as the gray background
     ax_in.set_facecolor("#d9d9d9")
-    ax_in.imshow(shade, cmap="Blues", vmin=min(0.0, float(n.padded.min())),
-                 vmax=float(n.padded.max()) or 1.0)
+    ax_in.imshow(shade, **_signed(n.padded))
     for r in step.rows:  # one outlined square per tap of the window
         for c in step.cols:
             ax_in.add_patch(Rectangle((c + pad - 0.5, r + pad - 0.5), 1, 1, fill=False,
@@ -203,13 +212,11 @@ def draw(n: ConvStepsNumbers, lang: str) -> dict[str, Figure]:
     ax_in.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), fontsize=8, frameon=False)
     ax_in.set_title(t("lab.conv_steps.fig.input", lang, h=n.input_size, w=n.input_size, p=pad,
                       i=i, j=j), fontsize=10)
-    lim = float(np.abs(n.kernel).max()) or 1.0
-    ax_k.imshow(n.kernel, cmap="coolwarm", vmin=-lim, vmax=lim)
+    ax_k.imshow(n.kernel, **_signed(n.kernel))
     ax_k.set_title(t("engine.steps.kernel", lang), fontsize=10)
-    plim = float(np.abs(step.products).max()) or 1.0
-    ax_p.imshow(step.products, cmap="coolwarm", vmin=-plim, vmax=plim)
+    ax_p.imshow(step.products, **_signed(step.products))
     ax_p.set_title(t("engine.steps.products", lang), fontsize=10)
-    ax_out.imshow(n.output, cmap="Blues")
+    ax_out.imshow(n.output, **_signed(n.output))
     ax_out.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#d62728",
                                linewidth=2.5))
     ax_out.set_title(t("lab.conv_steps.fig.output", lang, ho=n.output.shape[0],

@@ -251,9 +251,10 @@ def draw(n: ShapesNumbers, lang: str) -> dict[str, Figure]:
     if rows < n.out:
         title += "\n" + t("lab.shapes.fig.first", lang, n=rows)
     ax.set_title(title, fontsize=10)
-    legend = [Patch(color=colours[2], label=t("lab.shapes.fig.tap", lang)),
-              Patch(color=colours[3], label=t("lab.shapes.fig.tap_pad", lang)),
-              Patch(color=colours[1], label=t("lab.shapes.fig.pad", lang))]
+    legend = [Patch(color=colours[2], label=t("lab.shapes.fig.tap", lang))]
+    if n.padding:  # only entries the grid shows
+        legend += [Patch(color=colours[3], label=t("lab.shapes.fig.tap_pad", lang)),
+                   Patch(color=colours[1], label=t("lab.shapes.fig.pad", lang))]
     if n.unseen_pixels:  # only when there is such a pixel to point at
         legend.append(Patch(color=colours[4], label=t("lab.shapes.fig.unseen", lang)))
     ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=len(legend),
