@@ -80,14 +80,23 @@ class ConvStepsNumbers:
     torch_max_abs_diff: float  # max |engine output - F.conv2d| in float64
 
 
-def _source(params: ConvStepsParams) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
+@dataclass(frozen=True)
+class _Source:
+    """Where the input came from (all None for the guide's integers)."""
+
+    dataset: str | None = None
+    split: str | None = None
+    index: int | None = None
+    label: str | None = None
+
+
+def _source(params: ConvStepsParams) -> tuple[np.ndarray, np.ndarray, _Source]:
     """The input ``(H, W)``, the kernel ``(k, k)`` and where the input came from."""
     from cnnlab.engine import explain
 
     if params.image is None:
-        none = {"dataset": None, "split": None, "index": None, "label": None}
         return (explain.default_input(params.input_size),
-                explain.default_kernel(params.kernel_size), none)
+                explain.default_kernel(params.kernel_size), _Source())
     from cnnlab.data import get_dataset
     from cnnlab.errors import ConfigError
 
@@ -101,7 +110,7 @@ def _source(params: ConvStepsParams) -> tuple[np.ndarray, np.ndarray, dict[str, 
     label = str(ds.classes[y]) if len(ds.classes) > y else str(y)
     return (explain.centre_patch(ds.images[i], params.input_size),
             explain.edge_kernel(params.kernel_size),
-            {"dataset": ds.name, "split": ds.split, "index": i, "label": label})
+            _Source(ds.name, ds.split, i, label))
 
 
 def measure(params: ConvStepsParams, progress: Progress | None = None) -> ConvStepsNumbers:
@@ -118,6 +127,7 @@ def measure(params: ConvStepsParams, progress: Progress | None = None) -> ConvSt
     image, kernel, source = _source(params)
     example = Example(image, kernel, params.stride, params.padding, params.dilation, params.bias)
     trace = example.trace()  # validates stride/padding/dilation; errors carry the formula
+    positions: list[tuple[int, ...]]
     if at is not None:
         positions = [(0, 0, *at)]
     else:
@@ -129,8 +139,8 @@ def measure(params: ConvStepsParams, progress: Progress | None = None) -> ConvSt
     pad = trace.geo.pads[0][0]
     padded = np.pad(image, pad)  # (H + 2p, W + 2p), zeros around
     is_padding = np.pad(np.zeros_like(image, dtype=bool), pad, constant_values=True)
-    formulas = tuple(out_size(size, params.kernel_size, params.stride, params.padding,
-                              params.dilation).formula() for size in image.shape)
+    h_out, w_out = (out_size(size, params.kernel_size, params.stride, params.padding,
+                             params.dilation).formula() for size in image.shape)
     with torch.no_grad():  # the control: PyTorch's conv2d on the same numbers, float64
         ref = F.conv2d(torch.from_numpy(image)[None, None], torch.from_numpy(kernel)[None, None],
                        torch.tensor([params.bias], dtype=torch.float64), params.stride,
@@ -138,10 +148,9 @@ def measure(params: ConvStepsParams, progress: Progress | None = None) -> ConvSt
     return ConvStepsNumbers(
         input_size=params.input_size, kernel_size=params.kernel_size, stride=params.stride,
         padding=params.padding, dilation=params.dilation, bias=float(params.bias),
-        dataset=source["dataset"], split=source["split"],  # type: ignore[arg-type]
-        index=source["index"], label=source["label"],  # type: ignore[arg-type]
+        dataset=source.dataset, split=source.split, index=source.index, label=source.label,
         image=image, kernel=kernel, padded=padded, is_padding=is_padding,
-        formulas=formulas, output=output, at=at, steps=steps,  # type: ignore[arg-type]
+        formulas=(h_out, w_out), output=output, at=at, steps=steps,
         hidden=len(trace) - len(steps),
         steps_match_output=all(
             bool(np.isclose(s.value, output[s.position], rtol=1e-12, atol=1e-12)) for s in steps),

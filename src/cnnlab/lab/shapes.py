@@ -126,8 +126,8 @@ def _torch_unseen(p: ShapesParams) -> list[int]:
     with torch.no_grad():
         conv.weight.fill_(1.0)
     x = torch.ones(1, 1, p.input, requires_grad=True)  # (N, C, L): one axis of the square input
-    conv(x).sum().backward()
-    return [int(i) for i in torch.nonzero(x.grad[0, 0] == 0).flatten()]
+    (grad,) = torch.autograd.grad(conv(x).sum(), x)  # (1, 1, L)
+    return [int(i) for i in torch.nonzero(grad[0, 0] == 0).flatten()]
 
 
 def _op_check(op: str, p: ShapesParams, conv: Any) -> OpCheck:
