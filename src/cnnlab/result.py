@@ -84,10 +84,14 @@ class Result:
         self.messages.append((key, params))
         return self
 
+    def lines(self, lang: str | None = None) -> list[str]:
+        """One rendered string per message (a table message keeps its line breaks)."""
+        code = get_lang(lang or self.text_lang)
+        return [t(key, code, **params) for key, params in self.messages]
+
     def text(self, lang: str | None = None) -> str:
         """The explanation in ``lang`` (default: :attr:`text_lang`, else the language in force)."""
-        code = get_lang(lang or self.text_lang)
-        return "\n".join(t(key, code, **params) for key, params in self.messages)
+        return "\n".join(self.lines(lang))
 
     def to_json(self, indent: int | None = 2) -> str:
         """All numbers as JSON, arrays inline (what ``--json`` prints)."""
@@ -126,7 +130,8 @@ class Result:
 
     def _repr_html_(self) -> str:
         parts = [f"<h3>{html.escape(self.name)}</h3>"]
-        parts += [f"<p>{html.escape(line)}</p>" for line in self.text().splitlines()]
+        parts += [f"<pre>{html.escape(text)}</pre>" if "\n" in text else f"<p>{html.escape(text)}</p>"
+                  for text in self.lines()]
         for fig_name in self.figures_in():
             data = base64.b64encode(self.png_bytes(fig_name, lang=get_lang())).decode("ascii")
             parts.append(f'<img alt="{html.escape(fig_name)}" src="data:image/png;base64,{data}"/>')

@@ -32,8 +32,12 @@ def _option(field: dataclasses.Field, hint: Any) -> click.Option:
     if base in (int, float):
         return click.Option([flag, field.name], type=base, default=field.default, show_default=True,
                             help=help_text)
+    args = typing.get_args(base)
+    if typing.get_origin(base) is tuple and args and Ellipsis not in args:  # tuple[int, int]: --at I J
+        return click.Option([flag, field.name], type=args[0], nargs=len(args), default=field.default,
+                            show_default=field.default is not None, help=help_text)
     if base in (tuple, list) or typing.get_origin(base) in (tuple, list):
-        inner = (typing.get_args(base) or (int,))[0]
+        inner = (args or (int,))[0]
         default = field.default_factory() if field.default_factory is not dataclasses.MISSING \
             else field.default
         return click.Option([flag, field.name], type=inner, multiple=True, default=default,

@@ -2,7 +2,7 @@
 
     cnnlab shape --input 28 --kernel 3 --padding 1 --stride 2 [--dilation 1] [--json]
 
-A thin shell over :func:`cnnlab.lab.shapes.explain` — the same numbers and text as
+A thin shell over the ``shapes`` experiment's ``measure`` and ``explain`` — the same numbers and text as
 ``cnnlab lab shapes``, without the figure. Options are validated with the experiment's own
 parameter metadata before any work; an impossible combination (kernel larger than the padded input)
 is a ShapeError: one message, exit code 2. Torch is imported only when the command runs.
@@ -29,11 +29,11 @@ def _build() -> click.Command:
 
     def shape(as_json: bool, **values: int) -> None:
         from cnnlab.lab.registry import check_params
-        from cnnlab.lab.shapes import explain
+        from cnnlab.lab.shapes import EXPERIMENT, measure
 
         params = ShapesParams(**values)
         check_params(params)  # ranges from the dataclass metadata, before any work
-        emit_result(explain(params), as_json, None)
+        emit_result(EXPERIMENT.result(measure(params)), as_json, None)
 
     command: Any = shape
     for f in reversed(dataclasses.fields(ShapesParams)):

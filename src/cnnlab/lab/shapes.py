@@ -34,8 +34,6 @@ from cnnlab.result import Message
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from cnnlab.result import Result
-
 OPS = ("conv", "maxpool", "avgpool")
 MAX_WINDOWS_DRAWN = 40  # the window diagram draws at most this many output positions
 
@@ -177,8 +175,6 @@ def measure(params: ShapesParams, progress: Progress | None = None) -> ShapesNum
 
 
 def explain(n: ShapesNumbers) -> list[Message]:
-    if isinstance(n, ShapesParams):  # TRANSITIONAL: `cnnlab shape` (cli/shape_cmds.py) calls
-        return _text_result(n)  # type: ignore[return-value]  # explain(params) for a Result
     out: list[Message] = [
         ("lab.shapes.rule", {}),
         ("lab.shapes.step_padded", {"input": n.input, "padding": n.padding, "padded": n.padded}),
@@ -213,11 +209,6 @@ def explain(n: ShapesNumbers) -> list[Message]:
                                                 "torch": check.torch,
                                                 "verdict": "✓" if check.matches_torch else "✗"}))
     return out
-
-
-def _text_result(params: ShapesParams) -> Result:
-    """The numbers and text for ``params``; figures are drawn only if asked for."""
-    return EXPERIMENT.result(measure(params))
 
 
 def draw(n: ShapesNumbers, lang: str) -> dict[str, Figure]:

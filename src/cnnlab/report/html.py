@@ -40,7 +40,8 @@ footer { text-align: center; color: var(--muted); font-size: .85rem; padding-bot
 def _section(entry: TourEntry, files: dict[str, str], lang: str) -> str:
     name = entry.experiment.name
     title = html.escape(t(entry.experiment.title_key, lang))
-    lines = "".join(f"<li>{html.escape(line)}</li>" for line in entry.result.text(lang).splitlines())
+    lines = "".join(f"<li><pre>{html.escape(text)}</pre></li>" if "\n" in text  # a table
+                    else f"<li>{html.escape(text)}</li>" for text in entry.result.lines(lang))
     figures = "".join(
         f'<figure><img src="{html.escape(files[f"{fig}.png"])}" alt="{html.escape(name)}: '
         f'{html.escape(fig)}" loading="eager"><figcaption class="meta">{html.escape(fig)} · '
