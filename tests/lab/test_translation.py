@@ -14,6 +14,7 @@ from cnnlab.lab.stats import Paired, mcnemar, spread
 from cnnlab.lab.translation import (
     DIRECTIONS,
     Comparison,
+    _p_text,
     _verdict,
     paired_test,
     shift_directions,
@@ -120,6 +121,7 @@ def test_verdict_follows_the_test() -> None:
     assert _verdict(Comparison("gap", "cnn", 4, hi, lo, sig)) == "better"
     assert _verdict(Comparison("gap", "cnn", 4, lo, hi, sig)) == "worse"
     assert _verdict(Comparison("gap", "cnn", 4, hi, lo, flat)) == "noise"  # big gap, p ≥ 0.05
+    assert (_p_text(0.0), _p_text(1.8e-17), _p_text(0.58)) == ("< 1e-300", "1.8e-17", "0.58")
 
 
 def test_paired_test_matches_stats_and_survives_many_discordant_images() -> None:
@@ -167,3 +169,16 @@ def test_invalid_params(bad: dict, match: str) -> None:
 def test_index_beyond_test_set_fails_before_training() -> None:
     with pytest.raises(ConfigError, match=r"index = 100 is out of range; valid: 0\.\.99"):
         lab.run("translation", n_train=20, n_test=100, index=100)
+
+
+def test_korean_figures_render_every_glyph(quick) -> None:
+    import io
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for fig in quick.figures_in("ko").values():
+            fig.savefig(io.BytesIO(), format="png")
+    assert not [w for w in caught if "missing from" in str(w.message)]
+    ax = quick.figures_in("ko")["accuracy_vs_shift"].axes[0]
+    assert ax.get_ylabel() == "테스트 정확도(%), 시드 2개의 평균 ± 표준편차"

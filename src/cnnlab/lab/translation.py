@@ -328,6 +328,11 @@ def measure(params: TranslationParams, progress: Progress | None = None) -> Tran
     )
 
 
+def _p_text(p: float) -> str:
+    """A p-value as text; an exact tail below the smallest float reads "< 1e-300", not 0."""
+    return "< 1e-300" if p < 1e-300 else f"{p:.2g}"
+
+
 def _verdict(cmp: Comparison) -> str:
     if not cmp.test.significant:
         return "noise"
@@ -351,7 +356,7 @@ def explain(n: TranslationNumbers) -> list[Message]:
         msgs.append((f"lab.translation.cmp_{cmp.a}_{cmp.b}_{_verdict(cmp)}", {
             "s": cmp.shift, "a": 100 * cmp.accuracy_a.mean, "a_sd": 100 * cmp.accuracy_a.std,
             "b": 100 * cmp.accuracy_b.mean, "b_sd": 100 * cmp.accuracy_b.std,
-            "p": cmp.test.p_value, "a_only": cmp.test.a_only, "b_only": cmp.test.b_only,
+            "p": _p_text(cmp.test.p_value), "a_only": cmp.test.a_only, "b_only": cmp.test.b_only,
             "n": cmp.test.n}))
     eq = n.equivariance
     msgs += [
