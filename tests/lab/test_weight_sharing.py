@@ -140,6 +140,13 @@ def test_seeds_spread_and_pooled_paired_test(two_seeds) -> None:
                                        [False] * test.a_only + [True] * test.b_only).p_value
         assert len(n.paired_p_per_seed[f"conv_vs_{rival}"]) == 2
     assert "lab.weight_sharing.one_seed" not in [key for key, _ in two_seeds.messages]
+    for kind in KINDS:  # the seed control: seed 0 vs seed 1 of the same network, same images
+        test, per_seed = n.seed_to_seed[kind], n.accuracy_per_seed[kind]
+        assert test.n == n.n_test
+        assert (test.a_only - test.b_only) / test.n == pytest.approx(per_seed[0] - per_seed[1])
+    for rival in ("locally_connected", "fully_connected"):
+        ahead = sum(a > b for a, b in zip(n.accuracy_per_seed["conv"], n.accuracy_per_seed[rival]))
+        assert n.conv_ahead_in[f"conv_vs_{rival}"] == ahead
 
 
 def test_numbers_round_trip_through_json(two_seeds) -> None:
@@ -168,6 +175,25 @@ def test_verdict_follows_the_paired_test(two_seeds, rival: str, short: str) -> N
         assert f"lab.weight_sharing.{short}_{verdict}" in keys, (p, verdict)
     text = lab.get("weight-sharing").result(_with_test(n, rival, 0.3, 0.9, 0.85)).text("en")
     assert "within noise" in text
+
+
+def test_seed_caveat_when_another_seed_differs_as_much(two_seeds) -> None:
+    n = _with_test(two_seeds.data, "locally_connected", 0.001, 0.90, 0.85)
+    calm, jumpy = Paired(30, 28, 0.9, 100), Paired(60, 20, 1e-5, 100)
+    quiet = dataclasses.replace(n, seed_to_seed=dict.fromkeys(KINDS, calm))
+    assert "lab.weight_sharing.seed_caveat" not in [key for key, _ in explain(quiet)]
+    noisy = dataclasses.replace(n, seed_to_seed={**quiet.seed_to_seed, "conv": jumpy})
+    keys = [key for key, _ in explain(noisy)]
+    assert keys[keys.index("lab.weight_sharing.sharing_conv_better") + 1] \
+        == "lab.weight_sharing.seed_caveat"
+    text = lab.get("weight-sharing").result(noisy).text("en")
+    assert "two seeds of the same network also differ" in text
+    # within noise: no caveat needed
+    calm_test = dataclasses.replace(noisy, paired={**noisy.paired, "conv_vs_locally_connected":
+                                                   Paired(30, 28, 0.9, 200),
+                                                   "conv_vs_fully_connected":
+                                                   Paired(30, 28, 0.9, 200)})
+    assert "lab.weight_sharing.seed_caveat" not in [key for key, _ in explain(calm_test)]
 
 
 def test_figure_shows_both_factors_and_the_same_compute(two_seeds) -> None:

@@ -104,6 +104,9 @@ class WeightSharingNumbers:
     train_accuracy: dict[str, float]  # mean over seeds, last epoch's running accuracy
     paired: dict[str, Paired]  # "conv_vs_<rival>": McNemar pooled over seeds
     paired_p_per_seed: dict[str, list[float]]  # the same test, seed by seed
+    conv_ahead_in: dict[str, int]  # "conv_vs_<rival>" → seeds in which conv was more accurate
+    seed_to_seed: dict[str, Paired]  # kind → seed s vs seed s+1 of the same network, pooled over
+    # s: the difference another seed alone makes (empty with one seed)
     train_seconds: dict[str, float]  # summed over seeds
 
 
@@ -241,6 +244,12 @@ def measure(params: WeightSharingParams, progress: Progress | None = None) -> We
         accuracy_per_seed=acc,
         train_accuracy={kind: float(np.mean(train_acc[kind])) for kind in KINDS},
         paired=paired, paired_p_per_seed=per_seed,
+        conv_ahead_in={f"conv_vs_{rival}": sum(a > b for a, b in
+                                               zip(acc["conv"], acc[rival], strict=True))
+                       for rival in RIVALS},
+        seed_to_seed={} if len(seeds) < 2 else {
+            kind: mcnemar(np.concatenate(correct[kind][:-1]), np.concatenate(correct[kind][1:]))
+            for kind in KINDS},
         train_seconds={kind: round(seconds[kind], 2) for kind in KINDS},
     )
 
@@ -273,6 +282,9 @@ def explain(n: WeightSharingNumbers) -> list[Message]:
         messages.append(("lab.weight_sharing.one_seed", {"n_test": n.n_test}))
     for rival in RIVALS:
         messages.append(_verdict(n, rival))
+        caveat = _seed_caveat(n, rival)
+        if caveat is not None:
+            messages.append(caveat)
     messages.append(("lab.weight_sharing.truth", {}))
     return messages
 
@@ -290,6 +302,19 @@ def _verdict(n: WeightSharingNumbers, rival: str) -> Message:
         return f"lab.weight_sharing.{short}_within_noise", kw
     return (f"lab.weight_sharing.{short}_conv_better" if diff > 0
             else f"lab.weight_sharing.{short}_rival_better"), kw
+
+
+def _seed_caveat(n: WeightSharingNumbers, rival: str) -> Message | None:
+    """The control for a significant difference: do two seeds of the same network differ beyond
+    test-set noise too? Then say so, with how many seeds agree on the direction."""
+    name = f"conv_vs_{rival}"
+    if n.paired[name].p_value >= ALPHA or not n.seed_to_seed:
+        return None
+    worst = min(n.seed_to_seed[kind].p_value for kind in ("conv", rival))
+    if worst >= ALPHA:
+        return None
+    return "lab.weight_sharing.seed_caveat", {"p": worst, "ahead": n.conv_ahead_in[name],
+                                              "seeds": len(n.seeds)}
 
 
 def draw(n: WeightSharingNumbers, lang: str) -> dict[str, Figure]:
