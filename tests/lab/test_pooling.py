@@ -143,7 +143,8 @@ def test_bad_parameters(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
         lab.run("pooling", max_shift=28)
     with pytest.raises(ConfigError, match=r"pool = 15 is out of range; valid: 2\.\.14"):
         lab.run("pooling", pool=15)
-    with pytest.raises(ConfigError, match=r"max_shift = 2 is smaller than pool = 3.*valid: 3\.\.27"):
+    with pytest.raises(ConfigError,
+                       match=r"max_shift = 2 is smaller than pool = 3.*valid: 3\.\.27"):
         lab.run("pooling", data="mnist-sample", pool=3, max_shift=2)
     with pytest.raises(ConfigError, match=r"seeds = 0 is out of range; valid: 1\.\.20"):
         lab.run("pooling", seeds=0)
