@@ -44,3 +44,10 @@ def test_paired_bootstrap_covers_the_difference() -> None:
     low, high = paired_bootstrap(a, b)
     assert low < a.mean() - b.mean() < high
     assert paired_bootstrap(a, a) == (0.0, 0.0)
+
+
+def test_mcnemar_many_discordant_images() -> None:
+    a = np.array([True] * 1600 + [False] * 1400)
+    res = mcnemar(a, ~a)  # 3,000 discordant images: 2.0**3000 overflows a float
+    assert (res.a_only, res.b_only) == (1600, 1400)
+    assert 0 < res.p_value < 0.001

@@ -10,13 +10,12 @@ import torch.nn.functional as F
 
 from cnnlab import lab
 from cnnlab.errors import ConfigError
-from cnnlab.lab.stats import Paired, mcnemar, spread
+from cnnlab.lab.stats import Paired, spread
 from cnnlab.lab.translation import (
     DIRECTIONS,
     Comparison,
     _p_text,
     _verdict,
-    paired_test,
     shift_directions,
     shift_each,
     shift_images,
@@ -122,20 +121,6 @@ def test_verdict_follows_the_test() -> None:
     assert _verdict(Comparison("gap", "cnn", 4, lo, hi, sig)) == "worse"
     assert _verdict(Comparison("gap", "cnn", 4, hi, lo, flat)) == "noise"  # big gap, p ≥ 0.05
     assert (_p_text(0.0), _p_text(1.8e-17), _p_text(0.58)) == ("< 1e-300", "1.8e-17", "0.58")
-
-
-def test_paired_test_matches_stats_and_survives_many_discordant_images() -> None:
-    g = np.random.default_rng(0)
-    a, b = g.random(300) < 0.8, g.random(300) < 0.7
-    assert paired_test(a, b) == mcnemar(a, b)
-    assert paired_test(a, a).p_value == 1.0
-    many_a = np.r_[np.ones(1500, bool), np.zeros(1500, bool)]  # 3,000 discordant images
-    big = paired_test(many_a, ~many_a)
-    assert (big.a_only, big.b_only, big.n) == (1500, 1500, 3000) and big.p_value == 1.0
-    lopsided = paired_test(np.r_[many_a, np.ones(200, bool)], np.r_[~many_a, np.zeros(200, bool)])
-    assert 0.0 < lopsided.p_value < 1e-3  # 1,700 vs 1,500: a real difference at this size
-    with pytest.raises(ValueError, match=r"paired test needs two equal 1-D vectors"):
-        paired_test(a, b[:10])
 
 
 def test_shifted_test_set_moves_each_image_in_its_direction() -> None:

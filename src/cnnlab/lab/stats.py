@@ -57,7 +57,8 @@ class Paired:
         return self.p_value < ALPHA
 
 
-def mcnemar(correct_a: Sequence[bool] | np.ndarray, correct_b: Sequence[bool] | np.ndarray) -> Paired:
+def mcnemar(correct_a: Sequence[bool] | np.ndarray,
+            correct_b: Sequence[bool] | np.ndarray) -> Paired:
     """Exact two-sided McNemar test; ``correct_*`` are per-image booleans on the same images."""
     a = np.asarray(correct_a, dtype=bool)
     b = np.asarray(correct_b, dtype=bool)
@@ -67,7 +68,7 @@ def mcnemar(correct_a: Sequence[bool] | np.ndarray, correct_b: Sequence[bool] | 
     m, k = a_only + b_only, min(a_only, b_only)
     if m == 0:
         return Paired(a_only, b_only, 1.0, int(a.size))
-    tail = sum(math.comb(m, i) for i in range(k + 1)) / 2.0**m
+    tail = sum(math.comb(m, i) for i in range(k + 1)) / 2**m  # exact ints: no overflow for big m
     return Paired(a_only, b_only, min(1.0, 2.0 * tail), int(a.size))
 
 

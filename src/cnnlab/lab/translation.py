@@ -7,7 +7,7 @@ and seed), once per seed ``seed, seed + 1, …``: a CNN whose conv blocks end in
 (:class:`~cnnlab.models.GAPNet`) and an MLP. The shifted test set at ``s`` pixels moves test image
 ``i`` by ``s`` pixels in one direction (right, left, down or up) drawn once per image with a fixed
 generator, zero fill (MNIST's background is 0): the same images and moves for every model and
-seed, so two models can be compared image by image (McNemar, :func:`paired_test`,
+seed, so two models can be compared image by image (McNemar, :func:`cnnlab.lab.stats.mcnemar`,
 pooled over seeds). Accuracies are mean ± std over seeds. MNIST digits sit in a 20×20 box in the
 28×28 frame, so beyond ~4 pixels strokes start to leave it.
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +36,7 @@ import numpy as np
 
 from cnnlab.errors import ConfigError
 from cnnlab.lab.registry import register
-from cnnlab.lab.stats import Paired, Spread, spread
+from cnnlab.lab.stats import Paired, Spread, mcnemar, spread
 from cnnlab.lab.training import TrainDataParams, Trained, load_train_test, train_model
 from cnnlab.progress import Progress, emit
 from cnnlab.result import Message
@@ -158,23 +157,6 @@ def shift_each(x: torch.Tensor, s: int, directions: np.ndarray) -> torch.Tensor:
         idx = torch.from_numpy(np.flatnonzero(directions == d))
         out[idx] = shift_images(x[idx], s * dy, s * dx)
     return out
-
-
-def paired_test(correct_a: np.ndarray, correct_b: np.ndarray) -> Paired:
-    """Exact two-sided McNemar test, as :func:`cnnlab.lab.stats.mcnemar`, in integer arithmetic.
-
-    ``stats.mcnemar`` divides by the float ``2.0**m``, which overflows once more than ~1,023 images
-    are discordant (3 seeds × 1,000 shifted images reach that); ``int / int`` rounds correctly at
-    any size. TRANSITIONAL: drop for ``stats.mcnemar`` once it does the same.
-    """
-    a = np.asarray(correct_a, dtype=bool)
-    b = np.asarray(correct_b, dtype=bool)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"paired test needs two equal 1-D vectors, got {a.shape} and {b.shape}")
-    a_only, b_only = int((a & ~b).sum()), int((~a & b).sum())
-    m, k = a_only + b_only, min(a_only, b_only)
-    tail = sum(math.comb(m, i) for i in range(k + 1)) / 2**m  # exact ints, one rounding
-    return Paired(a_only, b_only, min(1.0, 2.0 * tail), int(a.size))
 
 
 def shift_directions(n: int) -> np.ndarray:
@@ -305,7 +287,7 @@ def measure(params: TranslationParams, progress: Progress | None = None) -> Tran
     comparisons = [
         Comparison(a, b, s, spread([c[s].mean() for c in correct[a]]),
                    spread([c[s].mean() for c in correct[b]]),
-                   paired_test(np.concatenate([c[s] for c in correct[a]]),
+                   mcnemar(np.concatenate([c[s] for c in correct[a]]),
                                np.concatenate([c[s] for c in correct[b]])))
         for a, b in PAIRS for s in sorted({0, s_mid})]
     first_cnn = fits["cnn"][0]
@@ -462,5 +444,5 @@ EXPERIMENT = register("translation", TranslationParams, "lab.translation.title",
                              "seeds": 1})
 
 __all__ = ["TranslationParams", "TranslationNumbers", "Comparison", "Equivariance",
-           "ModelSummary", "paired_test", "shift_images", "shift_each", "shift_directions",
+           "ModelSummary", "shift_images", "shift_each", "shift_directions",
            "correct_vs_shift", "equivariance", "measure", "explain", "draw", "EXPERIMENT"]
