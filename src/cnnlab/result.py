@@ -45,8 +45,6 @@ class Result:
     def __init__(self, name: str, data: Any, messages: list[Message] | None = None, *,
                  lang: str = "en", draw: DrawFn | None = None,
                  figures: dict[str, Figure] | None = None, text_lang: str | None = None) -> None:
-        if isinstance(messages, dict):  # TRANSITIONAL: legacy Result(name, numbers, figures, ...)
-            figures, messages = messages, None
         self.name = name
         self.data = data
         self.messages: list[Message] = list(messages or [])

@@ -88,12 +88,6 @@ def test_unknown_experiment(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Unknown experiment 'nope'. Valid: " in capsys.readouterr().err
 
 
-def _converted(name: str) -> bool:
-    from cnnlab.lab.registry import _Legacy  # TRANSITIONAL: gone once every experiment is converted
-
-    return not isinstance(EXPERIMENTS[name], _Legacy)
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_numbers_round_trip_through_json_and_sidecar(results, name: str) -> None:
     """Saved numbers load back equal to the measured ones, and give the same text and figures."""
@@ -101,8 +95,6 @@ def test_numbers_round_trip_through_json_and_sidecar(results, name: str) -> None
 
     from cnnlab.jsonable import equal
 
-    if not _converted(name):
-        pytest.skip("not yet measure → explain → draw")
     r = results(name)
     data, arrays = r.split_numbers()
     data = json.loads(json.dumps(data))  # through real JSON text
@@ -120,8 +112,6 @@ def test_numbers_round_trip_through_json_and_sidecar(results, name: str) -> None
 
 @pytest.mark.parametrize("name", NAMES)
 def test_numbers_are_frozen_dataclasses_without_torch(results, name: str) -> None:
-    if not _converted(name):
-        pytest.skip("not yet measure → explain → draw")
     r = results(name)
     assert dataclasses.is_dataclass(r.data) and type(r.data).__dataclass_params__.frozen
     with pytest.raises(dataclasses.FrozenInstanceError):

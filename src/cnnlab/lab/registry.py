@@ -122,36 +122,17 @@ def check_params(params: Any) -> None:
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-@dataclass(frozen=True)
-class _Legacy(Experiment):
-    """TRANSITIONAL: an experiment still written as one ``run`` function (removed once all are
-    converted to measure → explain → draw)."""
-
-    legacy_run: Any = None
-
-    def run(self, params: Any, *, lang: str | None = None,
-            callback: Progress | None = None) -> Result:
-        return self.legacy_run(params, lang=lang, callback=callback)  # type: ignore[no-any-return]
-
-
-def register(name: str, params: type, title_key: str, quick: dict[str, Any] | None = None, *,
-             numbers: type | None = None, measure: MeasureFn | None = None,
-             explain: ExplainFn | None = None, draw: DrawFn | None = None) -> Any:
+def register(name: str, params: type, title_key: str, *, numbers: type, measure: MeasureFn,
+             explain: ExplainFn, draw: DrawFn, quick: dict[str, Any] | None = None) -> Experiment:
     """Register one experiment (see the module docstring); returns it.
 
     ``quick`` holds parameter overrides that make the run take a few seconds (smaller budgets,
     fewer epochs); the shared test over every experiment and ``cnnlab tour --quick`` use them.
     """
-    if measure is None:  # TRANSITIONAL decorator form for a legacy run()
-        def wrap(fn: Any) -> Any:
-            EXPERIMENTS[name] = _Legacy(name, params, title_key, dict, fn, fn, fn,
-                                        dict(quick or {}), legacy_run=fn)
-            return fn
-        return wrap
-    assert numbers is not None and explain is not None and draw is not None
     if name in EXPERIMENTS:
         raise RuntimeError(f"experiment {name!r} registered twice")
-    if not (dataclasses.is_dataclass(numbers) and numbers.__dataclass_params__.frozen):  # type: ignore[attr-defined]
+    frozen = getattr(numbers, "__dataclass_params__", None)
+    if not (dataclasses.is_dataclass(numbers) and frozen is not None and frozen.frozen):
         raise TypeError(f"{name}: numbers must be a frozen dataclass, got {numbers!r}")
     exp = Experiment(name, params, title_key, numbers, measure, explain, draw, dict(quick or {}))
     EXPERIMENTS[name] = exp
