@@ -422,6 +422,7 @@ def _accuracy_figure(n: CnnVsFcNumbers, lang: str) -> Figure:
         ax.text((x0 + x1) / 2, y, t("lab.cnn_vs_fc.fig_p", lang, p=n.paired[name].p_value),
                 ha="center", va="bottom", fontsize=8)
     ax.set_ylim(floor, high + step * 7.5)
+    ax.set_yticks([y for y in ax.get_yticks() if floor <= y <= 100])  # no ticks past 100 %
     ax.set_xticks(xs, [t(f"lab.cnn_vs_fc.fig_model_{m}", lang) for m in MODELS])
     ax.set_ylabel(t("lab.cnn_vs_fc.fig_y", lang))
     ax.set_title(t("lab.cnn_vs_fc.fig_title", lang, n=n.n_train, epochs=n.epochs,

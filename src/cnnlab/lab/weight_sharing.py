@@ -372,6 +372,7 @@ def draw(n: WeightSharingNumbers, lang: str) -> dict[str, Figure]:
     floor = max(0.0, min(per_seed_all) - 10.0)
     step = (high - floor) * 0.09
     ax_a.set_ylim(floor, high + 3.2 * step)
+    ax_a.set_yticks([y for y in ax_a.get_yticks() if floor <= y <= 100])  # no ticks past 100 %
     for level, rival in enumerate(RIVALS):  # a bracket conv ↔ rival labelled with p
         j = KINDS.index(rival)
         y = high + step * (0.6 + 1.2 * level)
