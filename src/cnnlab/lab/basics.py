@@ -93,7 +93,7 @@ def true_convolution(x: Any, w: Any) -> Any:
     size = (h + k0 - 1, wd + k1 - 1)
     spectrum = torch.fft.rfft2(x.double(), s=size) * torch.fft.rfft2(w.double(), s=size)
     full = torch.fft.irfft2(spectrum, s=size)
-    return full[k0 - 1: h, k1 - 1: wd]  # (H-k+1, W-k+1)
+    return full[k0 - 1 : h, k1 - 1 : wd]  # (H-k+1, W-k+1)
 
 
 def measure(params: BasicsParams, progress: Progress | None = None) -> BasicsNumbers:
@@ -124,9 +124,11 @@ def measure(params: BasicsParams, progress: Progress | None = None) -> BasicsNum
     # cross-correlation vs true convolution, on the digit (float64: exact comparisons)
     img = x[0].double()  # (H, W)
     g = torch.Generator().manual_seed(params.seed)
-    kernels = {"random": torch.randn(3, 3, generator=g, dtype=torch.float64),
-               "sobel": torch.tensor(SOBEL_X, dtype=torch.float64),
-               "blur": torch.tensor(BLUR, dtype=torch.float64) / 16}
+    kernels = {
+        "random": torch.randn(3, 3, generator=g, dtype=torch.float64),
+        "sobel": torch.tensor(SOBEL_X, dtype=torch.float64),
+        "blur": torch.tensor(BLUR, dtype=torch.float64) / 16,
+    }
     cc: dict[str, KernelComparison] = {}
     for name, w in kernels.items():
         corr = F.conv2d(img[None, None], w[None, None])[0, 0]  # (H-2, W-2): what Conv2d computes
@@ -135,44 +137,82 @@ def measure(params: BasicsParams, progress: Progress | None = None) -> BasicsNum
         diff = float((corr - true).abs().max())
         scale = float(corr.abs().max())
         cc[name] = KernelComparison(
-            kernel=w.numpy(), symmetric=bool(torch.equal(w, w.flip(0, 1))),
-            max_abs_diff_corr_vs_conv=diff, relative_diff=diff / scale if scale else 0.0,
+            kernel=w.numpy(),
+            symmetric=bool(torch.equal(w, w.flip(0, 1))),
+            max_abs_diff_corr_vs_conv=diff,
+            relative_diff=diff / scale if scale else 0.0,
             flipped_kernel_equals_fft_conv=float((flipped - true).abs().max()) < 1e-9,
-            corr=corr.numpy(), conv=true.numpy())
+            corr=corr.numpy(),
+            conv=true.numpy(),
+        )
 
     return BasicsNumbers(
-        dataset=ds.name, split=ds.split, index=i, label=int(label), seed=params.seed,
-        raw_dtype=str(raw.dtype).replace("torch.", ""), raw_shape=tuple(raw.shape),
+        dataset=ds.name,
+        split=ds.split,
+        index=i,
+        label=int(label),
+        seed=params.seed,
+        raw_dtype=str(raw.dtype).replace("torch.", ""),
+        raw_shape=tuple(raw.shape),
         raw_range=(int(raw.min()), int(raw.max())),
-        tensor_dtype=str(x.dtype).replace("torch.", ""), tensor_shape=tuple(x.shape),
-        tensor_range=(float(x.min()), float(x.max())), to_tensor_is_div_255=exact,
-        batched_shape=tuple(xb.shape), batched_output_shape=tuple(y_batched.shape),
+        tensor_dtype=str(x.dtype).replace("torch.", ""),
+        tensor_shape=tuple(x.shape),
+        tensor_range=(float(x.min()), float(x.max())),
+        to_tensor_is_div_255=exact,
+        batched_shape=tuple(xb.shape),
+        batched_output_shape=tuple(y_batched.shape),
         unbatched_output_shape=tuple(y_unbatched.shape),
-        unbatched_max_abs_diff=unbatched_diff, two_d_input_rejected=two_d_rejected,
-        cross_correlation=cc, raw=raw.numpy(), tensor=x.numpy(),
+        unbatched_max_abs_diff=unbatched_diff,
+        two_d_input_rejected=two_d_rejected,
+        cross_correlation=cc,
+        raw=raw.numpy(),
+        tensor=x.numpy(),
     )
 
 
 def explain(n: BasicsNumbers) -> list[Message]:
     cc = n.cross_correlation
     out: list[Message] = [
-        ("lab.basics.data_train" if n.split == "train" else "lab.basics.data_test",
-         {"dataset": n.dataset, "index": n.index, "label": n.label}),
-        ("lab.basics.to_tensor", {"raw_shape": list(n.raw_shape), "lo": n.raw_range[0],
-                                  "hi": n.raw_range[1], "shape": list(n.tensor_shape),
-                                  "tlo": n.tensor_range[0], "thi": n.tensor_range[1],
-                                  "exact": "✓" if n.to_tensor_is_div_255 else "✗"}),
-        ("lab.basics.unsqueeze", {"shape": list(n.tensor_shape), "batched": list(n.batched_shape),
-                                  "out": list(n.batched_output_shape)}),
-        ("lab.basics.unbatched", {"out": list(n.unbatched_output_shape),
-                                  "diff": n.unbatched_max_abs_diff}),
+        (
+            "lab.basics.data_train" if n.split == "train" else "lab.basics.data_test",
+            {"dataset": n.dataset, "index": n.index, "label": n.label},
+        ),
+        (
+            "lab.basics.to_tensor",
+            {
+                "raw_shape": list(n.raw_shape),
+                "lo": n.raw_range[0],
+                "hi": n.raw_range[1],
+                "shape": list(n.tensor_shape),
+                "tlo": n.tensor_range[0],
+                "thi": n.tensor_range[1],
+                "exact": "✓" if n.to_tensor_is_div_255 else "✗",
+            },
+        ),
+        (
+            "lab.basics.unsqueeze",
+            {
+                "shape": list(n.tensor_shape),
+                "batched": list(n.batched_shape),
+                "out": list(n.batched_output_shape),
+            },
+        ),
+        (
+            "lab.basics.unbatched",
+            {"out": list(n.unbatched_output_shape), "diff": n.unbatched_max_abs_diff},
+        ),
     ]
     if n.two_d_input_rejected:
         out.append(("lab.basics.two_d", {"shape": list(n.raw_shape)}))
     out += [
         ("lab.basics.cc_rule", {}),
-        ("lab.basics.cc_random", {"diff": cc["random"].max_abs_diff_corr_vs_conv,
-                                  "rel": 100 * cc["random"].relative_diff}),
+        (
+            "lab.basics.cc_random",
+            {
+                "diff": cc["random"].max_abs_diff_corr_vs_conv,
+                "rel": 100 * cc["random"].relative_diff,
+            },
+        ),
         ("lab.basics.cc_sobel", {"diff": cc["sobel"].max_abs_diff_corr_vs_conv}),
         ("lab.basics.cc_blur", {"diff": cc["blur"].max_abs_diff_corr_vs_conv}),
         ("lab.basics.truth", {}),
@@ -181,8 +221,10 @@ def explain(n: BasicsNumbers) -> list[Message]:
 
 
 def draw(n: BasicsNumbers, lang: str) -> dict[str, Figure]:
-    return {"to_tensor": _to_tensor_figure(n.raw, n.tensor, lang),
-            "cross_correlation": _cc_figure(n.cross_correlation, lang)}
+    return {
+        "to_tensor": _to_tensor_figure(n.raw, n.tensor, lang),
+        "cross_correlation": _cc_figure(n.cross_correlation, lang),
+    }
 
 
 def _to_tensor_figure(raw: np.ndarray, x: np.ndarray, lang: str) -> Figure:
@@ -229,9 +271,24 @@ def _cc_figure(cc: dict[str, KernelComparison], lang: str) -> Figure:
     return fig
 
 
-EXPERIMENT = register("basics", BasicsParams, "lab.basics.title", numbers=BasicsNumbers,
-                      measure=measure, explain=explain, draw=draw,
-                      quick={"data": "mnist-sample"})
+EXPERIMENT = register(
+    "basics",
+    BasicsParams,
+    "lab.basics.title",
+    numbers=BasicsNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+    quick={"data": "mnist-sample"},
+)
 
-__all__ = ["BasicsParams", "BasicsNumbers", "KernelComparison", "true_convolution", "measure",
-           "explain", "draw", "EXPERIMENT"]
+__all__ = [
+    "BasicsParams",
+    "BasicsNumbers",
+    "KernelComparison",
+    "true_convolution",
+    "measure",
+    "explain",
+    "draw",
+    "EXPERIMENT",
+]

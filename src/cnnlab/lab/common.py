@@ -15,15 +15,17 @@ class DataParams:
     data: str = field(default="auto", metadata={"help": "lab.param.data", "choices": names()})
     # auto: full MNIST when found locally (data-dir or cache), else the embedded 5,000-digit sample
     data_dir: str | None = field(default=None, metadata={"help": "lab.param.data_dir"})
-    split: str = field(default="train", metadata={"help": "lab.param.split",
-                                                  "choices": ("train", "test")})
+    split: str = field(
+        default="train", metadata={"help": "lab.param.split", "choices": ("train", "test")}
+    )
     download: bool = field(default=False, metadata={"help": "lab.param.download"})
 
 
 def open_data(params: DataParams) -> Any:
     """The dataset the params point at (raises DataError with a suggestion when unavailable)."""
-    return get_dataset(params.data, train=params.split == "train", root=params.data_dir,
-                       download=params.download)
+    return get_dataset(
+        params.data, train=params.split == "train", root=params.data_dir, download=params.download
+    )
 
 
 __all__ = ["DataParams", "open_data"]

@@ -34,19 +34,22 @@ NUMBERS_UP_TO = 12  # cells are written into the figure when the padded side is 
 
 @dataclass
 class ConvStepsParams:
-    input_size: int = field(default=5, metadata={"help": "cli.conv_steps.opt.input_size",
-                                                 "min": 1, "max": MAX_SIZE})
+    input_size: int = field(
+        default=5, metadata={"help": "cli.conv_steps.opt.input_size", "min": 1, "max": MAX_SIZE}
+    )
     # the guide's 5×5 input
-    kernel_size: int = field(default=3, metadata={"help": "cli.conv_steps.opt.kernel_size",
-                                                  "min": 1, "max": MAX_SIZE})
+    kernel_size: int = field(
+        default=3, metadata={"help": "cli.conv_steps.opt.kernel_size", "min": 1, "max": MAX_SIZE}
+    )
     # the guide's 3×3 kernel
     padding: int = field(default=0, metadata={"help": "cli.conv_steps.opt.padding"})
     stride: int = field(default=1, metadata={"help": "cli.conv_steps.opt.stride"})
     dilation: int = field(default=1, metadata={"help": "cli.conv_steps.opt.dilation"})
     # padding, stride and dilation are checked by the engine, whose error shows the size formula
     bias: float = field(default=0.0, metadata={"help": "cli.conv_steps.opt.bias"})
-    image: str | None = field(default=None, metadata={"help": "cli.conv_steps.opt.image",
-                                                      "choices": names()})
+    image: str | None = field(
+        default=None, metadata={"help": "cli.conv_steps.opt.image", "choices": names()}
+    )
     # None: the guide's small integers; a dataset name: the centre patch of one of its test images
     index: int = field(default=0, metadata={"help": "cli.conv_steps.opt.index", "min": 0})
     limit: int = field(default=9, metadata={"help": "cli.conv_steps.opt.limit", "min": 0})
@@ -95,8 +98,11 @@ def _source(params: ConvStepsParams) -> tuple[np.ndarray, np.ndarray, _Source]:
     from cnnlab.engine import explain
 
     if params.image is None:
-        return (explain.default_input(params.input_size),
-                explain.default_kernel(params.kernel_size), _Source())
+        return (
+            explain.default_input(params.input_size),
+            explain.default_kernel(params.kernel_size),
+            _Source(),
+        )
     from cnnlab.data import get_dataset
     from cnnlab.errors import ConfigError
 
@@ -104,13 +110,16 @@ def _source(params: ConvStepsParams) -> tuple[np.ndarray, np.ndarray, _Source]:
     i = ds.check_index(params.index)
     h, w = ds.images.shape[1:]
     if params.input_size > min(h, w):
-        raise ConfigError("engine.steps.patch_size", size=params.input_size, h=h, w=w,
-                          limit=min(h, w))
+        raise ConfigError(
+            "engine.steps.patch_size", size=params.input_size, h=h, w=w, limit=min(h, w)
+        )
     y = int(ds.labels[i])
     label = str(ds.classes[y]) if len(ds.classes) > y else str(y)
-    return (explain.centre_patch(ds.images[i], params.input_size),
-            explain.edge_kernel(params.kernel_size),
-            _Source(ds.name, ds.split, i, label))
+    return (
+        explain.centre_patch(ds.images[i], params.input_size),
+        explain.edge_kernel(params.kernel_size),
+        _Source(ds.name, ds.split, i, label),
+    )
 
 
 def measure(params: ConvStepsParams, progress: Progress | None = None) -> ConvStepsNumbers:
@@ -139,21 +148,42 @@ def measure(params: ConvStepsParams, progress: Progress | None = None) -> ConvSt
     pad = trace.geo.pads[0][0]
     padded = np.pad(image, pad)  # (H + 2p, W + 2p), zeros around
     is_padding = np.pad(np.zeros_like(image, dtype=bool), pad, constant_values=True)
-    h_out, w_out = (out_size(size, params.kernel_size, params.stride, params.padding,
-                             params.dilation).formula() for size in image.shape)
+    h_out, w_out = (
+        out_size(size, params.kernel_size, params.stride, params.padding, params.dilation).formula()
+        for size in image.shape
+    )
     with torch.no_grad():  # the control: PyTorch's conv2d on the same numbers, float64
-        ref = F.conv2d(torch.from_numpy(image)[None, None], torch.from_numpy(kernel)[None, None],
-                       torch.tensor([params.bias], dtype=torch.float64), params.stride,
-                       params.padding, params.dilation)[0, 0].numpy()  # (Ho, Wo)
+        ref = F.conv2d(
+            torch.from_numpy(image)[None, None],
+            torch.from_numpy(kernel)[None, None],
+            torch.tensor([params.bias], dtype=torch.float64),
+            params.stride,
+            params.padding,
+            params.dilation,
+        )[0, 0].numpy()  # (Ho, Wo)
     return ConvStepsNumbers(
-        input_size=params.input_size, kernel_size=params.kernel_size, stride=params.stride,
-        padding=params.padding, dilation=params.dilation, bias=float(params.bias),
-        dataset=source.dataset, split=source.split, index=source.index, label=source.label,
-        image=image, kernel=kernel, padded=padded, is_padding=is_padding,
-        formulas=(h_out, w_out), output=output, at=at, steps=steps,
+        input_size=params.input_size,
+        kernel_size=params.kernel_size,
+        stride=params.stride,
+        padding=params.padding,
+        dilation=params.dilation,
+        bias=float(params.bias),
+        dataset=source.dataset,
+        split=source.split,
+        index=source.index,
+        label=source.label,
+        image=image,
+        kernel=kernel,
+        padded=padded,
+        is_padding=is_padding,
+        formulas=(h_out, w_out),
+        output=output,
+        at=at,
+        steps=steps,
         hidden=len(trace) - len(steps),
         steps_match_output=all(
-            bool(np.isclose(s.value, output[s.position], rtol=1e-12, atol=1e-12)) for s in steps),
+            bool(np.isclose(s.value, output[s.position], rtol=1e-12, atol=1e-12)) for s in steps
+        ),
         torch_max_abs_diff=float(np.abs(output - ref).max()),
     )
 
@@ -163,16 +193,39 @@ def explain(n: ConvStepsNumbers) -> list[Message]:
 
     out: list[Message] = []
     if n.dataset is not None:
-        out += [("engine.steps.image", {"size": n.input_size, "dataset": n.dataset,
-                                        "split": n.split, "index": n.index, "label": n.label}),
-                ("lab.conv_steps.table", {"table": ""})]
-    out += tables.messages(n.padded, n.is_padding, n.kernel, size=n.input_size,
-                           padding=n.padding, dilation=n.dilation, formulas=n.formulas,
-                           steps=n.steps, hidden=0 if n.at else n.hidden, output=n.output)
-    out += [("lab.conv_steps.table", {"table": ""}),
-            ("lab.conv_steps.torch", {"diff": n.torch_max_abs_diff,
-                                      "ok": "✓" if n.steps_match_output else "✗"}),
-            ("lab.conv_steps.truth", {})]
+        out += [
+            (
+                "engine.steps.image",
+                {
+                    "size": n.input_size,
+                    "dataset": n.dataset,
+                    "split": n.split,
+                    "index": n.index,
+                    "label": n.label,
+                },
+            ),
+            ("lab.conv_steps.table", {"table": ""}),
+        ]
+    out += tables.messages(
+        n.padded,
+        n.is_padding,
+        n.kernel,
+        size=n.input_size,
+        padding=n.padding,
+        dilation=n.dilation,
+        formulas=n.formulas,
+        steps=n.steps,
+        hidden=0 if n.at else n.hidden,
+        output=n.output,
+    )
+    out += [
+        ("lab.conv_steps.table", {"table": ""}),
+        (
+            "lab.conv_steps.torch",
+            {"diff": n.torch_max_abs_diff, "ok": "✓" if n.steps_match_output else "✗"},
+        ),
+        ("lab.conv_steps.truth", {}),
+    ]
     return out
 
 
@@ -185,8 +238,15 @@ def _cells(ax: Any, values: np.ndarray, mask: np.ndarray | None = None) -> None:
         text = f"[{fmt(v)}]" if mask is not None and mask[r, c] else fmt(v)
         red, green, blue, _ = im.cmap(im.norm(v))
         dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5  # perceived luminance
-        ax.text(c, r, text, ha="center", va="center", fontsize=8,
-                color="white" if dark and not (mask is not None and mask[r, c]) else "black")
+        ax.text(
+            c,
+            r,
+            text,
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if dark and not (mask is not None and mask[r, c]) else "black",
+        )
 
 
 def _signed(values: np.ndarray) -> dict[str, Any]:
@@ -208,28 +268,57 @@ def draw(n: ConvStepsNumbers, lang: str) -> dict[str, Figure]:
     i, j = step.position
     pad = n.padding
     fig = Figure(figsize=(13, 4.4), layout="constrained")
-    ax_in, ax_k, ax_p, ax_out = fig.subplots(1, 4, width_ratios=[
-        n.padded.shape[1], max(n.kernel_size, 2), max(n.kernel_size, 2), max(n.output.shape[1], 2)])
+    ax_in, ax_k, ax_p, ax_out = fig.subplots(
+        1,
+        4,
+        width_ratios=[
+            n.padded.shape[1],
+            max(n.kernel_size, 2),
+            max(n.kernel_size, 2),
+            max(n.output.shape[1], 2),
+        ],
+    )
     shade = np.ma.masked_where(n.is_padding, n.padded)  # padding drawn as the gray background
     ax_in.set_facecolor("#d9d9d9")
     ax_in.imshow(shade, **_signed(n.padded))
     for r in step.rows:  # one outlined square per tap of the window
         for c in step.cols:
-            ax_in.add_patch(Rectangle((c + pad - 0.5, r + pad - 0.5), 1, 1, fill=False,
-                                      edgecolor="#d62728", linewidth=2.2))
+            ax_in.add_patch(
+                Rectangle(
+                    (c + pad - 0.5, r + pad - 0.5),
+                    1,
+                    1,
+                    fill=False,
+                    edgecolor="#d62728",
+                    linewidth=2.2,
+                )
+            )
     ax_in.plot([], [], "s", mfc="none", mec="#d62728", mew=2, label=t("engine.steps.window", lang))
     ax_in.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), fontsize=8, frameon=False)
-    ax_in.set_title(t("lab.conv_steps.fig.input", lang, h=n.input_size, w=n.input_size, p=pad,
-                      i=i, j=j), fontsize=10)
+    ax_in.set_title(
+        t("lab.conv_steps.fig.input", lang, h=n.input_size, w=n.input_size, p=pad, i=i, j=j),
+        fontsize=10,
+    )
     ax_k.imshow(n.kernel, **_signed(n.kernel))
     ax_k.set_title(t("engine.steps.kernel", lang), fontsize=10)
     ax_p.imshow(step.products, **_signed(step.products))
     ax_p.set_title(t("engine.steps.products", lang), fontsize=10)
     ax_out.imshow(n.output, **_signed(n.output))
-    ax_out.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#d62728",
-                               linewidth=2.5))
-    ax_out.set_title(t("lab.conv_steps.fig.output", lang, ho=n.output.shape[0],
-                       wo=n.output.shape[1], i=i, j=j, value=fmt(step.value)), fontsize=10)
+    ax_out.add_patch(
+        Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#d62728", linewidth=2.5)
+    )
+    ax_out.set_title(
+        t(
+            "lab.conv_steps.fig.output",
+            lang,
+            ho=n.output.shape[0],
+            wo=n.output.shape[1],
+            i=i,
+            j=j,
+            value=fmt(step.value),
+        ),
+        fontsize=10,
+    )
     if n.padded.shape[0] <= NUMBERS_UP_TO:
         _cells(ax_in, n.padded, n.is_padding)
         _cells(ax_out, n.output)
@@ -239,17 +328,30 @@ def draw(n: ConvStepsNumbers, lang: str) -> dict[str, Figure]:
     for ax in (ax_in, ax_k, ax_p, ax_out):
         ax.set_xticks([])
         ax.set_yticks([])
-    total = t("engine.steps.sum", lang, terms=written_sum(step.window, n.kernel),
-              total=fmt(step.total))
+    total = t(
+        "engine.steps.sum", lang, terms=written_sum(step.window, n.kernel), total=fmt(step.total)
+    )
     if step.bias:
-        total += "\n" + t("engine.steps.bias", lang, total=fmt(step.total), bias=fmt(step.bias),
-                          value=fmt(step.value))
+        total += "\n" + t(
+            "engine.steps.bias",
+            lang,
+            total=fmt(step.total),
+            bias=fmt(step.bias),
+            value=fmt(step.value),
+        )
     fig.suptitle(t("lab.conv_steps.fig.sum", lang, i=i, j=j) + "\n" + total, fontsize=10)
     return {"step": fig}
 
 
-EXPERIMENT = register("conv-steps", ConvStepsParams, "lab.conv_steps.title",
-                      numbers=ConvStepsNumbers, measure=measure, explain=explain, draw=draw,
-                      quick={"limit": 2})
+EXPERIMENT = register(
+    "conv-steps",
+    ConvStepsParams,
+    "lab.conv_steps.title",
+    numbers=ConvStepsNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+    quick={"limit": 2},
+)
 
 __all__ = ["ConvStepsParams", "ConvStepsNumbers", "measure", "explain", "draw", "EXPERIMENT"]

@@ -56,21 +56,26 @@ INK = 0.5  # a pixel is ink (for the digit's extent and stroke width) at this br
 class HierarchyParams(TrainDataParams):
     index: int = field(default=7, metadata={"help": "lab.hierarchy.param.index", "min": 0})
     # test digit to look at (mnist-sample: index i is a digit of class i % 10, so 7 is a "7")
-    channels: tuple[int, ...] = field(default=(8, 16, 32),
-                                      metadata={"help": "lab.hierarchy.param.channels"})
+    channels: tuple[int, ...] = field(
+        default=(8, 16, 32), metadata={"help": "lab.hierarchy.param.channels"}
+    )
     # ints, one conv block per entry; 3 blocks take 28×28 to 14, 7 and 3 (at most 4: 28 → 1).
     # the CLI turns a tuple[int, ...] field into a repeatable option (--channels 8 --channels 16)
-    kernel: int = field(default=5, metadata={"help": "lab.hierarchy.param.kernel",
-                                             "choices": (3, 5, 7)})
+    kernel: int = field(
+        default=5, metadata={"help": "lab.hierarchy.param.kernel", "choices": (3, 5, 7)}
+    )
     # 5×5 first-layer kernels are large enough to show their structure
-    n_show: int = field(default=8, metadata={"help": "lab.hierarchy.param.n_show", "min": 1,
-                                             "max": 32})
+    n_show: int = field(
+        default=8, metadata={"help": "lab.hierarchy.param.n_show", "min": 1, "max": 32}
+    )
     # maps drawn per layer (the layer table covers all of them)
-    epochs: int = field(default=4, metadata={"help": "lab.training.param.epochs", "min": 1,
-                                             "max": 100})
+    epochs: int = field(
+        default=4, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
+    )
     # ~97 % on mnist-sample with AdamW; enough for the kernels to leave their random start
-    seeds: int = field(default=3, metadata={"help": "lab.hierarchy.param.seeds", "min": 1,
-                                            "max": 10})
+    seeds: int = field(
+        default=3, metadata={"help": "lab.hierarchy.param.seeds", "min": 1, "max": 10}
+    )
     # seed, seed+1, …: accuracy, kernel smoothness and the frame as mean ± std; maps from the first
 
 
@@ -182,13 +187,20 @@ def _check(params: HierarchyParams, size: int, n_test: int) -> tuple[int, ...]:
     channels = (raw,) if isinstance(raw, int) else tuple(raw)  # one int = one block
     max_blocks = max(1, (size).bit_length() - 1)  # each block halves; the last map must be ≥ 1×1
     if not 1 <= len(channels) <= max_blocks or any(
-            isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= MAX_CHANNELS
-            for c in channels):
-        raise ConfigError("lab.hierarchy.error.channels", value=list(channels),
-                          blocks=max_blocks, high=MAX_CHANNELS, size=size)
+        isinstance(c, bool) or not isinstance(c, int) or not 1 <= c <= MAX_CHANNELS
+        for c in channels
+    ):
+        raise ConfigError(
+            "lab.hierarchy.error.channels",
+            value=list(channels),
+            blocks=max_blocks,
+            high=MAX_CHANNELS,
+            size=size,
+        )
     if params.index >= n_test:
-        raise ConfigError("lab.error.range", param="index", value=params.index, low=0,
-                          high=n_test - 1)
+        raise ConfigError(
+            "lab.error.range", param="index", value=params.index, low=0, high=n_test - 1
+        )
     return channels
 
 
@@ -212,8 +224,9 @@ def receptive_fields(model: Any) -> list[int]:
     return fields
 
 
-def frame_effect(model: Any, x_std: torch.Tensor, x: torch.Tensor,
-                 background: float) -> dict[str, Any]:
+def frame_effect(
+    model: Any, x_std: torch.Tensor, x: torch.Tensor, background: float
+) -> dict[str, Any]:
     """Block-1 ReLU on blank windows at the border vs inside, with zero padding and, as a control,
     padding filled with ``background``. ``x_std``/``x``: ``(1, 1, H, W)`` standardised / in [0, 1].
     """
@@ -239,11 +252,16 @@ def frame_effect(model: Any, x_std: torch.Tensor, x: torch.Tensor,
 
     f0, i0 = mean(zero, on_frame), mean(zero, inside)
     f1, i1 = mean(control, on_frame), mean(control, inside)
-    return {"pad_width": p, "frame_cells": int(on_frame.sum()), "interior_cells": int(inside.sum()),
-            "frame_means": f0.tolist(), "interior_means": i0.tolist(),
-            "channels_brighter": int((f0 > i0).sum()),
-            "abs_difference": float((f0 - i0).abs().mean()),
-            "abs_difference_background_pad": float((f1 - i1).abs().mean())}
+    return {
+        "pad_width": p,
+        "frame_cells": int(on_frame.sum()),
+        "interior_cells": int(inside.sum()),
+        "frame_means": f0.tolist(),
+        "interior_means": i0.tolist(),
+        "channels_brighter": int((f0 > i0).sum()),
+        "abs_difference": float((f0 - i0).abs().mean()),
+        "abs_difference_background_pad": float((f1 - i1).abs().mean()),
+    }
 
 
 def _first_weight(model: Any) -> torch.Tensor:
@@ -263,18 +281,27 @@ def measure(params: HierarchyParams, progress: Progress | None = None) -> Hierar
     channels = _check(params, size, len(test[1]))
 
     def make() -> torch.nn.Module:
-        return build("cnn", image_size=size, channels=channels, kernel_size=params.kernel,
-                     hidden=64)
+        return build(
+            "cnn", image_size=size, channels=channels, kernel_size=params.kernel, hidden=64
+        )
 
-    x, label = test[0][params.index:params.index + 1], int(test[1][params.index])  # (1, 1, H, W)
+    x, label = test[0][params.index : params.index + 1], int(test[1][params.index])  # (1, 1, H, W)
     seeds = [params.seed + j for j in range(params.seeds)]
     acc, sm_init, sm_trained, frames, models = [], [], [], [], []
     for j, seed in enumerate(seeds):
         emit(progress, "stage", stage="train", index=j + 1, total=len(seeds), seed=seed)
         torch.manual_seed(seed)  # the same seed train_model builds under: its initial kernels
         w_init = _first_weight(make())  # (C_1, C_in, k, k)
-        cnn = train_model("cnn", make, train, test, dataclasses.replace(params, seed=seed),
-                          callback=progress, optimizer="adamw", lr=0.01)
+        cnn = train_model(
+            "cnn",
+            make,
+            train,
+            test,
+            dataclasses.replace(params, seed=seed),
+            callback=progress,
+            optimizer="adamw",
+            lr=0.01,
+        )
         w_trained = _first_weight(cnn.model)
         background = float(cnn.preprocess.apply(torch.zeros(1, 1, 1, 1)))  # a blank pixel
         acc.append(cnn.accuracy)
@@ -287,36 +314,65 @@ def measure(params: HierarchyParams, progress: Progress | None = None) -> Hierar
     emit(progress, "stage", stage="feature maps")
     maps = feature_maps(cnn.model, cnn.preprocess.apply(x))
     pred = int(cnn.logits(x).argmax(1))
-    layers = [Layer(m.name, m.kind, list(m.shape[1:]), int(m.output[0].numel()),
-                    float((m.output > 0).double().mean())) for m in maps]
+    layers = [
+        Layer(
+            m.name,
+            m.kind,
+            list(m.shape[1:]),
+            int(m.output[0].numel()),
+            float((m.output > 0).double().mean()),
+        )
+        for m in maps
+    ]
     shown = [m for m in maps if m.is_spatial and m.kind in SHOWN_KINDS]
     pooled = [m for m in shown if m.kind == "MaxPool2d"]  # one per block: the block's output
     rows, block = [Row("input", 0, list(x.shape[1:]), x[0].numpy())], 0
     for m in shown:
         block += m.kind == "ReLU"
-        rows.append(Row(m.kind, block, list(m.shape[1:]), m.output[0, :params.n_show].numpy()))
+        rows.append(Row(m.kind, block, list(m.shape[1:]), m.output[0, : params.n_show].numpy()))
     rfs = receptive_fields(cnn.model)
-    blocks = [Block(m.shape[1], m.shape[-1], int(m.output[0].numel()), rf)
-              for m, rf in zip(pooled, rfs, strict=True)]
+    blocks = [
+        Block(m.shape[1], m.shape[-1], int(m.output[0].numel()), rf)
+        for m, rf in zip(pooled, rfs, strict=True)
+    ]
     img = x[0, 0].numpy()
     ink_r, ink_c = np.nonzero(img >= INK)
     return HierarchyNumbers(
-        dataset=dataset, n_train=len(train[1]), n_test=len(test[1]), epochs=params.epochs,
-        seed=params.seed, seeds=seeds, accuracy=acc[0], accuracies=acc, params=cnn.n_params,
+        dataset=dataset,
+        n_train=len(train[1]),
+        n_test=len(test[1]),
+        epochs=params.epochs,
+        seed=params.seed,
+        seeds=seeds,
+        accuracy=acc[0],
+        accuracies=acc,
+        params=cnn.n_params,
         model={"channels": list(channels), "kernel": params.kernel},
-        index=params.index, label=label, prediction=pred, layers=layers, rows=rows, blocks=blocks,
-        block_channels=[b.channels for b in blocks], block_spatial=[b.spatial for b in blocks],
+        index=params.index,
+        label=label,
+        prediction=pred,
+        layers=layers,
+        rows=rows,
+        blocks=blocks,
+        block_channels=[b.channels for b in blocks],
+        block_spatial=[b.spatial for b in blocks],
         channels_grow=all(a.channels <= b.channels for a, b in pairwise(blocks)),
         maps_shrink=all(a.spatial > b.spatial for a, b in pairwise(blocks)),
         digit_height=int(np.ptp(ink_r)) + 1 if ink_r.size else 0,
         digit_width=int(np.ptp(ink_c)) + 1 if ink_c.size else 0,
         stroke_width=stroke_width(img),
         kernel_smoothness={"initial": sm_init[0], "trained": sm_trained[0]},
-        smoothness_initial=sm_init, smoothness_trained=sm_trained,
+        smoothness_initial=sm_init,
+        smoothness_trained=sm_trained,
         kernel_relative_change=float((w_trained - w_init).norm() / w_init.norm()),
-        kernels_initial=w_init[:, 0].numpy(), kernels_trained=w_trained[:, 0].numpy(),
-        frame=Frame(background=background, **frames[0],
-                    per_seed_abs_difference=[f["abs_difference"] for f in frames]))
+        kernels_initial=w_init[:, 0].numpy(),
+        kernels_trained=w_trained[:, 0].numpy(),
+        frame=Frame(
+            background=background,
+            **frames[0],
+            per_seed_abs_difference=[f["abs_difference"] for f in frames],
+        ),
+    )
 
 
 def explain(n: HierarchyNumbers) -> list[Message]:
@@ -324,37 +380,87 @@ def explain(n: HierarchyNumbers) -> list[Message]:
 
     a = spread(n.accuracies)
     out: list[Message] = [
-        ("lab.hierarchy.setup", {"channels": n.model["channels"], "k": n.model["kernel"],
-                                 "acc": 100 * a.mean, "acc_std": 100 * a.std,
-                                 "seeds": len(n.seeds), "index": n.index, "label": n.label,
-                                 "pred": n.prediction, "seed": n.seeds[0]}),
+        (
+            "lab.hierarchy.setup",
+            {
+                "channels": n.model["channels"],
+                "k": n.model["kernel"],
+                "acc": 100 * a.mean,
+                "acc_std": 100 * a.std,
+                "seeds": len(n.seeds),
+                "index": n.index,
+                "label": n.label,
+                "pred": n.prediction,
+                "seed": n.seeds[0],
+            },
+        ),
     ]
     if len(n.seeds) == 1:
         out.append(("lab.hierarchy.one_seed", {}))
-    out += [("lab.hierarchy.block", {"i": i + 1, "c": b.channels, "h": b.spatial, "w": b.spatial,
-                                     "values": b.values}) for i, b in enumerate(n.blocks)]
-    out.append(("lab.hierarchy.trend" if n.channels_grow and n.maps_shrink
-                else "lab.hierarchy.no_trend", {}))
-    out.append(("lab.hierarchy.digit", {"h": n.digit_height, "w": n.digit_width,
-                                        "stroke": n.stroke_width}))
-    out += [("lab.hierarchy.rf", {"i": i + 1, "rf": b.receptive_field,
-                                  "strokes": b.receptive_field / max(n.stroke_width, 1.0),
-                                  "side": max(n.digit_height, n.digit_width),
-                                  "part": 100 * min(1.0, b.receptive_field
-                                                    / max(n.digit_height, n.digit_width, 1))})
-            for i, b in enumerate(n.blocks)]
+    out += [
+        (
+            "lab.hierarchy.block",
+            {"i": i + 1, "c": b.channels, "h": b.spatial, "w": b.spatial, "values": b.values},
+        )
+        for i, b in enumerate(n.blocks)
+    ]
+    out.append(
+        (
+            "lab.hierarchy.trend"
+            if n.channels_grow and n.maps_shrink
+            else "lab.hierarchy.no_trend",
+            {},
+        )
+    )
+    out.append(
+        ("lab.hierarchy.digit", {"h": n.digit_height, "w": n.digit_width, "stroke": n.stroke_width})
+    )
+    out += [
+        (
+            "lab.hierarchy.rf",
+            {
+                "i": i + 1,
+                "rf": b.receptive_field,
+                "strokes": b.receptive_field / max(n.stroke_width, 1.0),
+                "side": max(n.digit_height, n.digit_width),
+                "part": 100 * min(1.0, b.receptive_field / max(n.digit_height, n.digit_width, 1)),
+            },
+        )
+        for i, b in enumerate(n.blocks)
+    ]
     out.append(("lab.hierarchy.parts_not_measured", {}))
     f = n.frame
     d = spread(f.per_seed_abs_difference)
-    out.append(("lab.hierarchy.frame", {
-        "bg": f.background, "p": f.pad_width, "diff": d.mean, "diff_std": d.std,
-        "seeds": len(n.seeds), "first": f.abs_difference, "brighter": f.channels_brighter,
-        "c": len(f.frame_means), "ctl": f.abs_difference_background_pad}))
+    out.append(
+        (
+            "lab.hierarchy.frame",
+            {
+                "bg": f.background,
+                "p": f.pad_width,
+                "diff": d.mean,
+                "diff_std": d.std,
+                "seeds": len(n.seeds),
+                "first": f.abs_difference,
+                "brighter": f.channels_brighter,
+                "c": len(f.frame_means),
+                "ctl": f.abs_difference_background_pad,
+            },
+        )
+    )
     si, st = spread(n.smoothness_initial), spread(n.smoothness_trained)
     key = "kernels_smooth" if st.mean >= SMOOTH else "kernels_rough"
-    out.append((f"lab.hierarchy.{key}", {"initial": si.mean, "trained": st.mean,
-                                        "trained_std": st.std, "seeds": len(n.seeds),
-                                        "change": 100 * n.kernel_relative_change}))
+    out.append(
+        (
+            f"lab.hierarchy.{key}",
+            {
+                "initial": si.mean,
+                "trained": st.mean,
+                "trained_std": st.std,
+                "seeds": len(n.seeds),
+                "change": 100 * n.kernel_relative_change,
+            },
+        )
+    )
     out.append(("lab.hierarchy.truth", {}))
     return out
 
@@ -402,8 +508,7 @@ def _kernels_figure(n: HierarchyNumbers, lang: str) -> Figure:
     fig = Figure(figsize=(1.3 * count + 1.4, 3.4), layout="constrained")
     axes = fig.subplots(2, count, squeeze=False)
     smooth = n.kernel_smoothness
-    for r, (w, key) in enumerate(((n.kernels_initial, "initial"),
-                                  (n.kernels_trained, "trained"))):
+    for r, (w, key) in enumerate(((n.kernels_initial, "initial"), (n.kernels_trained, "trained"))):
         for j in range(count):
             ax = axes[r][j]
             k = w[j].astype(np.float64)  # (k, k): the one input channel of a grayscale image
@@ -412,17 +517,41 @@ def _kernels_figure(n: HierarchyNumbers, lang: str) -> Figure:
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
-                ax.set_ylabel(t(f"lab.hierarchy.kernels_{key}", lang, s=smooth[key]), fontsize=9,
-                              rotation=0, ha="right", va="center")
+                ax.set_ylabel(
+                    t(f"lab.hierarchy.kernels_{key}", lang, s=smooth[key]),
+                    fontsize=9,
+                    rotation=0,
+                    ha="right",
+                    va="center",
+                )
     fig.suptitle(t("lab.hierarchy.fig_kernels", lang, k=n.model["kernel"]))
     return fig
 
 
-EXPERIMENT = register("hierarchy", HierarchyParams, "lab.hierarchy.title",
-                      numbers=HierarchyNumbers, measure=measure, explain=explain, draw=draw,
-                      quick={"n_train": 300, "n_test": 50, "epochs": 1, "channels": (4, 8),
-                             "n_show": 4, "seeds": 1})
+EXPERIMENT = register(
+    "hierarchy",
+    HierarchyParams,
+    "lab.hierarchy.title",
+    numbers=HierarchyNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+    quick={"n_train": 300, "n_test": 50, "epochs": 1, "channels": (4, 8), "n_show": 4, "seeds": 1},
+)
 
-__all__ = ["HierarchyParams", "HierarchyNumbers", "Frame", "Block", "Row", "Layer",
-           "kernel_smoothness", "stroke_width", "receptive_fields", "frame_effect", "measure",
-           "explain", "draw", "EXPERIMENT"]
+__all__ = [
+    "HierarchyParams",
+    "HierarchyNumbers",
+    "Frame",
+    "Block",
+    "Row",
+    "Layer",
+    "kernel_smoothness",
+    "stroke_width",
+    "receptive_fields",
+    "frame_effect",
+    "measure",
+    "explain",
+    "draw",
+    "EXPERIMENT",
+]

@@ -55,14 +55,17 @@ MIN_ROUND_S = 0.001  # a round: back-to-back passes for ≥ 1 ms (short: rarely 
 
 @dataclass
 class NoGradParams(DataParams):
-    batch: int = field(default=128, metadata={"help": "lab.no_grad.param.batch", "min": 1,
-                                              "max": 4096})
+    batch: int = field(
+        default=128, metadata={"help": "lab.no_grad.param.batch", "min": 1, "max": 4096}
+    )
     # a typical evaluation batch: big enough that activations dominate memory
-    repeats: int = field(default=21, metadata={"help": "lab.no_grad.param.repeats", "min": 3,
-                                               "max": 200})
+    repeats: int = field(
+        default=21, metadata={"help": "lab.no_grad.param.repeats", "min": 3, "max": 200}
+    )
     # timed rounds per mode and batch: enough for a quartile range (a few seconds in all)
-    warmup: int = field(default=2, metadata={"help": "lab.no_grad.param.warmup", "min": 0,
-                                             "max": 50})
+    warmup: int = field(
+        default=2, metadata={"help": "lab.no_grad.param.warmup", "min": 0, "max": 50}
+    )
     # untimed rounds first (oneDNN primitive creation, caches)
     seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
     # model weights (values do not change the cost, but keep runs identical)
@@ -136,8 +139,9 @@ def saved_bytes(model: Any, x: Any, mode: str) -> tuple[int, int]:
 
     import torch
 
-    params = {p.untyped_storage().data_ptr()
-              for p in itertools.chain(model.parameters(), model.buffers())}
+    params = {
+        p.untyped_storage().data_ptr() for p in itertools.chain(model.parameters(), model.buffers())
+    }
     seen: dict[int, int] = {}
 
     def pack(t: torch.Tensor) -> torch.Tensor:
@@ -180,9 +184,11 @@ def forward_memory(model: Any, x: Any, mode: str) -> tuple[int, int, int]:
     from torch._C._profiler import _EventType
     from torch.profiler import ProfilerActivity, profile
 
-    with (_quiet_stderr(),
-          profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof,
-          _context(mode)):
+    with (
+        _quiet_stderr(),
+        profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof,
+        _context(mode),
+    ):
         y = model(x)  # kept alive until the profile ends: "retained" includes the graph
     del y
     events: list[tuple[int, int]] = []  # (time ns, bytes; negative: freed)
@@ -201,8 +207,9 @@ def forward_memory(model: Any, x: Any, mode: str) -> tuple[int, int, int]:
     return int(max(held.max(), 0)), int(held[-1]), max(size for _, size in events)
 
 
-def time_modes(model: Any, x: Any, repeats: int, warmup: int,
-               progress: Progress | None = None) -> tuple[dict[str, list[float]], int]:
+def time_modes(
+    model: Any, x: Any, repeats: int, warmup: int, progress: Progress | None = None
+) -> tuple[dict[str, list[float]], int]:
     """Seconds per forward pass for each mode, ``repeats`` rounds, modes interleaved per round
     (their order rotating from round to round).
 
@@ -219,7 +226,7 @@ def time_modes(model: Any, x: Any, repeats: int, warmup: int,
     inner = max(1, min(1000, int(np.ceil(MIN_ROUND_S / max(single, 1e-6)))))
     times: dict[str, list[float]] = {m: [] for m in MODES}
     for r in range(warmup + repeats):
-        for mode in MODES[r % 3:] + MODES[: r % 3]:  # rotate: no mode always runs first
+        for mode in MODES[r % 3 :] + MODES[: r % 3]:  # rotate: no mode always runs first
             t0 = time.perf_counter()
             for _ in range(inner):
                 with _context(mode):
@@ -242,11 +249,18 @@ def summarize(batch: int, times: dict[str, list[float]], inner: int = 1) -> Timi
     med = {m: statistics.median(v) for m, v in ms.items()}
     q1 = {m: float(np.percentile(v, 25)) for m, v in ms.items()}
     q3 = {m: float(np.percentile(v, 75)) for m, v in ms.items()}
-    return Timing(batch=batch, inner=inner, median_ms=med, q1_ms=q1, q3_ms=q3, all_ms=ms,
-                  ratio_no_grad=med["no_grad"] / med["grad"],
-                  ratio_inference_mode=med["inference_mode"] / med["grad"],
-                  no_grad_separated=_separated(ms["grad"], ms["no_grad"]),
-                  inference_separated=_separated(ms["no_grad"], ms["inference_mode"]))
+    return Timing(
+        batch=batch,
+        inner=inner,
+        median_ms=med,
+        q1_ms=q1,
+        q3_ms=q3,
+        all_ms=ms,
+        ratio_no_grad=med["no_grad"] / med["grad"],
+        ratio_inference_mode=med["inference_mode"] / med["grad"],
+        no_grad_separated=_separated(ms["grad"], ms["no_grad"]),
+        inference_separated=_separated(ms["no_grad"], ms["inference_mode"]),
+    )
 
 
 def measure(params: NoGradParams, progress: Progress | None = None) -> NoGradNumbers:
@@ -277,13 +291,22 @@ def measure(params: NoGradParams, progress: Progress | None = None) -> NoGradNum
     input_bytes = x.numel() * x.element_size()
 
     return NoGradNumbers(
-        dataset=ds.name, split=ds.split, batch=params.batch, repeats=params.repeats,
-        warmup=params.warmup, threads=torch.get_num_threads(), seed=params.seed,
-        model="SimpleCNN(channels=(32, 64), batch_norm=True)", min_round_ms=1000 * MIN_ROUND_S,
-        input_shape=tuple(x.shape), input_mib=input_bytes / MIB, weights_mib=weights / MIB,
-        output_mib=out_bytes / MIB, output_requires_grad=requires_grad,
+        dataset=ds.name,
+        split=ds.split,
+        batch=params.batch,
+        repeats=params.repeats,
+        warmup=params.warmup,
+        threads=torch.get_num_threads(),
+        seed=params.seed,
+        model="SimpleCNN(channels=(32, 64), batch_norm=True)",
+        min_round_ms=1000 * MIN_ROUND_S,
+        input_shape=tuple(x.shape),
+        input_mib=input_bytes / MIB,
+        weights_mib=weights / MIB,
+        output_mib=out_bytes / MIB,
+        output_requires_grad=requires_grad,
         memory_measure="peak/retained: CPU allocator events (torch.profiler, profile_memory) "
-                       "over the start of one forward pass; saved: saved_tensors_hooks",
+        "over the start of one forward pass; saved: saved_tensors_hooks",
         peak_mib={m: memory[m][0] / MIB for m in MODES},
         retained_mib={m: memory[m][1] / MIB for m in MODES},
         peak_ratio=memory["grad"][0] / memory["no_grad"][0],
@@ -291,21 +314,37 @@ def measure(params: NoGradParams, progress: Progress | None = None) -> NoGradNum
         saved_mib={m: saved[m][0] / MIB for m in MODES},
         saved_tensors={m: saved[m][1] for m in MODES},
         saved_vs_input=saved["grad"][0] / input_bytes,
-        time_ms_median=timing.median_ms, time_ms_all=timing.all_ms,
+        time_ms_median=timing.median_ms,
+        time_ms_all=timing.all_ms,
         time_ratio_no_grad=timing.ratio_no_grad,
         time_ratio_inference_mode=timing.ratio_inference_mode,
-        timing=timing, timing_batch1=timing1,
+        timing=timing,
+        timing_batch1=timing1,
     )
 
 
 def _time_messages(tm: Timing) -> list[Message]:
     med, q1, q3 = tm.median_ms, tm.q1_ms, tm.q3_ms
-    msgs: list[Message] = [("lab.no_grad.time", {
-        "batch": tm.batch,
-        "grad": med["grad"], "g1": q1["grad"], "g3": q3["grad"],
-        "nograd": med["no_grad"], "n1": q1["no_grad"], "n3": q3["no_grad"],
-        "inf": med["inference_mode"], "i1": q1["inference_mode"], "i3": q3["inference_mode"],
-        "r1": tm.ratio_no_grad, "r2": tm.ratio_inference_mode, "inner": tm.inner})]
+    msgs: list[Message] = [
+        (
+            "lab.no_grad.time",
+            {
+                "batch": tm.batch,
+                "grad": med["grad"],
+                "g1": q1["grad"],
+                "g3": q3["grad"],
+                "nograd": med["no_grad"],
+                "n1": q1["no_grad"],
+                "n3": q3["no_grad"],
+                "inf": med["inference_mode"],
+                "i1": q1["inference_mode"],
+                "i3": q3["inference_mode"],
+                "r1": tm.ratio_no_grad,
+                "r2": tm.ratio_inference_mode,
+                "inner": tm.inner,
+            },
+        )
+    ]
     pct = 100 * abs(1 - tm.ratio_no_grad)
     if not tm.no_grad_separated:
         msgs.append(("lab.no_grad.time_noise", {"batch": tm.batch}))
@@ -323,22 +362,50 @@ def _time_messages(tm: Timing) -> list[Message]:
 
 def explain(n: NoGradNumbers) -> list[Message]:
     msgs: list[Message] = [
-        ("lab.no_grad.setup", {"batch": n.batch, "shape": list(n.input_shape),
-                               "dataset": n.dataset, "threads": n.threads,
-                               "weights": n.weights_mib}),
-        ("lab.no_grad.peak", {"grad": n.peak_mib["grad"], "nograd": n.peak_mib["no_grad"],
-                              "inf": n.peak_mib["inference_mode"], "ratio": n.peak_ratio,
-                              "largest": n.largest_activation_mib}),
-        ("lab.no_grad.retained", {"grad": n.retained_mib["grad"],
-                                  "nograd": n.retained_mib["no_grad"] * 1024,
-                                  "inf": n.retained_mib["inference_mode"] * 1024,
-                                  "out": n.output_mib * 1024}),
-        ("lab.no_grad.memory", {"grad": n.saved_mib["grad"], "count": n.saved_tensors["grad"],
-                                "ratio": n.saved_vs_input, "nograd": n.saved_mib["no_grad"],
-                                "inf": n.saved_mib["inference_mode"]}),
+        (
+            "lab.no_grad.setup",
+            {
+                "batch": n.batch,
+                "shape": list(n.input_shape),
+                "dataset": n.dataset,
+                "threads": n.threads,
+                "weights": n.weights_mib,
+            },
+        ),
+        (
+            "lab.no_grad.peak",
+            {
+                "grad": n.peak_mib["grad"],
+                "nograd": n.peak_mib["no_grad"],
+                "inf": n.peak_mib["inference_mode"],
+                "ratio": n.peak_ratio,
+                "largest": n.largest_activation_mib,
+            },
+        ),
+        (
+            "lab.no_grad.retained",
+            {
+                "grad": n.retained_mib["grad"],
+                "nograd": n.retained_mib["no_grad"] * 1024,
+                "inf": n.retained_mib["inference_mode"] * 1024,
+                "out": n.output_mib * 1024,
+            },
+        ),
+        (
+            "lab.no_grad.memory",
+            {
+                "grad": n.saved_mib["grad"],
+                "count": n.saved_tensors["grad"],
+                "ratio": n.saved_vs_input,
+                "nograd": n.saved_mib["no_grad"],
+                "inf": n.saved_mib["inference_mode"],
+            },
+        ),
         ("lab.no_grad.memory_how", {}),
-        ("lab.no_grad.time_how", {"repeats": n.repeats, "warmup": n.warmup,
-                                  "round_ms": n.min_round_ms}),
+        (
+            "lab.no_grad.time_how",
+            {"repeats": n.repeats, "warmup": n.warmup, "round_ms": n.min_round_ms},
+        ),
     ]
     msgs += _time_messages(n.timing)
     msgs += _time_messages(n.timing_batch1)
@@ -357,21 +424,35 @@ def draw(n: NoGradNumbers, lang: str) -> dict[str, Figure]:
     colors = ["#d62728", "#1f77b4", "#2ca02c"]
     fig = Figure(figsize=(14, 4.2), layout="constrained")
     ax, *tax = fig.subplots(1, 3, width_ratios=[1.3, 1, 1])
-    kinds = (("peak_mib", "lab.no_grad.fig.peak"), ("retained_mib", "lab.no_grad.fig.retained"),
-             ("saved_mib", "lab.no_grad.fig.saved"))
+    kinds = (
+        ("peak_mib", "lab.no_grad.fig.peak"),
+        ("retained_mib", "lab.no_grad.fig.retained"),
+        ("saved_mib", "lab.no_grad.fig.saved"),
+    )
     width = 0.26
     for j, (attr, key) in enumerate(kinds):
         values = [getattr(n, attr)[m] for m in MODES]
         xs = np.arange(len(MODES)) + (j - 1) * width
-        bars = ax.bar(xs, values, width, color=colors, alpha=(1.0, 0.6, 0.3)[j],
-                      edgecolor="black", hatch=("", "//", "..")[j], label=t(key, lang))
+        bars = ax.bar(
+            xs,
+            values,
+            width,
+            color=colors,
+            alpha=(1.0, 0.6, 0.3)[j],
+            edgecolor="black",
+            hatch=("", "//", "..")[j],
+            label=t(key, lang),
+        )
         ax.bar_label(bars, fmt="%.1f", fontsize=7)
     ax.set_xticks(range(len(MODES)), labels)
-    ax.axhline(n.weights_mib, color="#7f7f7f", linestyle=":",
-               label=t("lab.no_grad.fig.weights", lang, mib=n.weights_mib))
+    ax.axhline(
+        n.weights_mib,
+        color="#7f7f7f",
+        linestyle=":",
+        label=t("lab.no_grad.fig.weights", lang, mib=n.weights_mib),
+    )
     ax.set_ylabel("MiB")
-    ax.set_title(t("lab.no_grad.fig.memory", lang, batch=n.batch, ratio=n.peak_ratio),
-                 fontsize=10)
+    ax.set_title(t("lab.no_grad.fig.memory", lang, batch=n.batch, ratio=n.peak_ratio), fontsize=10)
     leg = ax.legend(fontsize=8)
     for handle in leg.legend_handles:  # the legend shows the kind (hatch), not a mode's colour
         if handle is not None and hasattr(handle, "set_facecolor"):
@@ -385,8 +466,9 @@ def draw(n: NoGradNumbers, lang: str) -> dict[str, Figure]:
         axis.set_xticks(range(len(MODES)), labels)
         axis.set_ylabel(t("lab.no_grad.fig.ms", lang))
         axis.set_ylim(bottom=0)
-        axis.set_title(t("lab.no_grad.fig.time", lang, batch=tm.batch, r=tm.ratio_no_grad),
-                       fontsize=10)
+        axis.set_title(
+            t("lab.no_grad.fig.time", lang, batch=tm.batch, r=tm.ratio_no_grad), fontsize=10
+        )
         axis.grid(alpha=0.3, axis="y")
     return {"cost": fig}
 
@@ -397,9 +479,28 @@ def _iqr_box(x: float, q1: float, q3: float, color: str) -> Any:
     return Rectangle((x - 0.2, q1), 0.4, q3 - q1, facecolor=color, alpha=0.2, edgecolor=color)
 
 
-EXPERIMENT = register("no-grad", NoGradParams, "lab.no_grad.title", numbers=NoGradNumbers,
-                      measure=measure, explain=explain, draw=draw,
-                      quick={"data": "mnist-sample", "batch": 64, "repeats": 3, "warmup": 1})
+EXPERIMENT = register(
+    "no-grad",
+    NoGradParams,
+    "lab.no_grad.title",
+    numbers=NoGradNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+    quick={"data": "mnist-sample", "batch": 64, "repeats": 3, "warmup": 1},
+)
 
-__all__ = ["NoGradParams", "NoGradNumbers", "Timing", "MODES", "saved_bytes", "forward_memory",
-           "time_modes", "summarize", "measure", "explain", "draw", "EXPERIMENT"]
+__all__ = [
+    "NoGradParams",
+    "NoGradNumbers",
+    "Timing",
+    "MODES",
+    "saved_bytes",
+    "forward_memory",
+    "time_modes",
+    "summarize",
+    "measure",
+    "explain",
+    "draw",
+    "EXPERIMENT",
+]

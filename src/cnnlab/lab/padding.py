@@ -85,34 +85,54 @@ def measure(params: PaddingParams, progress: Progress | None = None) -> PaddingN
     arith0, arith1 = out_size(h, KERNEL, padding=0), out_size(h, KERNEL, padding=1)
     maps0, maps1 = y0[0].numpy(), y1[0].numpy()
     return PaddingNumbers(
-        dataset=ds.name, split=ds.split, index=params.index, label=int(label), seed=params.seed,
-        image_shape=tuple(image.shape), input_shape=tuple(x.shape),
-        no_padding_shape=tuple(y0.shape), padding_shape=tuple(y1.shape),
+        dataset=ds.name,
+        split=ds.split,
+        index=params.index,
+        label=int(label),
+        seed=params.seed,
+        image_shape=tuple(image.shape),
+        input_shape=tuple(x.shape),
+        no_padding_shape=tuple(y0.shape),
+        padding_shape=tuple(y1.shape),
         no_padding_formula=f"{h} - {KERNEL} + 1 = {arith0.out}",
         padding_formula=f"{h} + 2*1 - {KERNEL} + 1 = {arith1.out}",
         formula_matches_torch=[arith0.out, arith1.out] == [y0.shape[-1], y1.shape[-1]],
         parameters_per_model=sum(p.numel() for p in no_pad.parameters()),
-        shared_kernels=all(torch.equal(a, b) for a, b in
-                           zip(no_pad.parameters(), with_pad.parameters(), strict=True)),
+        shared_kernels=all(
+            torch.equal(a, b)
+            for a, b in zip(no_pad.parameters(), with_pad.parameters(), strict=True)
+        ),
         no_padding_range=(float(y0.min()), float(y0.max())),
         padding_range=(float(y1.min()), float(y1.max())),
         interior_max_diff=float(np.abs(maps0 - maps1[:, 1:-1, 1:-1]).max()),
         ring_cells=maps1.shape[-1] * maps1.shape[-2] - maps0.shape[-1] * maps0.shape[-2],
-        maps_no_padding=maps0, maps_padding=maps1,
+        maps_no_padding=maps0,
+        maps_padding=maps1,
     )
 
 
 def explain(n: PaddingNumbers) -> list[Message]:
     return [
-        ("lab.padding.data", {"dataset": n.dataset, "split": n.split, "index": n.index,
-                              "label": n.label}),
+        (
+            "lab.padding.data",
+            {"dataset": n.dataset, "split": n.split, "index": n.index, "label": n.label},
+        ),
         ("lab.padding.unsqueeze", {"image": list(n.image_shape), "input": list(n.input_shape)}),
-        ("lab.padding.no_pad", {"shape": list(n.no_padding_shape),
-                                "formula": n.no_padding_formula}),
+        (
+            "lab.padding.no_pad",
+            {"shape": list(n.no_padding_shape), "formula": n.no_padding_formula},
+        ),
         ("lab.padding.pad", {"shape": list(n.padding_shape), "formula": n.padding_formula}),
         ("lab.padding.params", {"n": n.parameters_per_model}),
-        ("lab.padding.ring", {"diff": f"{n.interior_max_diff:.1g}", "ring": n.ring_cells,
-                              "inner": n.no_padding_shape[-1], "outer": n.padding_shape[-1]}),
+        (
+            "lab.padding.ring",
+            {
+                "diff": f"{n.interior_max_diff:.1g}",
+                "ring": n.ring_cells,
+                "inner": n.no_padding_shape[-1],
+                "outer": n.padding_shape[-1],
+            },
+        ),
         ("lab.padding.truth", {}),
     ]
 
@@ -123,16 +143,27 @@ def draw(n: PaddingNumbers, lang: str) -> dict[str, Figure]:
 
     y0, y1 = n.maps_no_padding, n.maps_padding
     titles = [
-        [t("lab.padding.map_nopad", lang, i=i + 1, h=y0.shape[-2], w=y0.shape[-1])
-         for i in range(len(y0))],
-        [t("lab.padding.map_pad", lang, i=i + 1, h=y1.shape[-2], w=y1.shape[-1])
-         for i in range(len(y1))],
+        [
+            t("lab.padding.map_nopad", lang, i=i + 1, h=y0.shape[-2], w=y0.shape[-1])
+            for i in range(len(y0))
+        ],
+        [
+            t("lab.padding.map_pad", lang, i=i + 1, h=y1.shape[-2], w=y1.shape[-1])
+            for i in range(len(y1))
+        ],
     ]
     suptitle = t("lab.padding.suptitle", lang, dataset=n.dataset, index=n.index, label=n.label)
     return {"feature_maps": feature_map_grid([y0, y1], titles, suptitle=suptitle, true_scale=True)}
 
 
-EXPERIMENT = register("padding", PaddingParams, "lab.padding.title", numbers=PaddingNumbers,
-                      measure=measure, explain=explain, draw=draw)
+EXPERIMENT = register(
+    "padding",
+    PaddingParams,
+    "lab.padding.title",
+    numbers=PaddingNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+)
 
 __all__ = ["PaddingParams", "PaddingNumbers", "measure", "explain", "draw", "EXPERIMENT"]

@@ -58,23 +58,25 @@ ALPHA = 0.05
 class PatternParams(TrainDataParams):
     index: int = field(default=0, metadata={"help": "lab.param.index", "min": 0})
     # the training-split digit the pattern is planted in
-    pattern: str = field(default="cross", metadata={"help": "lab.pattern.param.pattern",
-                                                    "choices": PATTERNS})
+    pattern: str = field(
+        default="cross", metadata={"help": "lab.pattern.param.pattern", "choices": PATTERNS}
+    )
     # an X: a shape no digit stroke has exactly
     size: int = field(default=5, metadata={"help": "lab.pattern.param.size", "min": 3, "max": 14})
     # 5×5: the scale of a stroke segment
     row: int = field(default=18, metadata={"help": "lab.pattern.param.row", "min": 0})
     col: int = field(default=3, metadata={"help": "lab.pattern.param.col", "min": 0})
     # top-left corner of the planted pattern; (18, 3) sits beside/over the strokes of digit 0
-    background: str = field(default="digit", metadata={"help": "lab.pattern.param.background",
-                                                       "choices": BACKGROUNDS})
-    noise: float = field(default=0.1, metadata={"help": "lab.pattern.param.noise", "min": 0.0,
-                                                "max": 1.0})
+    background: str = field(
+        default="digit", metadata={"help": "lab.pattern.param.background", "choices": BACKGROUNDS}
+    )
+    noise: float = field(
+        default=0.1, metadata={"help": "lab.pattern.param.noise", "min": 0.0, "max": 1.0}
+    )
     # std of Gaussian noise added everywhere (pattern included), so the match is never exact
     train: bool = field(default=True, metadata={"help": "lab.pattern.param.train"})
     # part 2: train CNNs and compare their kernels' top patches with untrained kernels'
-    seeds: int = field(default=3, metadata={"help": "lab.pattern.param.seeds", "min": 1,
-                                            "max": 10})
+    seeds: int = field(default=3, metadata={"help": "lab.pattern.param.seeds", "min": 1, "max": 10})
     # seed, seed+1, …: trained and untrained kernels per seed give a mean ± std
 
 
@@ -175,9 +177,14 @@ def peak_and_contrast(score: Any, exclude: int) -> dict[str, Any]:
     sr, sc = divmod(int(torch.where(far, score, torch.tensor(float("-inf"))).argmax()), w)
     std = float(score.std())
     peak = float(score[pr, pc])
-    return {"peak": [pr, pc], "score": peak, "second": [sr, sc], "second_score": second,
-            "ratio": peak / second if second > 0 else None,
-            "margin_in_std": (peak - second) / std if std > 0 else None}
+    return {
+        "peak": [pr, pc],
+        "score": peak,
+        "second": [sr, sc],
+        "second_score": second,
+        "ratio": peak / second if second > 0 else None,
+        "margin_in_std": (peak - second) / std if std > 0 else None,
+    }
 
 
 def centred_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -219,8 +226,14 @@ def measure(params: PatternParams, progress: Progress | None = None) -> PatternN
     if s > min(h, w):
         raise ConfigError("lab.pattern.bad_size", value=s, high=min(h, w))
     if params.row > h - s or params.col > w - s:
-        raise ConfigError("lab.pattern.bad_place", row=params.row, col=params.col, size=s,
-                          hi_row=h - s, hi_col=w - s)
+        raise ConfigError(
+            "lab.pattern.bad_place",
+            row=params.row,
+            col=params.col,
+            size=s,
+            hi_row=h - s,
+            hi_col=w - s,
+        )
 
     emit(progress, "stage", stage="planted pattern")
     g = torch.Generator().manual_seed(params.seed)
@@ -228,23 +241,39 @@ def measure(params: PatternParams, progress: Progress | None = None) -> PatternN
     base = digit[0].clone() if params.background == "digit" else torch.rand(h, w, generator=g)
     pat = make_pattern(params.pattern, s)  # (s, s)
     x = base.clone()
-    x[params.row: params.row + s, params.col: params.col + s] = pat  # plant
+    x[params.row : params.row + s, params.col : params.col + s] = pat  # plant
     x = x + params.noise * torch.randn(h, w, generator=g)  # (H, W)
 
     k = pat - pat.mean()  # zero-mean kernel
     score = F.conv2d(x[None, None], k[None, None])[0, 0]  # (H-s+1, W-s+1)
     raw = F.conv2d(x[None, None], pat[None, None])[0, 0]
     planted = [params.row, params.col]
-    zm, rw = (Peak(**res, found=res["peak"] == planted)
-              for res in (peak_and_contrast(score, s), peak_and_contrast(raw, s)))
+    zm, rw = (
+        Peak(**res, found=res["peak"] == planted)
+        for res in (peak_and_contrast(score, s), peak_and_contrast(raw, s))
+    )
     learned = _learned(params, progress) if params.train else None
     return PatternNumbers(
-        dataset=ds.name, split="train", index=i, label=int(label), pattern=params.pattern,
-        size=s, planted_top_left=planted, planted_centre=[params.row + s // 2, params.col + s // 2],
-        background=params.background, noise=params.noise, seed=params.seed,
-        score_map_shape=list(score.shape), zero_mean=zm, raw_kernel=rw,
-        image=x.numpy(), pattern_mask=pat.numpy(), score_map=score.numpy(), raw_map=raw.numpy(),
-        learned=learned)
+        dataset=ds.name,
+        split="train",
+        index=i,
+        label=int(label),
+        pattern=params.pattern,
+        size=s,
+        planted_top_left=planted,
+        planted_centre=[params.row + s // 2, params.col + s // 2],
+        background=params.background,
+        noise=params.noise,
+        seed=params.seed,
+        score_map_shape=list(score.shape),
+        zero_mean=zm,
+        raw_kernel=rw,
+        image=x.numpy(),
+        pattern_mask=pat.numpy(),
+        score_map=score.numpy(),
+        raw_map=raw.numpy(),
+        learned=learned,
+    )
 
 
 def _top_patches(model: Any, pre: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -265,7 +294,7 @@ def _top_patches(model: Any, pre: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:
     for ch in range(act.shape[1]):
         img = int(best_img[ch])
         r, q = divmod(int(where[img, ch]), width)
-        patches.append(padded[img, 0, r: r + KERNEL, q: q + KERNEL].numpy())
+        patches.append(padded[img, 0, r : r + KERNEL, q : q + KERNEL].numpy())
     weight = model.features[0].weight.detach()[:, 0].numpy()  # (C, k, k)
     sign = np.sign(model.features[1].weight.detach().numpy())  # BN's γ < 0 flips a kernel
     return (weight * sign[:, None, None]).astype(np.float32), np.stack(patches)
@@ -279,7 +308,7 @@ def _inked_patches(x: Any, count: int, rng: np.random.Generator) -> np.ndarray:
     while len(found) < count:
         j = rng.integers(n)
         r, q = rng.integers(h - KERNEL + 1), rng.integers(w - KERNEL + 1)
-        patch = imgs[j, r: r + KERNEL, q: q + KERNEL]
+        patch = imgs[j, r : r + KERNEL, q : q + KERNEL]
         if patch.max() >= INK:
             found.append(patch)
     return np.stack(found)
@@ -308,8 +337,17 @@ def _learned(params: PatternParams, progress: Progress | None) -> Learned:
         run = dataclasses.replace(params, seed=seed)
         torch.manual_seed(seed)  # the same seed train_model builds under: its initial weights
         initial = make()
-        cnn = train_model("cnn", make, train, test, run, callback=progress, batch_size=64,
-                          lr=0.05, channels_last=False)
+        cnn = train_model(
+            "cnn",
+            make,
+            train,
+            test,
+            run,
+            callback=progress,
+            batch_size=64,
+            lr=0.05,
+            channels_last=False,
+        )
         k_t, p_t = _top_patches(cnn.model, cnn.preprocess, test[0])
         k_u, p_u = _top_patches(initial, cnn.preprocess, test[0])
         c_t, c_u = centred_cosine(k_t, p_t), centred_cosine(k_u, p_u)
@@ -323,23 +361,43 @@ def _learned(params: PatternParams, progress: Progress | None) -> Learned:
         sm_t.append(kernel_smoothness(k_t))
         sm_u.append(kernel_smoothness(k_u))
         if j == 0:
-            first = {"kernels": k_t, "patches": p_t, "kernels_untrained": k_u,
-                     "patches_untrained": p_u, "c_t": c_t, "c_u": c_u}
+            first = {
+                "kernels": k_t,
+                "patches": p_t,
+                "kernels_untrained": k_u,
+                "patches_untrained": p_u,
+                "c_t": c_t,
+                "c_u": c_u,
+            }
     d = np.concatenate(diffs)  # (seeds·C,) paired by kernel
     return Learned(
-        channels=len(first["kernels"]), kernel=KERNEL, n_train=len(train[1]),
-        n_search=len(test[1]), epochs=params.epochs, seeds=seeds,
-        accuracy=[float(a) for a in acc], per_seed_top=top, per_seed_untrained=untr,
+        channels=len(first["kernels"]),
+        kernel=KERNEL,
+        n_train=len(train[1]),
+        n_search=len(test[1]),
+        epochs=params.epochs,
+        seeds=seeds,
+        accuracy=[float(a) for a in acc],
+        per_seed_top=top,
+        per_seed_untrained=untr,
         per_seed_random=rnd,
-        mean_cosine_top=float(np.mean(top)), std_cosine_top=_std(top),
-        mean_cosine_untrained=float(np.mean(untr)), std_cosine_untrained=_std(untr),
-        mean_cosine_random=float(np.mean(rnd)), std_cosine_random=_std(rnd),
-        difference=float(d.mean()), p_value=sign_flip_test(d, seed=params.seed),
-        smoothness_trained=float(np.mean(sm_t)), smoothness_untrained=float(np.mean(sm_u)),
+        mean_cosine_top=float(np.mean(top)),
+        std_cosine_top=_std(top),
+        mean_cosine_untrained=float(np.mean(untr)),
+        std_cosine_untrained=_std(untr),
+        mean_cosine_random=float(np.mean(rnd)),
+        std_cosine_random=_std(rnd),
+        difference=float(d.mean()),
+        p_value=sign_flip_test(d, seed=params.seed),
+        smoothness_trained=float(np.mean(sm_t)),
+        smoothness_untrained=float(np.mean(sm_u)),
         cosine_top=[float(v) for v in first["c_t"]],
         cosine_top_untrained=[float(v) for v in first["c_u"]],
-        kernels=first["kernels"], patches=first["patches"],
-        kernels_untrained=first["kernels_untrained"], patches_untrained=first["patches_untrained"])
+        kernels=first["kernels"],
+        patches=first["patches"],
+        kernels_untrained=first["kernels_untrained"],
+        patches_untrained=first["patches_untrained"],
+    )
 
 
 def _std(values: list[float]) -> float:
@@ -353,17 +411,42 @@ def explain(n: PatternNumbers) -> list[Message]:
 
     zm, rw = n.zero_mean, n.raw_kernel
     out: list[Message] = [
-        ("lab.pattern.setup", {"pattern": Msg(f"lab.pattern.name.{n.pattern}"), "size": n.size,
-                               "row": n.planted_top_left[0], "col": n.planted_top_left[1],
-                               "dataset": n.dataset, "index": n.index, "label": n.label,
-                               "noise": n.noise,
-                               "background": Msg(f"lab.pattern.background.{n.background}")}),
+        (
+            "lab.pattern.setup",
+            {
+                "pattern": Msg(f"lab.pattern.name.{n.pattern}"),
+                "size": n.size,
+                "row": n.planted_top_left[0],
+                "col": n.planted_top_left[1],
+                "dataset": n.dataset,
+                "index": n.index,
+                "label": n.label,
+                "noise": n.noise,
+                "background": Msg(f"lab.pattern.background.{n.background}"),
+            },
+        ),
         ("lab.pattern.rule", {"shape": n.score_map_shape}),
-        ("lab.pattern.zero_mean", {"peak": zm.peak, "score": zm.score, "second": zm.second_score,
-                                   "ratio": _num(zm.ratio), "margin": _num(zm.margin_in_std),
-                                   "verdict": _verdict(zm.found)}),
-        ("lab.pattern.raw", {"peak": rw.peak, "score": rw.score, "second": rw.second_score,
-                             "ratio": _num(rw.ratio), "verdict": _verdict(rw.found)}),
+        (
+            "lab.pattern.zero_mean",
+            {
+                "peak": zm.peak,
+                "score": zm.score,
+                "second": zm.second_score,
+                "ratio": _num(zm.ratio),
+                "margin": _num(zm.margin_in_std),
+                "verdict": _verdict(zm.found),
+            },
+        ),
+        (
+            "lab.pattern.raw",
+            {
+                "peak": rw.peak,
+                "score": rw.score,
+                "second": rw.second_score,
+                "ratio": _num(rw.ratio),
+                "verdict": _verdict(rw.found),
+            },
+        ),
         ("lab.pattern.why", {}),
     ]
     le = n.learned
@@ -374,13 +457,29 @@ def explain(n: PatternNumbers) -> list[Message]:
 
     a = spread(le.accuracy)
     out += [
-        ("lab.pattern.learned", {"n": le.channels, "size": le.n_train, "epochs": le.epochs,
-                                 "seeds": len(le.seeds), "acc": 100 * a.mean,
-                                 "acc_std": 100 * a.std, "search": le.n_search}),
-        ("lab.pattern.cosines", {"top": le.mean_cosine_top, "top_std": le.std_cosine_top,
-                                 "untrained": le.mean_cosine_untrained,
-                                 "untrained_std": le.std_cosine_untrained,
-                                 "rnd": le.mean_cosine_random, "rnd_std": le.std_cosine_random}),
+        (
+            "lab.pattern.learned",
+            {
+                "n": le.channels,
+                "size": le.n_train,
+                "epochs": le.epochs,
+                "seeds": len(le.seeds),
+                "acc": 100 * a.mean,
+                "acc_std": 100 * a.std,
+                "search": le.n_search,
+            },
+        ),
+        (
+            "lab.pattern.cosines",
+            {
+                "top": le.mean_cosine_top,
+                "top_std": le.std_cosine_top,
+                "untrained": le.mean_cosine_untrained,
+                "untrained_std": le.std_cosine_untrained,
+                "rnd": le.mean_cosine_random,
+                "rnd_std": le.std_cosine_random,
+            },
+        ),
     ]
     if len(le.seeds) == 1:
         out.append(("lab.pattern.one_seed", {}))
@@ -391,9 +490,12 @@ def explain(n: PatternNumbers) -> list[Message]:
     out += [
         (verdict, {"diff": le.difference, "p": le.p_value, "k": le.channels * len(le.seeds)}),
         ("lab.pattern.by_construction", {"untrained": le.mean_cosine_untrained}),
-        ("lab.pattern.kernels_smooth" if le.smoothness_trained >= SMOOTH
-         else "lab.pattern.kernels_rough",
-         {"trained": le.smoothness_trained, "untrained": le.smoothness_untrained}),
+        (
+            "lab.pattern.kernels_smooth"
+            if le.smoothness_trained >= SMOOTH
+            else "lab.pattern.kernels_rough",
+            {"trained": le.smoothness_trained, "untrained": le.smoothness_untrained},
+        ),
         ("lab.pattern.learned_truth", {}),
     ]
     return out
@@ -432,16 +534,34 @@ def _detector_figure(n: PatternNumbers, lang: str) -> Figure:
     lim = float(np.abs(k).max())
     axes[1].imshow(k, cmap="coolwarm", vmin=-lim, vmax=lim)
     axes[1].set_title(t("lab.pattern.fig.kernel", lang, s=s), fontsize=9)
-    for ax, m, key, res in ((axes[2], n.score_map, "zero_mean", n.zero_mean),
-                            (axes[3], n.raw_map, "raw", n.raw_kernel)):
+    for ax, m, key, res in (
+        (axes[2], n.score_map, "zero_mean", n.zero_mean),
+        (axes[3], n.raw_map, "raw", n.raw_kernel),
+    ):
         im = ax.imshow(m, cmap="magma")
         fig.colorbar(im, ax=ax, shrink=0.8)
         pr, pc = res.peak
         sr, sc = res.second
-        ax.plot([pc], [pr], "o", mfc="none", mec="#2ca02c", ms=12, mew=2,
-                label=t("lab.pattern.fig.peak", lang))
-        ax.plot([sc], [sr], "s", mfc="none", mec="#1f77b4", ms=10, mew=2,
-                label=t("lab.pattern.fig.second", lang))
+        ax.plot(
+            [pc],
+            [pr],
+            "o",
+            mfc="none",
+            mec="#2ca02c",
+            ms=12,
+            mew=2,
+            label=t("lab.pattern.fig.peak", lang),
+        )
+        ax.plot(
+            [sc],
+            [sr],
+            "s",
+            mfc="none",
+            mec="#1f77b4",
+            ms=10,
+            mew=2,
+            label=t("lab.pattern.fig.second", lang),
+        )
         ax.set_title(t(f"lab.pattern.fig.map_{key}", lang, pr=pr, pc=pc), fontsize=9)
         ax.legend(fontsize=7, loc="lower right")
     for ax in axes:
@@ -458,8 +578,10 @@ def _learned_figure(le: Learned, lang: str) -> Figure:
     from cnnlab.i18n import t
 
     c = le.channels
-    rows = (("trained", le.kernels, le.patches, le.cosine_top),
-            ("untrained", le.kernels_untrained, le.patches_untrained, le.cosine_top_untrained))
+    rows = (
+        ("trained", le.kernels, le.patches, le.cosine_top),
+        ("untrained", le.kernels_untrained, le.patches_untrained, le.cosine_top_untrained),
+    )
     fig = Figure(figsize=(0.85 * c + 1.4, 5.6), layout="constrained")
     axes = fig.subplots(4, c, squeeze=False)
     for r, (key, kernels, patches, cos) in enumerate(rows):
@@ -472,11 +594,14 @@ def _learned_figure(le: Learned, lang: str) -> Figure:
             for ax in (ka, pa):
                 ax.set_xticks([])
                 ax.set_yticks([])
-        for ax, label in ((axes[2 * r][0], t(f"lab.pattern.fig.row_{key}", lang)),
-                          (axes[2 * r + 1][0], t("lab.pattern.fig.row_patch", lang))):
+        for ax, label in (
+            (axes[2 * r][0], t(f"lab.pattern.fig.row_{key}", lang)),
+            (axes[2 * r + 1][0], t("lab.pattern.fig.row_patch", lang)),
+        ):
             ax.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
-    fig.suptitle(t("lab.pattern.fig.learned", lang, seed=le.seeds[0], acc=100 * le.accuracy[0]),
-                 fontsize=10)
+    fig.suptitle(
+        t("lab.pattern.fig.learned", lang, seed=le.seeds[0], acc=100 * le.accuracy[0]), fontsize=10
+    )
     return fig
 
 
@@ -488,9 +613,11 @@ def _control_figure(le: Learned, lang: str) -> Figure:
 
     fig = Figure(figsize=(5.6, 3.6), layout="constrained")
     ax = fig.subplots()
-    groups = (("bar_trained", le.per_seed_top, "#d62728"),
-              ("bar_untrained", le.per_seed_untrained, "#7f7f7f"),
-              ("bar_random", le.per_seed_random, "#1f77b4"))
+    groups = (
+        ("bar_trained", le.per_seed_top, "#d62728"),
+        ("bar_untrained", le.per_seed_untrained, "#7f7f7f"),
+        ("bar_random", le.per_seed_random, "#1f77b4"),
+    )
     for x, (_key, values, color) in enumerate(groups):
         mean = float(np.mean(values))
         std = _std(values)
@@ -500,16 +627,33 @@ def _control_figure(le: Learned, lang: str) -> Figure:
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(3), [t(f"lab.pattern.fig.{g[0]}", lang) for g in groups], fontsize=8)
     ax.set_ylabel(t("lab.pattern.fig.cosine", lang), fontsize=9)
-    ax.set_title(t("lab.pattern.fig.control", lang, seeds=len(le.seeds), p=le.p_value),
-                 fontsize=9)
+    ax.set_title(t("lab.pattern.fig.control", lang, seeds=len(le.seeds), p=le.p_value), fontsize=9)
     return fig
 
 
-EXPERIMENT = register("pattern", PatternParams, "lab.pattern.title", numbers=PatternNumbers,
-                      measure=measure, explain=explain, draw=draw,
-                      quick={"data": "mnist-sample", "n_train": 300, "n_test": 100, "epochs": 1,
-                             "seeds": 1})
+EXPERIMENT = register(
+    "pattern",
+    PatternParams,
+    "lab.pattern.title",
+    numbers=PatternNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+    quick={"data": "mnist-sample", "n_train": 300, "n_test": 100, "epochs": 1, "seeds": 1},
+)
 
-__all__ = ["PatternParams", "PatternNumbers", "Peak", "Learned", "PATTERNS", "make_pattern",
-           "peak_and_contrast", "centred_cosine", "sign_flip_test", "measure", "explain", "draw",
-           "EXPERIMENT"]
+__all__ = [
+    "PatternParams",
+    "PatternNumbers",
+    "Peak",
+    "Learned",
+    "PATTERNS",
+    "make_pattern",
+    "peak_and_contrast",
+    "centred_cosine",
+    "sign_flip_test",
+    "measure",
+    "explain",
+    "draw",
+    "EXPERIMENT",
+]

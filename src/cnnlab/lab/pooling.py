@@ -55,18 +55,19 @@ class PoolingParams(DataParams):
     # the digit whose pooled values are shown
     pool: int = field(default=2, metadata={"help": "lab.pooling.param.pool", "min": 2, "max": 14})
     # the note's MaxPool2d(2): halves each side (1 would be the identity: nothing to measure)
-    max_shift: int = field(default=4, metadata={"help": "lab.pooling.param.max_shift", "min": 1,
-                                                "max": 27})
+    max_shift: int = field(
+        default=4, metadata={"help": "lab.pooling.param.max_shift", "min": 1, "max": 27}
+    )
     # shifts 0..max_shift pixels = 0..2 pooled cells for pool 2; must reach one whole cell (≥ pool)
     n_images: int = field(default=500, metadata={"help": "lab.pooling.param.n_images", "min": 1})
     # digits averaged for the residual curves (the first n of the split)
-    channels: int = field(default=8, metadata={"help": "lab.pooling.param.channels", "min": 1,
-                                               "max": 256})
+    channels: int = field(
+        default=8, metadata={"help": "lab.pooling.param.channels", "min": 1, "max": 256}
+    )
     # feature maps of the random conv layer
     seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
     # the first conv seed; the others are seed + 1, …
-    seeds: int = field(default=3, metadata={"help": "lab.pooling.param.seeds", "min": 1,
-                                            "max": 20})
+    seeds: int = field(default=3, metadata={"help": "lab.pooling.param.seeds", "min": 1, "max": 20})
     # random conv layers the residuals are averaged over (mean ± std)
 
 
@@ -160,8 +161,9 @@ def pool_by(method: str, x: torch.Tensor, pool: int) -> torch.Tensor:
     raise ValueError(f"unknown pooling method {method!r}; valid: {', '.join(METHODS)}")
 
 
-def residuals(pooled: torch.Tensor, pooled_shifted: torch.Tensor, s: int,
-              pool: int) -> torch.Tensor:
+def residuals(
+    pooled: torch.Tensor, pooled_shifted: torch.Tensor, s: int, pool: int
+) -> torch.Tensor:
     """Per-image ``min_k ‖pooled_shifted − S_k pooled‖ / ‖pooled‖`` over the two whole-cell shifts
     ``k`` next to ``s / pool`` (one when ``pool`` divides ``s``) → ``(N,)``."""
     import torch
@@ -209,7 +211,7 @@ def measure(params: PoolingParams, progress: Progress | None = None) -> PoolingN
     maps = {m: pool_by(m, xb, p)[0, 0].numpy() for m in METHODS}  # each (H/p, W/p)
     r0, c0 = _window(x[0], p)
     w = 2 * p
-    win = x[0, r0: r0 + w, c0: c0 + w]  # (2p, 2p)
+    win = x[0, r0 : r0 + w, c0 : c0 + w]  # (2p, 2p)
     win_max = F.max_pool2d(win[None, None], p)[0, 0]  # (2, 2)
     win_avg = F.avg_pool2d(win[None, None], p)[0, 0]
 
@@ -231,7 +233,7 @@ def measure(params: PoolingParams, progress: Progress | None = None) -> PoolingN
     global_max = equiv = 0.0
     with torch.no_grad():
         for start in range(0, n, BATCH):
-            batch = images[start:start + BATCH]  # (b, 1, H', W')
+            batch = images[start : start + BATCH]  # (b, 1, H', W')
             feats: dict[Any, torch.Tensor] = {"pixels": batch}
             feats.update({sd: F.relu(conv(batch)) for sd, conv in zip(seeds, convs, strict=True)})
             for src, conv in zip(seeds, convs, strict=True):
@@ -241,8 +243,11 @@ def measure(params: PoolingParams, progress: Progress | None = None) -> PoolingN
                 base = {m: pool_by(m, f, p) for m in METHODS}
                 top = f.amax((2, 3))  # (b, C): global max pooling
                 for j, s in enumerate(shifts):
-                    fs = shift_right(batch, s) if src == "pixels" else \
-                        F.relu(convs[seeds.index(src)](shift_right(batch, s)))
+                    fs = (
+                        shift_right(batch, s)
+                        if src == "pixels"
+                        else F.relu(convs[seeds.index(src)](shift_right(batch, s)))
+                    )
                     for m in METHODS:
                         r = residuals(base[m], pool_by(m, fs, p), s, p)
                         sums[src, m][j] += float(r.sum())
@@ -253,32 +258,60 @@ def measure(params: PoolingParams, progress: Progress | None = None) -> PoolingN
         return [v / n for v in sums[src, m]]
 
     per_seed = {m: [mean(sd, m) for sd in seeds] for m in METHODS}
-    over_mis = {m: [float(np.mean([c[s] for s in misaligned])) for c in per_seed[m]]
-                for m in METHODS}
+    over_mis = {
+        m: [float(np.mean([c[s] for s in misaligned])) for c in per_seed[m]] for m in METHODS
+    }
     pixels = {m: mean("pixels", m) for m in METHODS}
     pix_mis = {m: float(np.mean([pixels[m][s] for s in misaligned])) for m in METHODS}
     at_aligned = [v[s] for c in per_seed.values() for v in c for s in aligned]
     at_aligned += [pixels[m][s] for m in METHODS for s in aligned]
     return PoolingNumbers(
-        dataset=ds.name, split=ds.split, index=i, label=int(label), pool=p, seed=params.seed,
-        seeds=params.seeds, n_images=n, channels=params.channels,
-        input_shape=tuple(xb.shape), maxpool_shape=(1, 1, *maps["max"].shape),
-        avgpool_shape=(1, 1, *maps["avg"].shape), window_top_left=(r0, c0),
-        window=win.numpy(), window_max=win_max.numpy(), window_avg=win_avg.numpy(),
-        image=x[0].numpy(), maps=maps, blur_kernel=binomial(p).tolist(), margin=margin,
-        canvas=images.shape[-1], shifts=shifts, aligned=aligned, misaligned=misaligned,
-        methods=METHODS, residual_pixels=pixels, residual_conv=per_seed,
+        dataset=ds.name,
+        split=ds.split,
+        index=i,
+        label=int(label),
+        pool=p,
+        seed=params.seed,
+        seeds=params.seeds,
+        n_images=n,
+        channels=params.channels,
+        input_shape=tuple(xb.shape),
+        maxpool_shape=(1, 1, *maps["max"].shape),
+        avgpool_shape=(1, 1, *maps["avg"].shape),
+        window_top_left=(r0, c0),
+        window=win.numpy(),
+        window_max=win_max.numpy(),
+        window_avg=win_avg.numpy(),
+        image=x[0].numpy(),
+        maps=maps,
+        blur_kernel=binomial(p).tolist(),
+        margin=margin,
+        canvas=images.shape[-1],
+        shifts=shifts,
+        aligned=aligned,
+        misaligned=misaligned,
+        methods=METHODS,
+        residual_pixels=pixels,
+        residual_conv=per_seed,
         residual_conv_mean={m: np.mean(per_seed[m], 0).tolist() for m in METHODS},
-        residual_conv_std={m: (np.std(per_seed[m], 0, ddof=1) if len(seeds) > 1
-                               else np.zeros(len(shifts))).tolist() for m in METHODS},
+        residual_conv_std={
+            m: (
+                np.std(per_seed[m], 0, ddof=1) if len(seeds) > 1 else np.zeros(len(shifts))
+            ).tolist()
+            for m in METHODS
+        },
         aligned_max=float(max(at_aligned)),
         misaligned_conv={m: spread(over_mis[m]) for m in METHODS},
         misaligned_pixels=pix_mis,
-        blur_reduction={m: spread([100 * (1 - b / a) for a, b in
-                                   zip(over_mis[m], over_mis[BLURRED[m]], strict=True)])
-                        for m in BLURRED},
+        blur_reduction={
+            m: spread(
+                [100 * (1 - b / a) for a, b in zip(over_mis[m], over_mis[BLURRED[m]], strict=True)]
+            )
+            for m in BLURRED
+        },
         blur_reduction_pixels={m: 100 * (1 - pix_mis[BLURRED[m]] / pix_mis[m]) for m in BLURRED},
-        global_max_residual=global_max, conv_equivariance_max_abs_error=equiv,
+        global_max_residual=global_max,
+        conv_equivariance_max_abs_error=equiv,
     )
 
 
@@ -294,43 +327,96 @@ def _pct(sp: Spread) -> dict[str, float]:
 def explain(n: PoolingNumbers) -> list[Message]:
     mis = {m: _pct(n.misaligned_conv[m]) for m in METHODS}
     msgs: list[Message] = [
-        ("lab.pooling.data", {"dataset": n.dataset, "split": n.split, "index": n.index,
-                              "label": n.label}),
-        ("lab.pooling.shapes", {"pool": n.pool, "shape": list(n.input_shape),
-                                "out": list(n.maxpool_shape)}),
-        ("lab.pooling.window", {"r": n.window_top_left[0], "c": n.window_top_left[1],
-                                "w": 2 * n.pool, "mx": _rounded(n.window_max),
-                                "av": _rounded(n.window_avg)}),
+        (
+            "lab.pooling.data",
+            {"dataset": n.dataset, "split": n.split, "index": n.index, "label": n.label},
+        ),
+        (
+            "lab.pooling.shapes",
+            {"pool": n.pool, "shape": list(n.input_shape), "out": list(n.maxpool_shape)},
+        ),
+        (
+            "lab.pooling.window",
+            {
+                "r": n.window_top_left[0],
+                "c": n.window_top_left[1],
+                "w": 2 * n.pool,
+                "mx": _rounded(n.window_max),
+                "av": _rounded(n.window_avg),
+            },
+        ),
         ("lab.pooling.max_vs_avg", {}),
-        ("lab.pooling.residual_setup", {"n": n.n_images, "canvas": n.canvas, "margin": n.margin,
-                                        "s": n.shifts[-1], "channels": n.channels,
-                                        "seeds": n.seeds}),
+        (
+            "lab.pooling.residual_setup",
+            {
+                "n": n.n_images,
+                "canvas": n.canvas,
+                "margin": n.margin,
+                "s": n.shifts[-1],
+                "channels": n.channels,
+                "seeds": n.seeds,
+            },
+        ),
         ("lab.pooling.equivariance", {"err": n.conv_equivariance_max_abs_error}),
-        ("lab.pooling.aligned", {"pool": n.pool, "aligned": ", ".join(map(str, n.aligned)),
-                                 "max": n.aligned_max}),
-        ("lab.pooling.misaligned", {"shifts": ", ".join(map(str, n.misaligned)),
-                                    "mx": mis["max"]["mean"], "mx_sd": mis["max"]["std"],
-                                    "av": mis["avg"]["mean"], "av_sd": mis["avg"]["std"],
-                                    "mb": mis["max_blur"]["mean"],
-                                    "mb_sd": mis["max_blur"]["std"],
-                                    "ab": mis["avg_blur"]["mean"],
-                                    "ab_sd": mis["avg_blur"]["std"], "seeds": n.seeds}),
+        (
+            "lab.pooling.aligned",
+            {"pool": n.pool, "aligned": ", ".join(map(str, n.aligned)), "max": n.aligned_max},
+        ),
+        (
+            "lab.pooling.misaligned",
+            {
+                "shifts": ", ".join(map(str, n.misaligned)),
+                "mx": mis["max"]["mean"],
+                "mx_sd": mis["max"]["std"],
+                "av": mis["avg"]["mean"],
+                "av_sd": mis["avg"]["std"],
+                "mb": mis["max_blur"]["mean"],
+                "mb_sd": mis["max_blur"]["std"],
+                "ab": mis["avg_blur"]["mean"],
+                "ab_sd": mis["avg_blur"]["std"],
+                "seeds": n.seeds,
+            },
+        ),
     ]
     red = n.blur_reduction
     kernel = "[" + ", ".join(f"{v * 4 ** (n.pool - 1):g}" for v in n.blur_kernel) + "]"
     if all(red[m].low > 0 for m in BLURRED):  # every seed: the blur lowers the residual
-        msgs.append(("lab.pooling.blur_reduces", {
-            "kernel": kernel, "div": 4 ** (n.pool - 1), "mx": red["max"].mean,
-            "mx_sd": red["max"].std, "av": red["avg"].mean, "av_sd": red["avg"].std}))
+        msgs.append(
+            (
+                "lab.pooling.blur_reduces",
+                {
+                    "kernel": kernel,
+                    "div": 4 ** (n.pool - 1),
+                    "mx": red["max"].mean,
+                    "mx_sd": red["max"].std,
+                    "av": red["avg"].mean,
+                    "av_sd": red["avg"].std,
+                },
+            )
+        )
     else:
-        msgs.append(("lab.pooling.blur_mixed", {"kernel": kernel, "div": 4 ** (n.pool - 1),
-                                                "mx": red["max"].mean, "av": red["avg"].mean}))
+        msgs.append(
+            (
+                "lab.pooling.blur_mixed",
+                {
+                    "kernel": kernel,
+                    "div": 4 ** (n.pool - 1),
+                    "mx": red["max"].mean,
+                    "av": red["avg"].mean,
+                },
+            )
+        )
     msgs += [
-        ("lab.pooling.pixels", {"mx": 100 * n.misaligned_pixels["max"],
-                                "mb": 100 * n.misaligned_pixels["max_blur"],
-                                "av": 100 * n.misaligned_pixels["avg"],
-                                "ab": 100 * n.misaligned_pixels["avg_blur"],
-                                "red": n.blur_reduction_pixels["max"]}),
+        (
+            "lab.pooling.pixels",
+            {
+                "mx": 100 * n.misaligned_pixels["max"],
+                "mb": 100 * n.misaligned_pixels["max_blur"],
+                "av": 100 * n.misaligned_pixels["avg"],
+                "ab": 100 * n.misaligned_pixels["avg_blur"],
+                "red": n.blur_reduction_pixels["max"],
+            },
+        ),
         ("lab.pooling.global_max", {"err": n.global_max_residual}),
     ]
     if n.seeds == 1:
@@ -342,8 +428,15 @@ def explain(n: PoolingNumbers) -> list[Message]:
 def _values(ax: Any, m: np.ndarray, title: str) -> None:
     ax.imshow(m, cmap="gray", vmin=0, vmax=1)
     for (a, b), v in np.ndenumerate(m):
-        ax.text(b, a, f"{v:.2f}", ha="center", va="center", fontsize=8,
-                color="black" if v > 0.5 else "white")
+        ax.text(
+            b,
+            a,
+            f"{v:.2f}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="black" if v > 0.5 else "white",
+        )
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -360,13 +453,15 @@ def _pool_figure(n: PoolingNumbers, lang: str) -> Figure:
     axes[0].imshow(n.image, cmap="gray", vmin=0, vmax=1)
     w = n.window.shape[0]
     r0, c0 = n.window_top_left
-    axes[0].add_patch(Rectangle((c0 - 0.5, r0 - 0.5), w, w, fill=False, edgecolor="#d62728",
-                                linewidth=1.5))
+    axes[0].add_patch(
+        Rectangle((c0 - 0.5, r0 - 0.5), w, w, fill=False, edgecolor="#d62728", linewidth=1.5)
+    )
     axes[0].set_title(t("lab.pooling.fig.input", lang, h=n.image.shape[0]), fontsize=9)
     for ax, m in zip(axes[1:4], ("max", "avg", "max_blur"), strict=True):
         ax.imshow(n.maps[m], cmap="gray", vmin=0, vmax=1)  # one scale: pixel values in [0, 1]
-        ax.set_title(t(f"lab.pooling.fig.map_{m}", lang, p=n.pool, h=n.maps[m].shape[0]),
-                     fontsize=9)
+        ax.set_title(
+            t(f"lab.pooling.fig.map_{m}", lang, p=n.pool, h=n.maps[m].shape[0]), fontsize=9
+        )
     for ax in axes[:4]:
         ax.axis("off")
     _values(axes[4], n.window, t("lab.pooling.fig.window", lang, w=w))
@@ -375,8 +470,12 @@ def _pool_figure(n: PoolingNumbers, lang: str) -> Figure:
     return fig
 
 
-STYLES = {"max": ("-", "o", "#1f77b4"), "avg": ("-", "s", "#ff7f0e"),
-          "max_blur": ("--", "o", "#1f77b4"), "avg_blur": ("--", "s", "#ff7f0e")}
+STYLES = {
+    "max": ("-", "o", "#1f77b4"),
+    "avg": ("-", "s", "#ff7f0e"),
+    "max_blur": ("--", "o", "#1f77b4"),
+    "avg_blur": ("--", "s", "#ff7f0e"),
+}
 
 
 def _residual_figure(n: PoolingNumbers, lang: str) -> Figure:
@@ -387,18 +486,34 @@ def _residual_figure(n: PoolingNumbers, lang: str) -> Figure:
     fig = Figure(figsize=(12, 4.4), layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
     x = np.array(n.shifts)
-    panels = ((axes[0], {m: (np.array(n.residual_pixels[m]), None) for m in METHODS},
-               t("lab.pooling.fig.pixels_title", lang)),
-              (axes[1], {m: (np.array(n.residual_conv_mean[m]), np.array(n.residual_conv_std[m]))
-                         for m in METHODS},
-               t("lab.pooling.fig.conv_title", lang, channels=n.channels, seeds=n.seeds)))
+    panels = (
+        (
+            axes[0],
+            {m: (np.array(n.residual_pixels[m]), None) for m in METHODS},
+            t("lab.pooling.fig.pixels_title", lang),
+        ),
+        (
+            axes[1],
+            {
+                m: (np.array(n.residual_conv_mean[m]), np.array(n.residual_conv_std[m]))
+                for m in METHODS
+            },
+            t("lab.pooling.fig.conv_title", lang, channels=n.channels, seeds=n.seeds),
+        ),
+    )
     for ax, curves, title in panels:
         for s in n.aligned:  # the shifts pooling commutes with
             ax.axvspan(s - 0.2, s + 0.2, color="#2ca02c", alpha=0.12, linewidth=0)
         for m, (y, sd) in curves.items():
             ls, marker, color = STYLES[m]
-            ax.plot(x, 100 * y, linestyle=ls, marker=marker, color=color,
-                    label=t(f"lab.pooling.fig.{m}", lang, p=n.pool))
+            ax.plot(
+                x,
+                100 * y,
+                linestyle=ls,
+                marker=marker,
+                color=color,
+                label=t(f"lab.pooling.fig.{m}", lang, p=n.pool),
+            )
             if sd is not None and n.seeds > 1:
                 ax.fill_between(x, 100 * (y - sd), 100 * (y + sd), color=color, alpha=0.15)
         ax.set_xticks(x)
@@ -415,9 +530,28 @@ def draw(n: PoolingNumbers, lang: str) -> dict[str, Figure]:
     return {"max_vs_avg": _pool_figure(n, lang), "residual": _residual_figure(n, lang)}
 
 
-EXPERIMENT = register("pooling", PoolingParams, "lab.pooling.title", numbers=PoolingNumbers,
-                      measure=measure, explain=explain, draw=draw,
-                      quick={"data": "mnist-sample", "n_images": 100, "seeds": 1})
+EXPERIMENT = register(
+    "pooling",
+    PoolingParams,
+    "lab.pooling.title",
+    numbers=PoolingNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+    quick={"data": "mnist-sample", "n_images": 100, "seeds": 1},
+)
 
-__all__ = ["PoolingParams", "PoolingNumbers", "METHODS", "shift_right", "binomial",
-           "blur_subsample", "pool_by", "residuals", "measure", "explain", "draw", "EXPERIMENT"]
+__all__ = [
+    "PoolingParams",
+    "PoolingNumbers",
+    "METHODS",
+    "shift_right",
+    "binomial",
+    "blur_subsample",
+    "pool_by",
+    "residuals",
+    "measure",
+    "explain",
+    "draw",
+    "EXPERIMENT",
+]

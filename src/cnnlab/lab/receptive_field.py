@@ -63,8 +63,9 @@ UNIFORM_SHARE = 0.25  # central half of width × half of height of a uniformly w
 class ReceptiveFieldParams(DataParams):
     index: int = field(default=0, metadata={"help": "lab.param.index", "min": 0})
     # which digit the fields are drawn on (index i of the embedded sample is a digit i % 10)
-    stack: str = field(default="c3,c3,m2,c3,c3,m2,c3",
-                       metadata={"help": "lab.receptive_field.param.stack"})
+    stack: str = field(
+        default="c3,c3,m2,c3,c3,m2,c3", metadata={"help": "lab.receptive_field.param.stack"}
+    )
     # SimpleCNN-like: two 3×3 convs per block, 2×2 max-pool between blocks → field 3,5,6,10,14,16,24
     seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
     # first seed of the random networks (seed, seed + 1, …)
@@ -94,8 +95,12 @@ def parse_spec(spec: str) -> list[LayerSpec]:
     layers: list[LayerSpec] = []
     for tok in tokens:
         m = TOKEN.match(tok)
-        if not m or int(m["k"]) < 1 or (m["s"] is not None and int(m["s"]) < 1) or \
-                (m["d"] is not None and int(m["d"]) < 1):
+        if (
+            not m
+            or int(m["k"]) < 1
+            or (m["s"] is not None and int(m["s"]) < 1)
+            or (m["d"] is not None and int(m["d"]) < 1)
+        ):
             raise ConfigError("lab.receptive_field.bad_token", token=tok, spec=spec)
         k, d = int(m["k"]), int(m["d"] or 1)
         s = int(m["s"]) if m["s"] is not None else (1 if m["op"] == "c" else k)
@@ -240,8 +245,9 @@ def _centre_gradient(model: Any, x: Any, unit: tuple[int, int]) -> np.ndarray:
     return xg.grad[0].abs().sum(0).numpy().astype(np.float64)
 
 
-def measure(params: ReceptiveFieldParams, progress: Progress | None = None
-            ) -> ReceptiveFieldNumbers:
+def measure(
+    params: ReceptiveFieldParams, progress: Progress | None = None
+) -> ReceptiveFieldNumbers:
     import warnings
 
     with warnings.catch_warnings():  # an even kernel's 'same' padding copies the input: harmless
@@ -293,8 +299,10 @@ def _measure(params: ReceptiveFieldParams, progress: Progress | None) -> Recepti
         prefix = _prefix(model, idx)
         # linearised prefix on a canvas where the whole field fits: formula check and share
         canvas = (max(hw[0], 3 * f.size), max(hw[1], 3 * f.size))
-        c_out = (out_sizes(specs[: depth + 1], canvas[0])[-1],
-                 out_sizes(specs[: depth + 1], canvas[1])[-1])
+        c_out = (
+            out_sizes(specs[: depth + 1], canvas[0])[-1],
+            out_sizes(specs[: depth + 1], canvas[1])[-1],
+        )
         c_unit = (c_out[0] // 2, c_out[1] // 2)
         g = gradient_rf(prefix, canvas, c_unit).numpy().astype(np.float64)  # (Hc, Wc)
         c_first = (f.left + c_unit[0] * f.jump, f.left + c_unit[1] * f.jump)
@@ -304,39 +312,69 @@ def _measure(params: ReceptiveFieldParams, progress: Progress | None) -> Recepti
         out = (outs[0][depth], outs[1][depth])
         unit = (out[0] // 2, out[1] // 2)
         first = (f.left + unit[0] * f.jump, f.left + unit[1] * f.jump)
-        box = (max(first[0], 0), min(first[0] + f.size - 1, hw[0] - 1),
-               max(first[1], 0), min(first[1] + f.size - 1, hw[1] - 1))
+        box = (
+            max(first[0], 0),
+            min(first[0] + f.size - 1, hw[0] - 1),
+            max(first[1], 0),
+            min(first[1] + f.size - 1, hw[1] - 1),
+        )
         grad_linear[depth] = gradient_rf(prefix, hw, unit).numpy()
-        layers.append(LayerField(
-            depth=depth + 1, kind=ls.kind, kernel=ls.kernel, stride=ls.stride,
-            padding=ls.padding, dilation=ls.dilation, out=out, size=f.size, jump=f.jump,
-            left=f.left, start=f.start, effective_padding=-f.left, unit=unit, box=box,
-            box_area=(box[1] - box[0] + 1) * (box[3] - box[2] + 1),
-            measured=0 if found is None else found[1] - found[0] + 1,
-            agree=found == c_box, filled=int((g > 0).sum()) == f.size * f.size,
-            share_linear=central_share(g, c_first, f.size),
-            share_real=_finite_spread(real[:, depth]),
-            share_shuffled=_finite_spread(shuffled[:, depth]),
-            dead_real=int(np.isnan(real[:, depth]).sum()),
-            dead_shuffled=int(np.isnan(shuffled[:, depth]).sum())))
+        layers.append(
+            LayerField(
+                depth=depth + 1,
+                kind=ls.kind,
+                kernel=ls.kernel,
+                stride=ls.stride,
+                padding=ls.padding,
+                dilation=ls.dilation,
+                out=out,
+                size=f.size,
+                jump=f.jump,
+                left=f.left,
+                start=f.start,
+                effective_padding=-f.left,
+                unit=unit,
+                box=box,
+                box_area=(box[1] - box[0] + 1) * (box[3] - box[2] + 1),
+                measured=0 if found is None else found[1] - found[0] + 1,
+                agree=found == c_box,
+                filled=int((g > 0).sum()) == f.size * f.size,
+                share_linear=central_share(g, c_first, f.size),
+                share_real=_finite_spread(real[:, depth]),
+                share_shuffled=_finite_spread(shuffled[:, depth]),
+                dead_real=int(np.isnan(real[:, depth]).sum()),
+                dead_shuffled=int(np.isnan(shuffled[:, depth]).sum()),
+            )
+        )
         emit(progress, "stage", stage="layer", index=depth + 1, total=len(specs))
 
     last = layers[-1]
     top, bottom, lft, rgt = last.box
-    inside = grad_real[top: bottom + 1, lft: rgt + 1]
+    inside = grad_real[top : bottom + 1, lft : rgt + 1]
     nonzero = int((grad_real > 0).sum())
     with torch.no_grad():
         y = model(x)  # (1, C, h, w)
     return ReceptiveFieldNumbers(
-        dataset=ds.name, split=ds.split, index=params.index, label=int(label),
-        stack=params.stack, seed=params.seed, seeds=params.seeds,
-        input_shape=tuple(x.shape), output_shape=tuple(y.shape), layers=tuple(layers),
-        rf_size=[lf.size for lf in layers], jump=[lf.jump for lf in layers],
-        all_agree=all(lf.agree for lf in layers), uniform_share=UNIFORM_SHARE,
-        real_unit=last.unit, real_nonzero=nonzero,
+        dataset=ds.name,
+        split=ds.split,
+        index=params.index,
+        label=int(label),
+        stack=params.stack,
+        seed=params.seed,
+        seeds=params.seeds,
+        input_shape=tuple(x.shape),
+        output_shape=tuple(y.shape),
+        layers=tuple(layers),
+        rf_size=[lf.size for lf in layers],
+        jump=[lf.jump for lf in layers],
+        all_agree=all(lf.agree for lf in layers),
+        uniform_share=UNIFORM_SHARE,
+        real_unit=last.unit,
+        real_nonzero=nonzero,
         real_fraction_of_field=nonzero / last.box_area,
         real_outside_field=nonzero - int((inside > 0).sum()),
-        image=image[0].numpy().astype(np.float32), grad_linear=grad_linear.astype(np.float32),
+        image=image[0].numpy().astype(np.float32),
+        grad_linear=grad_linear.astype(np.float32),
         grad_real=grad_real.astype(np.float32),
     )
 
@@ -347,52 +385,125 @@ def _pct(v: float) -> float:
 
 def explain(n: ReceptiveFieldNumbers) -> list[Message]:
     msgs: list[Message] = [
-        ("lab.receptive_field.data", {"dataset": n.dataset, "split": n.split, "index": n.index,
-                                      "label": n.label, "stack": n.stack,
-                                      "shape": list(n.input_shape), "out": list(n.output_shape)}),
+        (
+            "lab.receptive_field.data",
+            {
+                "dataset": n.dataset,
+                "split": n.split,
+                "index": n.index,
+                "label": n.label,
+                "stack": n.stack,
+                "shape": list(n.input_shape),
+                "out": list(n.output_shape),
+            },
+        ),
         ("lab.receptive_field.formula", {}),
         ("lab.receptive_field.coordinates", {}),
     ]
     for lf in n.layers:
         lo, hi = lf.padding
-        msgs.append(("lab.receptive_field.layer", {
-            "depth": lf.depth, "kind": lf.kind, "k": lf.kernel, "s": lf.stride, "d": lf.dilation,
-            "pad": str(lo) if lo == hi else f"{lo}+{hi}", "out": lf.out[0], "size": lf.size,
-            "jump": lf.jump, "start": lf.start, "eff": lf.effective_padding,
-            "verdict": "✓" if lf.agree else "✗"}))
-    msgs.append(("lab.receptive_field.agree" if n.all_agree else "lab.receptive_field.disagree",
-                 {"n": len(n.layers)}))
+        msgs.append(
+            (
+                "lab.receptive_field.layer",
+                {
+                    "depth": lf.depth,
+                    "kind": lf.kind,
+                    "k": lf.kernel,
+                    "s": lf.stride,
+                    "d": lf.dilation,
+                    "pad": str(lo) if lo == hi else f"{lo}+{hi}",
+                    "out": lf.out[0],
+                    "size": lf.size,
+                    "jump": lf.jump,
+                    "start": lf.start,
+                    "eff": lf.effective_padding,
+                    "verdict": "✓" if lf.agree else "✗",
+                },
+            )
+        )
+    msgs.append(
+        (
+            "lab.receptive_field.agree" if n.all_agree else "lab.receptive_field.disagree",
+            {"n": len(n.layers)},
+        )
+    )
     if not all(lf.filled for lf in n.layers):
         msgs.append(("lab.receptive_field.holes", {}))
     last = n.layers[-1]
     clipped = "clipped" if last.effective_padding > 0 else "clipped_none"
-    msgs.append((f"lab.receptive_field.{clipped}", {
-        "size": last.size, "h": n.input_shape[-2], "box": list(last.box),
-        "eff": last.effective_padding}))
-    msgs.append(("lab.receptive_field.real", {
-        "seed": n.seed, "nonzero": n.real_nonzero, "area": last.box_area,
-        "pct": _pct(n.real_fraction_of_field),
-        "outside": n.real_outside_field}))
+    msgs.append(
+        (
+            f"lab.receptive_field.{clipped}",
+            {
+                "size": last.size,
+                "h": n.input_shape[-2],
+                "box": list(last.box),
+                "eff": last.effective_padding,
+            },
+        )
+    )
+    msgs.append(
+        (
+            "lab.receptive_field.real",
+            {
+                "seed": n.seed,
+                "nonzero": n.real_nonzero,
+                "area": last.box_area,
+                "pct": _pct(n.real_fraction_of_field),
+                "outside": n.real_outside_field,
+            },
+        )
+    )
 
     # the effective field: one number per layer, against the uniform reference
     msgs.append(("lab.receptive_field.erf_how", {"uniform": _pct(n.uniform_share)}))
-    msgs.append(("lab.receptive_field.erf_seeds" if n.seeds > 1 else
-                 "lab.receptive_field.erf_one_seed", {"seeds": n.seeds}))
+    msgs.append(
+        (
+            "lab.receptive_field.erf_seeds" if n.seeds > 1 else "lab.receptive_field.erf_one_seed",
+            {"seeds": n.seeds},
+        )
+    )
     for lf in n.layers:
-        msgs.append(("lab.receptive_field.erf_layer", {
-            "depth": lf.depth, "size": lf.size, "lin": _pct(lf.share_linear),
-            "real": _pct(lf.share_real.mean), "real_sd": _pct(lf.share_real.std),
-            "shuf": _pct(lf.share_shuffled.mean), "shuf_sd": _pct(lf.share_shuffled.std)}))
+        msgs.append(
+            (
+                "lab.receptive_field.erf_layer",
+                {
+                    "depth": lf.depth,
+                    "size": lf.size,
+                    "lin": _pct(lf.share_linear),
+                    "real": _pct(lf.share_real.mean),
+                    "real_sd": _pct(lf.share_real.std),
+                    "shuf": _pct(lf.share_shuffled.mean),
+                    "shuf_sd": _pct(lf.share_shuffled.std),
+                },
+            )
+        )
         if lf.dead_real or lf.dead_shuffled:
-            msgs.append(("lab.receptive_field.erf_dead", {
-                "depth": lf.depth, "dead": lf.dead_real, "dead_shuf": lf.dead_shuffled,
-                "seeds": n.seeds}))
+            msgs.append(
+                (
+                    "lab.receptive_field.erf_dead",
+                    {
+                        "depth": lf.depth,
+                        "dead": lf.dead_real,
+                        "dead_shuf": lf.dead_shuffled,
+                        "seeds": n.seeds,
+                    },
+                )
+            )
     first, deep = n.layers[0], max(n.layers, key=lambda lf: lf.share_linear)
     rises = deep.share_linear - first.share_linear > 0.005
-    msgs.append(("lab.receptive_field.erf_linear" if rises else
-                 "lab.receptive_field.erf_linear_flat", {
-        "first": _pct(first.share_linear), "deep": _pct(deep.share_linear),
-        "depth": deep.depth, "size": deep.size, "uniform": _pct(n.uniform_share)}))
+    msgs.append(
+        (
+            "lab.receptive_field.erf_linear" if rises else "lab.receptive_field.erf_linear_flat",
+            {
+                "first": _pct(first.share_linear),
+                "deep": _pct(deep.share_linear),
+                "depth": deep.depth,
+                "size": deep.size,
+                "uniform": _pct(n.uniform_share),
+            },
+        )
+    )
     r = last.share_real
     if r.n == 0:
         key = "lab.receptive_field.erf_real_none"
@@ -402,8 +513,18 @@ def explain(n: ReceptiveFieldNumbers) -> list[Message]:
         key = "lab.receptive_field.erf_real_below"
     else:
         key = "lab.receptive_field.erf_real_mixed"
-    msgs.append((key, {"real": _pct(r.mean), "low": _pct(r.low), "high": _pct(r.high),
-                       "uniform": _pct(n.uniform_share), "lin": _pct(last.share_linear)}))
+    msgs.append(
+        (
+            key,
+            {
+                "real": _pct(r.mean),
+                "low": _pct(r.low),
+                "high": _pct(r.high),
+                "uniform": _pct(n.uniform_share),
+                "lin": _pct(last.share_linear),
+            },
+        )
+    )
     sh = last.share_shuffled
     gap = abs(r.mean - sh.mean)
     noise = max(r.std, sh.std)
@@ -416,8 +537,17 @@ def explain(n: ReceptiveFieldNumbers) -> list[Message]:
     else:
         key = "lab.receptive_field.erf_shuffled_differs"
     if key:
-        msgs.append((key, {"real": _pct(r.mean), "shuf": _pct(sh.mean), "gap": _pct(gap),
-                           "noise": _pct(noise)}))
+        msgs.append(
+            (
+                key,
+                {
+                    "real": _pct(r.mean),
+                    "shuf": _pct(sh.mean),
+                    "gap": _pct(gap),
+                    "noise": _pct(noise),
+                },
+            )
+        )
     msgs.append(("lab.receptive_field.truth", {}))
     return msgs
 
@@ -426,13 +556,22 @@ def explain(n: ReceptiveFieldNumbers) -> list[Message]:
 # figures
 
 
-def _box_patch(box: tuple[int, ...], color: Any, lw: float = 1.8, label: str | None = None,
-               style: str = "-") -> Any:
+def _box_patch(
+    box: tuple[int, ...], color: Any, lw: float = 1.8, label: str | None = None, style: str = "-"
+) -> Any:
     from matplotlib.patches import Rectangle
 
     top, bottom, left, right = box
-    return Rectangle((left - 0.5, top - 0.5), right - left + 1, bottom - top + 1, fill=False,
-                     edgecolor=color, linewidth=lw, label=label, linestyle=style)
+    return Rectangle(
+        (left - 0.5, top - 0.5),
+        right - left + 1,
+        bottom - top + 1,
+        fill=False,
+        edgecolor=color,
+        linewidth=lw,
+        label=label,
+        linestyle=style,
+    )
 
 
 def _central_box(lf: LayerField) -> tuple[float, float, float, float]:
@@ -447,8 +586,15 @@ def _central_patch(lf: LayerField, color: str) -> Any:
     from matplotlib.patches import Rectangle
 
     top, bottom, left, right = _central_box(lf)
-    return Rectangle((left, top), right - left, bottom - top, fill=False, edgecolor=color,
-                     linewidth=1.0, linestyle="--")
+    return Rectangle(
+        (left, top),
+        right - left,
+        bottom - top,
+        fill=False,
+        edgecolor=color,
+        linewidth=1.0,
+        linestyle="--",
+    )
 
 
 def draw(n: ReceptiveFieldNumbers, lang: str) -> dict[str, Figure]:
@@ -470,22 +616,44 @@ def _growth_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
     colors = colormaps["viridis"]
     count = len(n.layers)
     for lf in n.layers:
-        ax.add_patch(_box_patch(lf.box, colors(lf.depth / max(count, 1)),
-                                label=t("lab.receptive_field.fig.box", lang, depth=lf.depth,
-                                        kind=lf.kind, size=lf.size)))
+        ax.add_patch(
+            _box_patch(
+                lf.box,
+                colors(lf.depth / max(count, 1)),
+                label=t(
+                    "lab.receptive_field.fig.box", lang, depth=lf.depth, kind=lf.kind, size=lf.size
+                ),
+            )
+        )
     ax.set_title(t("lab.receptive_field.fig.on_digit", lang, label=n.label), fontsize=10)
     ax.axis("off")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
 
     depth = [lf.depth for lf in n.layers]
-    ax2.plot(depth, [lf.size for lf in n.layers], "o-",
-             label=t("lab.receptive_field.fig.size", lang))
-    ax2.plot(depth, [lf.measured for lf in n.layers], "x", color="#d62728", markersize=10,
-             label=t("lab.receptive_field.fig.measured", lang))
-    ax2.plot(depth, [lf.jump for lf in n.layers], "s--", color="#7f7f7f",
-             label=t("lab.receptive_field.fig.jump", lang))
-    ax2.axhline(n.input_shape[-2], color="#2ca02c", linestyle=":",
-                label=t("lab.receptive_field.fig.image", lang, h=n.input_shape[-2]))
+    ax2.plot(
+        depth, [lf.size for lf in n.layers], "o-", label=t("lab.receptive_field.fig.size", lang)
+    )
+    ax2.plot(
+        depth,
+        [lf.measured for lf in n.layers],
+        "x",
+        color="#d62728",
+        markersize=10,
+        label=t("lab.receptive_field.fig.measured", lang),
+    )
+    ax2.plot(
+        depth,
+        [lf.jump for lf in n.layers],
+        "s--",
+        color="#7f7f7f",
+        label=t("lab.receptive_field.fig.jump", lang),
+    )
+    ax2.axhline(
+        n.input_shape[-2],
+        color="#2ca02c",
+        linestyle=":",
+        label=t("lab.receptive_field.fig.image", lang, h=n.input_shape[-2]),
+    )
     ax2.set_xlabel(t("lab.receptive_field.fig.depth", lang))
     ax2.set_ylabel(t("lab.receptive_field.fig.pixels", lang))
     ax2.set_title(t("lab.receptive_field.fig.growth", lang), fontsize=10)
@@ -494,16 +662,34 @@ def _growth_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
     ax2.legend(fontsize=8)
 
     pct = 100.0
-    ax3.axhline(pct * n.uniform_share, color="#7f7f7f", linestyle=":",
-                label=t("lab.receptive_field.fig.uniform", lang))
-    ax3.plot(depth, [pct * lf.share_linear for lf in n.layers], "o-", color="#1f77b4",
-             label=t("lab.receptive_field.fig.linear", lang))
-    for attr, color, key in (("share_real", "#d62728", "lab.receptive_field.fig.real_nets"),
-                             ("share_shuffled", "#ff7f0e", "lab.receptive_field.fig.shuffled")):
+    ax3.axhline(
+        pct * n.uniform_share,
+        color="#7f7f7f",
+        linestyle=":",
+        label=t("lab.receptive_field.fig.uniform", lang),
+    )
+    ax3.plot(
+        depth,
+        [pct * lf.share_linear for lf in n.layers],
+        "o-",
+        color="#1f77b4",
+        label=t("lab.receptive_field.fig.linear", lang),
+    )
+    for attr, color, key in (
+        ("share_real", "#d62728", "lab.receptive_field.fig.real_nets"),
+        ("share_shuffled", "#ff7f0e", "lab.receptive_field.fig.shuffled"),
+    ):
         sp = [getattr(lf, attr) for lf in n.layers]
-        ax3.errorbar(depth, [pct * s.mean for s in sp], yerr=[pct * s.std for s in sp],
-                     fmt="s--", color=color, capsize=3, markersize=4,
-                     label=t(key, lang, seeds=n.seeds))
+        ax3.errorbar(
+            depth,
+            [pct * s.mean for s in sp],
+            yerr=[pct * s.std for s in sp],
+            fmt="s--",
+            color=color,
+            capsize=3,
+            markersize=4,
+            label=t(key, lang, seeds=n.seeds),
+        )
     ax3.set_ylim(0, 100)
     ax3.yaxis.set_major_formatter(PercentFormatter())
     ax3.set_xlabel(t("lab.receptive_field.fig.depth", lang))
@@ -536,12 +722,19 @@ def _gradient_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
         ax.imshow(shown, cmap="magma", alpha=0.9, vmin=0, vmax=float(g.max()) or 1.0)
         ax.add_patch(_box_patch(lf.box, "#2ca02c", lw=1.2))
         ax.add_patch(_central_patch(lf, "#17becf"))
-        ax.set_title(t("lab.receptive_field.fig.grad", lang, depth=lf.depth, size=lf.size,
-                       share=100 * lf.share_linear), fontsize=9)
+        ax.set_title(
+            t(
+                "lab.receptive_field.fig.grad",
+                lang,
+                depth=lf.depth,
+                size=lf.size,
+                share=100 * lf.share_linear,
+            ),
+            fontsize=9,
+        )
     ax, last = axes[len(show)], n.layers[-1]
     ax.imshow(n.image, cmap="gray")
-    ax.imshow(np.ma.masked_where(n.grad_real <= 0, n.grad_real), cmap="viridis", alpha=0.85,
-              vmin=0)
+    ax.imshow(np.ma.masked_where(n.grad_real <= 0, n.grad_real), cmap="viridis", alpha=0.85, vmin=0)
     ax.add_patch(_box_patch(last.box, "#2ca02c", lw=1.2))
     ax.add_patch(_central_patch(last, "#17becf"))
     ax.set_title(t("lab.receptive_field.fig.real", lang), fontsize=9)
@@ -549,10 +742,30 @@ def _gradient_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
     return fig
 
 
-EXPERIMENT = register("receptive-field", ReceptiveFieldParams, "lab.receptive_field.title",
-                      numbers=ReceptiveFieldNumbers, measure=measure, explain=explain, draw=draw,
-                      quick={"data": "mnist-sample", "seeds": 1})
+EXPERIMENT = register(
+    "receptive-field",
+    ReceptiveFieldParams,
+    "lab.receptive_field.title",
+    numbers=ReceptiveFieldNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+    quick={"data": "mnist-sample", "seeds": 1},
+)
 
-__all__ = ["ReceptiveFieldParams", "ReceptiveFieldNumbers", "LayerField", "LayerSpec",
-           "parse_spec", "parse_stack", "out_sizes", "central_weights", "central_share",
-           "measure", "explain", "draw", "EXPERIMENT", "UNIFORM_SHARE"]
+__all__ = [
+    "ReceptiveFieldParams",
+    "ReceptiveFieldNumbers",
+    "LayerField",
+    "LayerSpec",
+    "parse_spec",
+    "parse_stack",
+    "out_sizes",
+    "central_weights",
+    "central_share",
+    "measure",
+    "explain",
+    "draw",
+    "EXPERIMENT",
+    "UNIFORM_SHARE",
+]

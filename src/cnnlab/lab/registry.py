@@ -52,8 +52,9 @@ class Experiment:
     quick: dict[str, Any] = dataclasses.field(default_factory=dict)
     # overrides for a tiny-budget run (the shared test suite and `cnnlab tour --quick`)
 
-    def run(self, params: Any, *, lang: str | None = None,
-            callback: Progress | None = None) -> Result:
+    def run(
+        self, params: Any, *, lang: str | None = None, callback: Progress | None = None
+    ) -> Result:
         """Measure with ``params`` and wrap the numbers in a Result (figures drawn on demand)."""
         return self.result(self.measure(params, callback), lang)
 
@@ -66,16 +67,23 @@ class Experiment:
         from cnnlab.i18n import get_lang
         from cnnlab.viz.fonts import figure_lang
 
-        return Result(self.name, numbers, self.explain(numbers), lang=figure_lang(lang),
-                      draw=self._draw_in, text_lang=get_lang(lang))
+        return Result(
+            self.name,
+            numbers,
+            self.explain(numbers),
+            lang=figure_lang(lang),
+            draw=self._draw_in,
+            text_lang=get_lang(lang),
+        )
 
     def _draw_in(self, numbers: Any, lang: str) -> dict[str, Any]:
         from cnnlab.viz.fonts import figure_lang
 
         return self.draw(numbers, figure_lang(lang))  # English if no Hangul font is installed
 
-    def load(self, data: dict[str, Any], arrays: dict[str, Any] | None = None,
-             lang: str | None = None) -> Result:
+    def load(
+        self, data: dict[str, Any], arrays: dict[str, Any] | None = None, lang: str | None = None
+    ) -> Result:
         """A Result from saved numbers (``to_jsonable`` output and its sidecar), without measuring."""
         try:
             numbers = from_json(self.numbers, data, arrays)
@@ -88,14 +96,24 @@ class Experiment:
         valid = {f.name for f in dataclasses.fields(self.params)}
         unknown = sorted(set(overrides) - valid)
         if unknown:
-            raise ConfigError("lab.error.unknown_param", name=self.name, params=", ".join(unknown),
-                              valid=", ".join(sorted(valid)))
+            raise ConfigError(
+                "lab.error.unknown_param",
+                name=self.name,
+                params=", ".join(unknown),
+                valid=", ".join(sorted(valid)),
+            )
         params = self.params(**overrides)
         check_params(params)
         return params
 
-    def __call__(self, params: Any = None, *, lang: str | None = None,
-                 callback: Callback | None = None, **overrides: Any) -> Result:
+    def __call__(
+        self,
+        params: Any = None,
+        *,
+        lang: str | None = None,
+        callback: Callback | None = None,
+        **overrides: Any,
+    ) -> Result:
         if params is None:
             params = self.make_params(**overrides)
         return self.run(params, lang=lang, callback=callback)
@@ -109,21 +127,44 @@ def check_params(params: Any) -> None:
         if value is None:
             continue
         if "choices" in meta and value not in meta["choices"]:
-            raise ConfigError("lab.error.choice", param=f.name, value=value,
-                              valid=", ".join(map(str, meta["choices"])))
+            raise ConfigError(
+                "lab.error.choice",
+                param=f.name,
+                value=value,
+                valid=", ".join(map(str, meta["choices"])),
+            )
         if "min" in meta and value < meta["min"]:
-            raise ConfigError("lab.error.range", param=f.name, value=value,
-                              low=meta["min"], high=meta.get("max", "∞"))
+            raise ConfigError(
+                "lab.error.range",
+                param=f.name,
+                value=value,
+                low=meta["min"],
+                high=meta.get("max", "∞"),
+            )
         if "max" in meta and value > meta["max"]:
-            raise ConfigError("lab.error.range", param=f.name, value=value,
-                              low=meta.get("min", "-∞"), high=meta["max"])
+            raise ConfigError(
+                "lab.error.range",
+                param=f.name,
+                value=value,
+                low=meta.get("min", "-∞"),
+                high=meta["max"],
+            )
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
 
 
-def register(name: str, params: type, title_key: str, *, numbers: type, measure: MeasureFn,
-             explain: ExplainFn, draw: DrawFn, quick: dict[str, Any] | None = None) -> Experiment:
+def register(
+    name: str,
+    params: type,
+    title_key: str,
+    *,
+    numbers: type,
+    measure: MeasureFn,
+    explain: ExplainFn,
+    draw: DrawFn,
+    quick: dict[str, Any] | None = None,
+) -> Experiment:
     """Register one experiment (see the module docstring); returns it.
 
     ``quick`` holds parameter overrides that make the run take a few seconds (smaller budgets,
@@ -141,8 +182,18 @@ def register(name: str, params: type, title_key: str, *, numbers: type, measure:
 
 # Experiment modules, in the order the tour runs them. Importing one registers it.
 MODULES = (
-    "basics", "conv_steps", "padding", "shapes", "pooling", "pattern", "receptive_field",
-    "hierarchy", "weight_sharing", "cnn_vs_fc", "translation", "no_grad",
+    "basics",
+    "conv_steps",
+    "padding",
+    "shapes",
+    "pooling",
+    "pattern",
+    "receptive_field",
+    "hierarchy",
+    "weight_sharing",
+    "cnn_vs_fc",
+    "translation",
+    "no_grad",
 )
 
 

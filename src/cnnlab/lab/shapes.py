@@ -40,20 +40,25 @@ MAX_WINDOWS_DRAWN = 40  # the window diagram draws at most this many output posi
 
 @dataclass
 class ShapesParams:
-    input: int = field(default=28, metadata={"help": "lab.shapes.param.input", "min": 1,
-                                             "max": 4096})
+    input: int = field(
+        default=28, metadata={"help": "lab.shapes.param.input", "min": 1, "max": 4096}
+    )
     # the note's MNIST digits are 28×28 (square: the same arithmetic holds per axis)
-    kernel: int = field(default=3, metadata={"help": "lab.shapes.param.kernel", "min": 1,
-                                             "max": 4096})
+    kernel: int = field(
+        default=3, metadata={"help": "lab.shapes.param.kernel", "min": 1, "max": 4096}
+    )
     # 3×3, the note's kernel
-    padding: int = field(default=1, metadata={"help": "lab.shapes.param.padding", "min": 0,
-                                              "max": 4096})
+    padding: int = field(
+        default=1, metadata={"help": "lab.shapes.param.padding", "min": 0, "max": 4096}
+    )
     # 1 = the note's "with padding" model
-    stride: int = field(default=2, metadata={"help": "lab.shapes.param.stride", "min": 1,
-                                             "max": 4096})
+    stride: int = field(
+        default=2, metadata={"help": "lab.shapes.param.stride", "min": 1, "max": 4096}
+    )
     # 2 halves the map: the interesting case where a leftover row can appear
-    dilation: int = field(default=1, metadata={"help": "lab.shapes.param.dilation", "min": 1,
-                                               "max": 4096})
+    dilation: int = field(
+        default=1, metadata={"help": "lab.shapes.param.dilation", "min": 1, "max": 4096}
+    )
     # 1 = ordinary kernel; d spreads the taps d cells apart (span d·(k-1)+1)
 
 
@@ -133,12 +138,22 @@ def _op_check(op: str, p: ShapesParams, conv: Any) -> OpCheck:
     from cnnlab.geometry import pool_out_size
 
     try:
-        ar = conv if op == "conv" else pool_out_size(
-            p.input, p.kernel, p.stride, p.padding, p.dilation,
-            "MaxPool2d" if op == "maxpool" else "AvgPool2d")
+        ar = (
+            conv
+            if op == "conv"
+            else pool_out_size(
+                p.input,
+                p.kernel,
+                p.stride,
+                p.padding,
+                p.dilation,
+                "MaxPool2d" if op == "maxpool" else "AvgPool2d",
+            )
+        )
     except CnnlabError as exc:  # valid for conv, not for this pool: explain, don't fail
-        return OpCheck(False, reason_key=exc.key, reason_params=dict(exc.params),
-                       reason=exc.message("en"))
+        return OpCheck(
+            False, reason_key=exc.key, reason_params=dict(exc.params), reason=exc.message("en")
+        )
     size = _torch_size(op, p)
     return OpCheck(True, ar.out, (1, 1, ar.out, ar.out), size, size == ar.out)
 
@@ -158,19 +173,34 @@ def measure(params: ShapesParams, progress: Progress | None = None) -> ShapesNum
     tap_cells = np.array([taps(conv, o) for o in range(rows)], dtype=np.int64) + p.padding
     lo = max(1, conv.span - 2 * p.padding)  # the smallest input any window fits on
     sizes = np.arange(lo, max(2 * p.input, lo + 8) + 1)
-    outs = np.array([out_size(int(n), p.kernel, p.stride, p.padding, p.dilation).out
-                     for n in sizes])
+    outs = np.array(
+        [out_size(int(n), p.kernel, p.stride, p.padding, p.dilation).out for n in sizes]
+    )
     total = same_padding_total(p.kernel, p.dilation)
     return ShapesNumbers(
-        input=p.input, kernel=p.kernel, padding=p.padding, stride=p.stride, dilation=p.dilation,
-        padded=conv.padded, span=conv.span, quotient=(conv.padded - conv.span) // p.stride,
-        out=conv.out, output_shape=(1, 1, conv.out, conv.out), formula=conv.formula(),
-        leftover=conv.leftover, dropped_pixels=dropped_pixels,
-        dropped_padding=conv.leftover - len(dropped_pixels), unseen_pixels=unseen,
+        input=p.input,
+        kernel=p.kernel,
+        padding=p.padding,
+        stride=p.stride,
+        dilation=p.dilation,
+        padded=conv.padded,
+        span=conv.span,
+        quotient=(conv.padded - conv.span) // p.stride,
+        out=conv.out,
+        output_shape=(1, 1, conv.out, conv.out),
+        formula=conv.formula(),
+        leftover=conv.leftover,
+        dropped_pixels=dropped_pixels,
+        dropped_padding=conv.leftover - len(dropped_pixels),
+        unseen_pixels=unseen,
         unseen_matches_torch=_torch_unseen(p) == unseen,
-        same_padding=total // 2 if total % 2 == 0 else None, same_padding_total=total,
-        ops=ops, all_match_torch=all(o.matches_torch is not False for o in ops.values()),
-        taps=tap_cells, sizes=sizes, outs=outs,
+        same_padding=total // 2 if total % 2 == 0 else None,
+        same_padding_total=total,
+        ops=ops,
+        all_match_torch=all(o.matches_torch is not False for o in ops.values()),
+        taps=tap_cells,
+        sizes=sizes,
+        outs=outs,
     )
 
 
@@ -179,21 +209,31 @@ def explain(n: ShapesNumbers) -> list[Message]:
         ("lab.shapes.rule", {}),
         ("lab.shapes.step_padded", {"input": n.input, "padding": n.padding, "padded": n.padded}),
         ("lab.shapes.step_span", {"dilation": n.dilation, "kernel": n.kernel, "span": n.span}),
-        ("lab.shapes.step_out", {"padded": n.padded, "span": n.span, "stride": n.stride,
-                                 "q": n.quotient, "out": n.out}),
+        (
+            "lab.shapes.step_out",
+            {"padded": n.padded, "span": n.span, "stride": n.stride, "q": n.quotient, "out": n.out},
+        ),
         ("lab.shapes.shape", {"input": n.input, "out": n.out}),
     ]
     if n.leftover:
         out.append(("lab.shapes.leftover", {"n": n.leftover}))
         if n.dropped_pixels:
-            out.append(("lab.shapes.dropped_pixels", {"n": len(n.dropped_pixels),
-                                                      "pixels": n.dropped_pixels,
-                                                      "pad": n.dropped_padding}))
+            out.append(
+                (
+                    "lab.shapes.dropped_pixels",
+                    {
+                        "n": len(n.dropped_pixels),
+                        "pixels": n.dropped_pixels,
+                        "pad": n.dropped_padding,
+                    },
+                )
+            )
         else:
             out.append(("lab.shapes.dropped_padding", {"n": n.dropped_padding}))
     if n.unseen_pixels:
-        out.append(("lab.shapes.unseen", {"n": len(n.unseen_pixels),
-                                          "pixels": n.unseen_pixels[:12]}))
+        out.append(
+            ("lab.shapes.unseen", {"n": len(n.unseen_pixels), "pixels": n.unseen_pixels[:12]})
+        )
     out.append(("lab.shapes.torch_seen", {"ok": "✓" if n.unseen_matches_torch else "✗"}))
     if n.stride == 1:
         if n.same_padding is not None:
@@ -205,9 +245,17 @@ def explain(n: ShapesNumbers) -> list[Message]:
             # the error's own catalog message names the op, the value and the valid range
             out.append((check.reason_key or "", dict(check.reason_params or {})))
         else:
-            out.append(("lab.shapes.op_torch", {"op": op, "formula": check.formula,
-                                                "torch": check.torch,
-                                                "verdict": "✓" if check.matches_torch else "✗"}))
+            out.append(
+                (
+                    "lab.shapes.op_torch",
+                    {
+                        "op": op,
+                        "formula": check.formula,
+                        "torch": check.torch,
+                        "verdict": "✓" if check.matches_torch else "✗",
+                    },
+                )
+            )
     return out
 
 
@@ -224,7 +272,7 @@ def draw(n: ShapesNumbers, lang: str) -> dict[str, Figure]:
     # grid (rows, padded): 0 real pixel, 1 padding, 2 tap on a pixel, 3 tap on padding, 4 unseen
     grid = np.zeros((rows, n.padded), dtype=int)
     grid[:, : n.padding] = 1
-    grid[:, n.padding + n.input:] = 1
+    grid[:, n.padding + n.input :] = 1
     for u in n.unseen_pixels:
         grid[:, n.padding + u] = 4
     for o, cells in enumerate(n.taps):
@@ -233,28 +281,50 @@ def draw(n: ShapesNumbers, lang: str) -> dict[str, Figure]:
 
     fig = Figure(figsize=(11, 4.8), layout="constrained")
     ax, ax2 = fig.subplots(1, 2, width_ratios=[1.6, 1])
-    ax.imshow(grid, cmap=ListedColormap(colours), vmin=0, vmax=4, aspect="auto",
-              interpolation="nearest")
+    ax.imshow(
+        grid, cmap=ListedColormap(colours), vmin=0, vmax=4, aspect="auto", interpolation="nearest"
+    )
     ax.set_xlabel(t("lab.shapes.fig.cells", lang, padded=n.padded))
     ax.set_ylabel(t("lab.shapes.fig.positions", lang))
-    title = t("lab.shapes.fig.windows", lang, out=n.out, kernel=n.kernel, stride=n.stride,
-              padding=n.padding, dilation=n.dilation)
+    title = t(
+        "lab.shapes.fig.windows",
+        lang,
+        out=n.out,
+        kernel=n.kernel,
+        stride=n.stride,
+        padding=n.padding,
+        dilation=n.dilation,
+    )
     if rows < n.out:
         title += "\n" + t("lab.shapes.fig.first", lang, n=rows)
     ax.set_title(title, fontsize=10)
     legend = [Patch(color=colours[2], label=t("lab.shapes.fig.tap", lang))]
     if n.padding:  # only entries the grid shows
-        legend += [Patch(color=colours[3], label=t("lab.shapes.fig.tap_pad", lang)),
-                   Patch(color=colours[1], label=t("lab.shapes.fig.pad", lang))]
+        legend += [
+            Patch(color=colours[3], label=t("lab.shapes.fig.tap_pad", lang)),
+            Patch(color=colours[1], label=t("lab.shapes.fig.pad", lang)),
+        ]
     if n.unseen_pixels:  # only when there is such a pixel to point at
         legend.append(Patch(color=colours[4], label=t("lab.shapes.fig.unseen", lang)))
-    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=len(legend),
-              fontsize=8, frameon=False)
+    ax.legend(
+        handles=legend,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        ncol=len(legend),
+        fontsize=8,
+        frameon=False,
+    )
 
     ax2.step(n.sizes, n.outs, where="post", color="#1f77b4")
     ax2.plot([n.input], [n.out], "o", color="#d62728")
-    ax2.annotate(f"({n.input}, {n.out})", (n.input, n.out), textcoords="offset points",
-                 xytext=(-8, 8), ha="right", color="#d62728")
+    ax2.annotate(
+        f"({n.input}, {n.out})",
+        (n.input, n.out),
+        textcoords="offset points",
+        xytext=(-8, 8),
+        ha="right",
+        color="#d62728",
+    )
     ax2.set_xlabel(t("lab.shapes.fig.input", lang))
     ax2.set_ylabel(t("lab.shapes.fig.output", lang))
     ax2.set_title(t("lab.shapes.fig.staircase", lang, stride=n.stride), fontsize=10)
@@ -264,8 +334,24 @@ def draw(n: ShapesNumbers, lang: str) -> dict[str, Figure]:
     return {"windows": fig}
 
 
-EXPERIMENT = register("shapes", ShapesParams, "lab.shapes.title", numbers=ShapesNumbers,
-                      measure=measure, explain=explain, draw=draw, quick={})
+EXPERIMENT = register(
+    "shapes",
+    ShapesParams,
+    "lab.shapes.title",
+    numbers=ShapesNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+    quick={},
+)
 
-__all__ = ["ShapesParams", "ShapesNumbers", "OpCheck", "OPS", "measure", "explain", "draw",
-           "EXPERIMENT"]
+__all__ = [
+    "ShapesParams",
+    "ShapesNumbers",
+    "OpCheck",
+    "OPS",
+    "measure",
+    "explain",
+    "draw",
+    "EXPERIMENT",
+]

@@ -57,8 +57,9 @@ class Paired:
         return self.p_value < ALPHA
 
 
-def mcnemar(correct_a: Sequence[bool] | np.ndarray,
-            correct_b: Sequence[bool] | np.ndarray) -> Paired:
+def mcnemar(
+    correct_a: Sequence[bool] | np.ndarray, correct_b: Sequence[bool] | np.ndarray
+) -> Paired:
     """Exact two-sided McNemar test; ``correct_*`` are per-image booleans on the same images."""
     a = np.asarray(correct_a, dtype=bool)
     b = np.asarray(correct_b, dtype=bool)
@@ -72,8 +73,14 @@ def mcnemar(correct_a: Sequence[bool] | np.ndarray,
     return Paired(a_only, b_only, min(1.0, 2.0 * tail), int(a.size))
 
 
-def paired_bootstrap(correct_a: np.ndarray, correct_b: np.ndarray, *, n_boot: int = 2000,
-                     seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+def paired_bootstrap(
+    correct_a: np.ndarray,
+    correct_b: np.ndarray,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
     """Percentile interval of ``mean(correct_a) - mean(correct_b)`` over resampled test images."""
     a = np.asarray(correct_a, dtype=float)
     b = np.asarray(correct_b, dtype=float)

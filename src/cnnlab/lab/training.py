@@ -45,8 +45,9 @@ class TrainDataParams:
     # all of mnist-sample's training split: enough for ~95 % with a small CNN in seconds
     n_test: int = field(default=1000, metadata={"help": "lab.training.param.n_test", "min": 10})
     # all of mnist-sample's test split: ±0.7 % binomial standard error at 95 % accuracy
-    epochs: int = field(default=4, metadata={"help": "lab.training.param.epochs", "min": 1,
-                                             "max": 100})
+    epochs: int = field(
+        default=4, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
+    )
     # a small budget: the point is the comparison, not state-of-the-art accuracy
     seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
     # seeds model init and fit's shuffling: the same seed gives the same numbers
@@ -92,17 +93,28 @@ class Trained:
 
         self.model.eval()
         with torch.no_grad():
-            return torch.cat([self.model(self.preprocess.apply(x[i:i + batch_size]))
-                              for i in range(0, len(x), batch_size)])
+            return torch.cat(
+                [
+                    self.model(self.preprocess.apply(x[i : i + batch_size]))
+                    for i in range(0, len(x), batch_size)
+                ]
+            )
 
     def accuracy_on(self, x: torch.Tensor, y: torch.Tensor) -> float:
         """Fraction of ``x (N, C, H, W)`` classified as ``y (N,)``."""
         return float((self.logits(x).argmax(1) == y).double().mean())
 
 
-def train_model(name: str, make: Callable[[], nn.Module], train: Tensors, test: Tensors,
-                params: TrainDataParams, *, callback: Callback | None = None,
-                **config: Any) -> Trained:
+def train_model(
+    name: str,
+    make: Callable[[], nn.Module],
+    train: Tensors,
+    test: Tensors,
+    params: TrainDataParams,
+    *,
+    callback: Callback | None = None,
+    **config: Any,
+) -> Trained:
     """Build ``make()`` under ``torch.manual_seed(params.seed)`` and fit it; ``name`` tags progress.
 
     ``config`` overrides :class:`~cnnlab.train.TrainConfig` fields (``epochs`` and ``seed`` come
@@ -122,17 +134,30 @@ def train_model(name: str, make: Callable[[], nn.Module], train: Tensors, test: 
         if event["kind"] == "start":
             callback({"kind": "train", "model": name, "epoch": 0, "epochs": cfg.epochs})
         elif event["kind"] == "eval":
-            callback({"kind": "train", "model": name, "epoch": round(event["epoch"]),
-                      "epochs": cfg.epochs, "val_accuracy": round(event["val_accuracy"], 4)})
+            callback(
+                {
+                    "kind": "train",
+                    "model": name,
+                    "epoch": round(event["epoch"]),
+                    "epochs": cfg.epochs,
+                    "val_accuracy": round(event["val_accuracy"], 4),
+                }
+            )
 
     start = time.perf_counter()
     fitted = fit(model, train, test, cfg, callback=progress)
     seconds = time.perf_counter() - start
     model = model.cpu().eval()
     train_acc = fitted.history[-1]["train_accuracy"] if fitted.history else float("nan")
-    return Trained(name, model, fitted.preprocess,  # the standardisation fit applied
-                   fitted.metrics.accuracy if fitted.metrics else float("nan"), train_acc, seconds,
-                   num_params(model))
+    return Trained(
+        name,
+        model,
+        fitted.preprocess,  # the standardisation fit applied
+        fitted.metrics.accuracy if fitted.metrics else float("nan"),
+        train_acc,
+        seconds,
+        num_params(model),
+    )
 
 
 def binomial_se(accuracy: float, n: int) -> float:

@@ -59,19 +59,23 @@ RECIPES: dict[str, dict[str, Any]] = {
 
 @dataclass
 class TranslationParams(TrainDataParams):
-    max_shift: int = field(default=8, metadata={"help": "lab.translation.param.max_shift",
-                                                "min": 0, "max": 27})
+    max_shift: int = field(
+        default=8, metadata={"help": "lab.translation.param.max_shift", "min": 0, "max": 27}
+    )
     # 0…8 px: past ~4 px the digit starts to leave the frame; must stay below the image size
-    eq_shift: int = field(default=3, metadata={"help": "lab.translation.param.eq_shift",
-                                               "min": 1, "max": 27})
+    eq_shift: int = field(
+        default=3, metadata={"help": "lab.translation.param.eq_shift", "min": 1, "max": 27}
+    )
     # the (dy, dx) = (s, s) shift used for the equivariance check
     index: int = field(default=0, metadata={"help": "lab.translation.param.index", "min": 0})
     # test digit for the equivariance check (mnist-sample: index i is a digit of class i % 10)
-    epochs: int = field(default=5, metadata={"help": "lab.training.param.epochs", "min": 1,
-                                             "max": 100})
+    epochs: int = field(
+        default=5, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
+    )
     # with AdamW(lr=0.01) 5 epochs take all three past 90 % on mnist-sample (the GAP net is slowest)
-    seeds: int = field(default=3, metadata={"help": "lab.translation.param.seeds", "min": 1,
-                                            "max": 20})
+    seeds: int = field(
+        default=3, metadata={"help": "lab.translation.param.seeds", "min": 1, "max": 20}
+    )
     # each model is trained once per seed (seed, seed+1, …): accuracies are mean ± std over them
 
 
@@ -143,8 +147,9 @@ def shift_images(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     if abs(dy) >= h or abs(dx) >= w:
         raise ConfigError("lab.translation.error.shift", dy=dy, dx=dx, h=h, w=w, high=min(h, w) - 1)
     out = torch.zeros_like(x)
-    out[..., max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-        x[..., max(-dy, 0):h - max(dy, 0), max(-dx, 0):w - max(dx, 0)]
+    out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = x[
+        ..., max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)
+    ]
     return out
 
 
@@ -164,16 +169,21 @@ def shift_directions(n: int) -> np.ndarray:
     return np.random.default_rng(DIRECTION_SEED).integers(0, len(DIRECTIONS), n)
 
 
-def correct_vs_shift(model: Trained, x: torch.Tensor, y: torch.Tensor, max_shift: int,
-                     directions: np.ndarray) -> np.ndarray:
+def correct_vs_shift(
+    model: Trained, x: torch.Tensor, y: torch.Tensor, max_shift: int, directions: np.ndarray
+) -> np.ndarray:
     """Correctness ``(max_shift + 1, N)`` on the shifted test sets ``s = 0…max_shift``."""
-    return np.stack([(model.logits(shift_each(x, s, directions)).argmax(1) == y).numpy()
-                     for s in range(max_shift + 1)])
+    return np.stack(
+        [
+            (model.logits(shift_each(x, s, directions)).argmax(1) == y).numpy()
+            for s in range(max_shift + 1)
+        ]
+    )
 
 
 def _interior(t: torch.Tensor, margin: int) -> torch.Tensor:
     """``t[..., m:-m, m:-m]`` — the part of a ``(N, C, H, W)`` map no frame effect reaches."""
-    return t[..., margin:t.shape[-2] - margin, margin:t.shape[-1] - margin] if margin else t
+    return t[..., margin : t.shape[-2] - margin, margin : t.shape[-1] - margin] if margin else t
 
 
 def _frame(t: torch.Tensor, margin: int) -> torch.Tensor:
@@ -181,19 +191,19 @@ def _frame(t: torch.Tensor, margin: int) -> torch.Tensor:
     import torch
 
     mask = torch.ones(t.shape[-2:], dtype=torch.bool)
-    mask[margin:t.shape[-2] - margin, margin:t.shape[-1] - margin] = False
+    mask[margin : t.shape[-2] - margin, margin : t.shape[-1] - margin] = False
     return t[..., mask]
 
 
-def _cell_residual(moved: torch.Tensor, base: torch.Tensor, ks: tuple[int, ...],
-                   margin: int) -> float:
+def _cell_residual(
+    moved: torch.Tensor, base: torch.Tensor, ks: tuple[int, ...], margin: int
+) -> float:
     """``min_k ‖moved − S_k base‖ / ‖base‖`` over right-moves by ``k`` cells, on the interior."""
     ref = _interior(base, margin).norm()
     return min(float(_interior(moved - shift_images(base, 0, k), margin).norm() / ref) for k in ks)
 
 
-def equivariance(cnn: Trained, x: torch.Tensor, label: int, index: int,
-                 shift: int) -> Equivariance:
+def equivariance(cnn: Trained, x: torch.Tensor, label: int, index: int, shift: int) -> Equivariance:
     """Conv equivariance (stride 1) and what stride 2 and pooling keep, on a digit ``x (1,1,H,W)``.
 
     float64 copies of the trained CNN's first conv layer and first block; the model is untouched.
@@ -236,17 +246,31 @@ def equivariance(cnn: Trained, x: torch.Tensor, label: int, index: int,
         f0, f1, f2 = (block(pre(shift_images(x, 0, d))) for d in (0, 1, 2))
     pooled_shift2 = (f2 - shift_images(f0, 0, 1)).abs()  # 2 px in = 1 pooled cell out
     c = int(y[0].flatten(1).std(1).argmax())  # the map with the most structure to show
-    maps = {"x": x[0, 0], "xs": xs[0, 0], "y": y[0, c], "y_of_shifted": y_of_shifted[0, c],
-            "shifted_y": shifted_y[0, c], "diff": diff[0, c], "f0": f0[0, c], "f1": f1[0, c],
-            "f2": f2[0, c], "pooled_shift2": pooled_shift2[0, c]}
+    maps = {
+        "x": x[0, 0],
+        "xs": xs[0, 0],
+        "y": y[0, c],
+        "y_of_shifted": y_of_shifted[0, c],
+        "shifted_y": shifted_y[0, c],
+        "diff": diff[0, c],
+        "f0": f0[0, c],
+        "f1": f1[0, c],
+        "f2": f2[0, c],
+        "pooled_shift2": pooled_shift2[0, c],
+    }
     return Equivariance(
-        index=index, label=label, shift=(shift, shift), padding=pad, interior_margin=margin,
+        index=index,
+        label=label,
+        shift=(shift, shift),
+        padding=pad,
+        interior_margin=margin,
         conv_max_abs_diff_interior=float(_interior(diff, margin).max()),
         conv_max_abs_diff_frame=float(_frame(diff, margin).max()),
         conv_max_abs_diff_circular=float(circ.max()),
         conv_output_scale=float(y.abs().max()),
         stride2_2px_max_abs_diff_interior=float(
-            _interior((s2 - shift_images(s0, 0, 1)).abs(), m2).max()),
+            _interior((s2 - shift_images(s0, 0, 1)).abs(), m2).max()
+        ),
         stride2_1px_relative_residual=_cell_residual(s1, s0, (0, 1), m2),
         pooled_2px_max_abs_diff_interior=float(_interior(pooled_shift2, m2).max()),
         pooled_1px_relative_residual=_cell_residual(f1, f0, (0, 1), m2),
@@ -262,11 +286,13 @@ def measure(params: TranslationParams, progress: Progress | None = None) -> Tran
     h = train[0].shape[-1]
     for name in ("max_shift", "eq_shift"):  # the range depends on the data: check before training
         if getattr(params, name) >= h:
-            raise ConfigError("lab.error.range", param=name, value=getattr(params, name),
-                              low=0, high=h - 1)
+            raise ConfigError(
+                "lab.error.range", param=name, value=getattr(params, name), low=0, high=h - 1
+            )
     if params.index >= len(test[1]):
-        raise ConfigError("lab.error.range", param="index", value=params.index, low=0,
-                          high=len(test[1]) - 1)
+        raise ConfigError(
+            "lab.error.range", param="index", value=params.index, low=0, high=len(test[1]) - 1
+        )
 
     directions = shift_directions(len(test[1]))
     seeds = [params.seed + k for k in range(params.seeds)]
@@ -276,8 +302,15 @@ def measure(params: TranslationParams, progress: Progress | None = None) -> Tran
         p = dataclasses.replace(params, seed=sd)  # train_model seeds init and shuffling with it
         for name in MODELS:
             trained = train_model(
-                name, functools.partial(build, name, image_size=h, **RECIPES[name]), train,
-                test, p, callback=progress, optimizer="adamw", lr=0.01)
+                name,
+                functools.partial(build, name, image_size=h, **RECIPES[name]),
+                train,
+                test,
+                p,
+                callback=progress,
+                optimizer="adamw",
+                lr=0.01,
+            )
             emit(progress, "stage", stage="shift", model=name, seed=sd, max_shift=params.max_shift)
             correct[name].append(correct_vs_shift(trained, *test, params.max_shift, directions))
             fits[name].append(trained)
@@ -285,28 +318,51 @@ def measure(params: TranslationParams, progress: Progress | None = None) -> Tran
     per_seed = {m: [c.mean(1).tolist() for c in correct[m]] for m in MODELS}
     s_mid = min(4, params.max_shift)
     comparisons = [
-        Comparison(a, b, s, spread([c[s].mean() for c in correct[a]]),
-                   spread([c[s].mean() for c in correct[b]]),
-                   mcnemar(np.concatenate([c[s] for c in correct[a]]),
-                               np.concatenate([c[s] for c in correct[b]])))
-        for a, b in PAIRS for s in sorted({0, s_mid})]
+        Comparison(
+            a,
+            b,
+            s,
+            spread([c[s].mean() for c in correct[a]]),
+            spread([c[s].mean() for c in correct[b]]),
+            mcnemar(
+                np.concatenate([c[s] for c in correct[a]]),
+                np.concatenate([c[s] for c in correct[b]]),
+            ),
+        )
+        for a, b in PAIRS
+        for s in sorted({0, s_mid})
+    ]
     first_cnn = fits["cnn"][0]
-    x = test[0][params.index:params.index + 1]
+    x = test[0][params.index : params.index + 1]
     eq = equivariance(first_cnn, x, int(test[1][params.index]), params.index, params.eq_shift)
     return TranslationNumbers(
-        dataset=dataset, n_train=len(train[1]), n_test=len(test[1]), epochs=params.epochs,
-        seed=params.seed, seeds=params.seeds,
-        models={m: ModelSummary(
-            recipe=", ".join(f"{k}={v}" for k, v in RECIPES[m].items()),
-            params=fits[m][0].n_params, accuracy=spread([t.accuracy for t in fits[m]]),
-            train_seconds=round(float(np.mean([t.seconds for t in fits[m]])), 2))
-            for m in MODELS},
+        dataset=dataset,
+        n_train=len(train[1]),
+        n_test=len(test[1]),
+        epochs=params.epochs,
+        seed=params.seed,
+        seeds=params.seeds,
+        models={
+            m: ModelSummary(
+                recipe=", ".join(f"{k}={v}" for k, v in RECIPES[m].items()),
+                params=fits[m][0].n_params,
+                accuracy=spread([t.accuracy for t in fits[m]]),
+                train_seconds=round(float(np.mean([t.seconds for t in fits[m]])), 2),
+            )
+            for m in MODELS
+        },
         shifts=tuple(range(params.max_shift + 1)),
         directions=("right", "left", "down", "up"),
         accuracy_vs_shift={m: np.mean(per_seed[m], 0).tolist() for m in MODELS},
-        accuracy_vs_shift_std={m: (np.std(per_seed[m], 0, ddof=1) if len(seeds) > 1
-                                   else np.zeros(params.max_shift + 1)).tolist() for m in MODELS},
-        accuracy_per_seed=per_seed, comparisons=comparisons, equivariance=eq,
+        accuracy_vs_shift_std={
+            m: (
+                np.std(per_seed[m], 0, ddof=1) if len(seeds) > 1 else np.zeros(params.max_shift + 1)
+            ).tolist()
+            for m in MODELS
+        },
+        accuracy_per_seed=per_seed,
+        comparisons=comparisons,
+        equivariance=eq,
     )
 
 
@@ -324,33 +380,69 @@ def _verdict(cmp: Comparison) -> str:
 def explain(n: TranslationNumbers) -> list[Message]:
     curves, std, s_max = n.accuracy_vs_shift, n.accuracy_vs_shift_std, n.shifts[-1]
     s_mid = min(4, s_max)
-    msgs: list[Message] = [("lab.translation.setup", {"n": n.n_train, "epochs": n.epochs,
-                                                      "s": s_max, "seeds": n.seeds,
-                                                      "n_test": n.n_test})]
+    msgs: list[Message] = [
+        (
+            "lab.translation.setup",
+            {"n": n.n_train, "epochs": n.epochs, "s": s_max, "seeds": n.seeds, "n_test": n.n_test},
+        )
+    ]
     if n.seeds == 1:
         msgs.append(("lab.translation.one_seed", {}))
     for name in MODELS:
-        msgs.append((f"lab.translation.curve_{name}", {
-            "a0": 100 * curves[name][0], "a0_sd": 100 * std[name][0], "s": s_max,
-            "a": 100 * curves[name][-1], "a_sd": 100 * std[name][-1],
-            "mid": 100 * curves[name][s_mid], "mid_sd": 100 * std[name][s_mid], "s_mid": s_mid}))
+        msgs.append(
+            (
+                f"lab.translation.curve_{name}",
+                {
+                    "a0": 100 * curves[name][0],
+                    "a0_sd": 100 * std[name][0],
+                    "s": s_max,
+                    "a": 100 * curves[name][-1],
+                    "a_sd": 100 * std[name][-1],
+                    "mid": 100 * curves[name][s_mid],
+                    "mid_sd": 100 * std[name][s_mid],
+                    "s_mid": s_mid,
+                },
+            )
+        )
     for cmp in n.comparisons:
-        msgs.append((f"lab.translation.cmp_{cmp.a}_{cmp.b}_{_verdict(cmp)}", {
-            "s": cmp.shift, "a": 100 * cmp.accuracy_a.mean, "a_sd": 100 * cmp.accuracy_a.std,
-            "b": 100 * cmp.accuracy_b.mean, "b_sd": 100 * cmp.accuracy_b.std,
-            "p": _p_text(cmp.test.p_value), "a_only": cmp.test.a_only, "b_only": cmp.test.b_only,
-            "n": cmp.test.n}))
+        msgs.append(
+            (
+                f"lab.translation.cmp_{cmp.a}_{cmp.b}_{_verdict(cmp)}",
+                {
+                    "s": cmp.shift,
+                    "a": 100 * cmp.accuracy_a.mean,
+                    "a_sd": 100 * cmp.accuracy_a.std,
+                    "b": 100 * cmp.accuracy_b.mean,
+                    "b_sd": 100 * cmp.accuracy_b.std,
+                    "p": _p_text(cmp.test.p_value),
+                    "a_only": cmp.test.a_only,
+                    "b_only": cmp.test.b_only,
+                    "n": cmp.test.n,
+                },
+            )
+        )
     eq = n.equivariance
     msgs += [
-        ("lab.translation.equivariance", {
-            "s": eq.shift[0], "m": eq.interior_margin, "interior": eq.conv_max_abs_diff_interior,
-            "frame": eq.conv_max_abs_diff_frame, "circ": eq.conv_max_abs_diff_circular,
-            "scale": eq.conv_output_scale}),
-        ("lab.translation.stride2", {
-            "two": eq.stride2_2px_max_abs_diff_interior,
-            "one": 100 * eq.stride2_1px_relative_residual,
-            "pool_two": eq.pooled_2px_max_abs_diff_interior,
-            "pool_one": 100 * eq.pooled_1px_relative_residual}),
+        (
+            "lab.translation.equivariance",
+            {
+                "s": eq.shift[0],
+                "m": eq.interior_margin,
+                "interior": eq.conv_max_abs_diff_interior,
+                "frame": eq.conv_max_abs_diff_frame,
+                "circ": eq.conv_max_abs_diff_circular,
+                "scale": eq.conv_output_scale,
+            },
+        ),
+        (
+            "lab.translation.stride2",
+            {
+                "two": eq.stride2_2px_max_abs_diff_interior,
+                "one": 100 * eq.stride2_1px_relative_residual,
+                "pool_two": eq.pooled_2px_max_abs_diff_interior,
+                "pool_one": 100 * eq.pooled_1px_relative_residual,
+            },
+        ),
         ("lab.translation.truth", {}),
     ]
     return msgs
@@ -367,14 +459,24 @@ def _curve_figure(n: TranslationNumbers, lang: str) -> Figure:
     for name, marker in zip(MODELS, ("o", "s", "^"), strict=True):
         y = 100 * np.array(n.accuracy_vs_shift[name])
         sd = 100 * np.array(n.accuracy_vs_shift_std[name])
-        line, = ax.plot(shifts, y, marker=marker,
-                        label=t(f"lab.translation.model_{name}", lang,
-                                params=n.models[name].params))
+        (line,) = ax.plot(
+            shifts,
+            y,
+            marker=marker,
+            label=t(f"lab.translation.model_{name}", lang, params=n.models[name].params),
+        )
         if n.seeds > 1:
             ax.fill_between(shifts, y - sd, y + sd, color=line.get_color(), alpha=0.2)
     ax.axhline(10, color="gray", linestyle=":", linewidth=1)
-    ax.text(shifts[0], 11, t("lab.translation.fig_chance", lang), ha="left", va="bottom",
-            color="gray", fontsize=9)
+    ax.text(
+        shifts[0],
+        11,
+        t("lab.translation.fig_chance", lang),
+        ha="left",
+        va="bottom",
+        color="gray",
+        fontsize=9,
+    )
     ax.set_xticks(shifts)
     ax.set_ylim(0, 108)  # headroom for the legend above the curves
     ax.set_xlabel(t("lab.translation.fig_x", lang))
@@ -395,12 +497,20 @@ def _equivariance_figure(n: TranslationNumbers, lang: str) -> Figure:
 
     eq = n.equivariance
     maps, c, s, m = eq.maps, eq.shown_channel, eq.shift[0], eq.interior_margin
-    row1 = [("x", "eq_x", {}), ("xs", "eq_xs", {"s": s}), ("y", "eq_y", {"c": c}),
-            ("y_of_shifted", "eq_y_of_shifted", {}), ("shifted_y", "eq_shifted_y", {}),
-            ("diff", "eq_diff", {})]
+    row1 = [
+        ("x", "eq_x", {}),
+        ("xs", "eq_xs", {"s": s}),
+        ("y", "eq_y", {"c": c}),
+        ("y_of_shifted", "eq_y_of_shifted", {}),
+        ("shifted_y", "eq_shifted_y", {}),
+        ("diff", "eq_diff", {}),
+    ]
     row2: list[tuple[str, str, dict[str, Any]]] = [
-        ("f0", "eq_f0", {}), ("f1", "eq_f1", {}), ("f2", "eq_f2", {}),
-        ("pooled_shift2", "eq_pool_diff", {})]
+        ("f0", "eq_f0", {}),
+        ("f1", "eq_f1", {}),
+        ("f2", "eq_f2", {}),
+        ("pooled_shift2", "eq_pool_diff", {}),
+    ]
     fig = Figure(figsize=(15, 6.2), layout="constrained")
     axes = fig.subplots(2, 6)
     for r, row in enumerate((row1, row2)):
@@ -418,31 +528,65 @@ def _equivariance_figure(n: TranslationNumbers, lang: str) -> Figure:
             ax.set_title(t(f"lab.translation.{key}", lang, **kw), fontsize=10)
             if key == "eq_diff":  # the interior, where equality is guaranteed
                 size = img.shape[-1] - 2 * m
-                ax.add_patch(Rectangle((m - 0.5, m - 0.5), size, size, fill=False, color="cyan",
-                                       linewidth=1.5))
-                ax.set_xlabel(t("lab.translation.eq_diff_note", lang,
-                                interior=eq.conv_max_abs_diff_interior,
-                                frame=eq.conv_max_abs_diff_frame), fontsize=9)
+                ax.add_patch(
+                    Rectangle(
+                        (m - 0.5, m - 0.5), size, size, fill=False, color="cyan", linewidth=1.5
+                    )
+                )
+                ax.set_xlabel(
+                    t(
+                        "lab.translation.eq_diff_note",
+                        lang,
+                        interior=eq.conv_max_abs_diff_interior,
+                        frame=eq.conv_max_abs_diff_frame,
+                    ),
+                    fontsize=9,
+                )
             if key == "eq_pool_diff":
-                ax.set_xlabel(t("lab.translation.eq_pool_note", lang,
-                                v=eq.pooled_2px_max_abs_diff_interior), fontsize=9)
+                ax.set_xlabel(
+                    t("lab.translation.eq_pool_note", lang, v=eq.pooled_2px_max_abs_diff_interior),
+                    fontsize=9,
+                )
             if key == "eq_f1":
-                ax.set_xlabel(t("lab.translation.eq_f1_note", lang,
-                                v=100 * eq.pooled_1px_relative_residual), fontsize=9)
+                ax.set_xlabel(
+                    t("lab.translation.eq_f1_note", lang, v=100 * eq.pooled_1px_relative_residual),
+                    fontsize=9,
+                )
     fig.suptitle(t("lab.translation.eq_suptitle", lang, c=c))
     return fig
 
 
 def draw(n: TranslationNumbers, lang: str) -> dict[str, Figure]:
-    return {"accuracy_vs_shift": _curve_figure(n, lang),
-            "equivariance": _equivariance_figure(n, lang)}
+    return {
+        "accuracy_vs_shift": _curve_figure(n, lang),
+        "equivariance": _equivariance_figure(n, lang),
+    }
 
 
-EXPERIMENT = register("translation", TranslationParams, "lab.translation.title",
-                      numbers=TranslationNumbers, measure=measure, explain=explain, draw=draw,
-                      quick={"n_train": 500, "n_test": 100, "epochs": 1, "max_shift": 2,
-                             "seeds": 1})
+EXPERIMENT = register(
+    "translation",
+    TranslationParams,
+    "lab.translation.title",
+    numbers=TranslationNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+    quick={"n_train": 500, "n_test": 100, "epochs": 1, "max_shift": 2, "seeds": 1},
+)
 
-__all__ = ["TranslationParams", "TranslationNumbers", "Comparison", "Equivariance",
-           "ModelSummary", "shift_images", "shift_each", "shift_directions",
-           "correct_vs_shift", "equivariance", "measure", "explain", "draw", "EXPERIMENT"]
+__all__ = [
+    "TranslationParams",
+    "TranslationNumbers",
+    "Comparison",
+    "Equivariance",
+    "ModelSummary",
+    "shift_images",
+    "shift_each",
+    "shift_directions",
+    "correct_vs_shift",
+    "equivariance",
+    "measure",
+    "explain",
+    "draw",
+    "EXPERIMENT",
+]
