@@ -18,6 +18,19 @@ from cnnlab.train.loop import FitResult, fit, seed_everything
 from cnnlab.train.metrics import Metrics, confusion_matrix
 from cnnlab.train.state import TrainState
 
-__all__ = ["TrainConfig", "fit", "FitResult", "TrainState", "seed_everything", "evaluate",
-           "load_model", "Metrics", "confusion_matrix", "Checkpoint", "load_checkpoint",
-           "check_fits", "load_weights", "resolve_device"]
+__all__ = [
+    "TrainConfig",
+    "fit",
+    "FitResult",
+    "TrainState",
+    "seed_everything",
+    "evaluate",
+    "load_model",
+    "Metrics",
+    "confusion_matrix",
+    "Checkpoint",
+    "load_checkpoint",
+    "check_fits",
+    "load_weights",
+    "resolve_device",
+]

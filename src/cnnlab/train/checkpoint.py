@@ -101,8 +101,12 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-def save(out_dir: str | os.PathLike[str], model: nn.Module, state_tensors: dict[str, torch.Tensor],
-         meta: dict[str, Any]) -> Path:
+def save(
+    out_dir: str | os.PathLike[str],
+    model: nn.Module,
+    state_tensors: dict[str, torch.Tensor],
+    meta: dict[str, Any],
+) -> Path:
     """Write one checkpoint into ``out_dir`` (see module docstring); return the index path.
 
     ``meta`` is the JSON part (it gains ``format``, ``version`` and ``files``).
@@ -110,14 +114,20 @@ def save(out_dir: str | os.PathLike[str], model: nn.Module, state_tensors: dict[
     out = Path(out_dir)
     tag = f"{int(meta.get('progress', {}).get('global_step', 0)):09d}-{secrets.token_hex(4)}"
     weights = {k: _cpu(v) for k, v in model.state_dict().items()}
-    blobs = {f"model-{tag}.safetensors": st_save(weights),
-             f"state-{tag}.safetensors": st_save({k: _cpu(v) for k, v in state_tensors.items()})}
+    blobs = {
+        f"model-{tag}.safetensors": st_save(weights),
+        f"state-{tag}.safetensors": st_save({k: _cpu(v) for k, v in state_tensors.items()}),
+    }
     for name, data in blobs.items():
         atomic_write_bytes(out / name, data)
     names = list(blobs)
-    index = {"format": FORMAT, "version": VERSION, **meta,
-             "files": {"weights": names[0], "state": names[1]},
-             "sha256": {n: _sha256(d) for n, d in blobs.items()}}
+    index = {
+        "format": FORMAT,
+        "version": VERSION,
+        **meta,
+        "files": {"weights": names[0], "state": names[1]},
+        "sha256": {n: _sha256(d) for n, d in blobs.items()},
+    }
     atomic_write_text(out / INDEX, json.dumps(index, indent=1, ensure_ascii=False))
     _fsync_dir(out)
     # Only now is the previous checkpoint unreferenced; remove it and any temp left by a crash.
@@ -159,11 +169,15 @@ def load(path: str | os.PathLike[str]) -> Checkpoint:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError("error.ckpt_corrupt", path=str(index), reason=str(exc)) from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError("error.ckpt_corrupt", path=str(index),
-                              reason=Msg("error.ckpt_reason.format", format=FORMAT))
+        raise CheckpointError(
+            "error.ckpt_corrupt",
+            path=str(index),
+            reason=Msg("error.ckpt_reason.format", format=FORMAT),
+        )
     if int(meta.get("version", 0)) > VERSION:
-        raise CheckpointError("error.ckpt_version", path=str(index), version=meta.get("version"),
-                              supported=VERSION)
+        raise CheckpointError(
+            "error.ckpt_version", path=str(index), version=meta.get("version"), supported=VERSION
+        )
     loaded: dict[str, dict[str, torch.Tensor]] = {}
     for role in ("weights", "state"):
         name = meta.get("files", {}).get(role)
@@ -171,11 +185,13 @@ def load(path: str | os.PathLike[str]) -> Checkpoint:
         try:
             data = file.read_bytes()
         except OSError as exc:
-            raise CheckpointError("error.ckpt_corrupt", path=str(file),
-                                  reason=exc.strerror or str(exc)) from exc
+            raise CheckpointError(
+                "error.ckpt_corrupt", path=str(file), reason=exc.strerror or str(exc)
+            ) from exc
         if _sha256(data) != meta.get("sha256", {}).get(name):
-            raise CheckpointError("error.ckpt_corrupt", path=str(file),
-                                  reason=Msg("error.ckpt_reason.sha256"))
+            raise CheckpointError(
+                "error.ckpt_corrupt", path=str(file), reason=Msg("error.ckpt_reason.sha256")
+            )
         try:
             loaded[role] = st_load(data)
         except (SafetensorError, ValueError, RuntimeError) as exc:
@@ -191,13 +207,23 @@ def check_fits(model: nn.Module, weights: dict[str, torch.Tensor], path: str = "
         if name not in weights:
             problems.append(Msg("error.ckpt_tensor.missing", name=name, model=tuple(t.shape)))
         elif tuple(weights[name].shape) != tuple(t.shape):
-            problems.append(Msg("error.ckpt_tensor.shape", name=name, model=tuple(t.shape),
-                                ckpt=tuple(weights[name].shape)))
-    problems += [Msg("error.ckpt_tensor.extra", name=name, ckpt=tuple(weights[name].shape))
-                 for name in weights if name not in own]
+            problems.append(
+                Msg(
+                    "error.ckpt_tensor.shape",
+                    name=name,
+                    model=tuple(t.shape),
+                    ckpt=tuple(weights[name].shape),
+                )
+            )
+    problems += [
+        Msg("error.ckpt_tensor.extra", name=name, ckpt=tuple(weights[name].shape))
+        for name in weights
+        if name not in own
+    ]
     if problems:
-        raise CheckpointError("error.ckpt_mismatch", path=path, n=len(problems),
-                              details=MsgList(problems))
+        raise CheckpointError(
+            "error.ckpt_mismatch", path=path, n=len(problems), details=MsgList(problems)
+        )
 
 
 def load_weights(model: nn.Module, weights: dict[str, torch.Tensor], path: str = "") -> nn.Module:
@@ -207,5 +233,18 @@ def load_weights(model: nn.Module, weights: dict[str, torch.Tensor], path: str =
     return model
 
 
-__all__ = ["FORMAT", "VERSION", "INDEX", "Checkpoint", "save", "load", "exists", "check_fits",
-           "load_weights", "optimizer_split", "optimizer_join", "rng_tensors", "restore_rng"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "INDEX",
+    "Checkpoint",
+    "save",
+    "load",
+    "exists",
+    "check_fits",
+    "load_weights",
+    "optimizer_split",
+    "optimizer_join",
+    "rng_tensors",
+    "restore_rng",
+]

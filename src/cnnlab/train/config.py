@@ -19,8 +19,19 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 
 # Fields that shape the optimisation trajectory: a resumed run must use the checkpoint's values or
 # its numbers could not equal an uninterrupted run's.
-TRAJECTORY_FIELDS = ("epochs", "batch_size", "lr", "optimizer", "momentum", "weight_decay",
-                     "schedule", "step_gamma", "label_smoothing", "augment", "seed")
+TRAJECTORY_FIELDS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "optimizer",
+    "momentum",
+    "weight_decay",
+    "schedule",
+    "step_gamma",
+    "label_smoothing",
+    "augment",
+    "seed",
+)
 
 
 @dataclass
@@ -28,7 +39,9 @@ class TrainConfig:
     """Hyperparameters and run control for :func:`cnnlab.train.fit`."""
 
     epochs: int = 5  # upper bound; target_acc / time_budget may stop earlier
-    batch_size: int = 256  # global batch (split across DDP ranks); big enough to keep BLAS busy on 2 cores
+    batch_size: int = (
+        256  # global batch (split across DDP ranks); big enough to keep BLAS busy on 2 cores
+    )
     lr: float = 0.05  # peak LR of OneCycle with SGD+Nesterov; BatchNorm makes this high rate stable
     optimizer: str = "sgd"  # sgd (Nesterov momentum) | adamw | adadelta (PyTorch MNIST example)
     momentum: float = 0.9  # SGD momentum; OneCycle cycles it 0.85..0.95 around this
@@ -100,8 +113,9 @@ def _positive(name: str, value: Any) -> None:
         raise ConfigError("error.train_positive", name=name, value=value)
 
 
-def _range(name: str, value: Any, lo: float, hi: float, lo_open: bool = False,
-           hi_open: bool = False) -> None:
+def _range(
+    name: str, value: Any, lo: float, hi: float, lo_open: bool = False, hi_open: bool = False
+) -> None:
     v = _number(name, value)
     if (v < lo or (lo_open and v == lo)) or (v > hi or (hi_open and v == hi)):
         interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"

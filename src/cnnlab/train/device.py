@@ -25,10 +25,16 @@ def resolve_device(name: str = "auto") -> torch.device:
     try:
         device = torch.device(name)
     except RuntimeError as exc:
-        raise ConfigError("error.train_device", value=name, valid=", ".join(["auto", *available()])) from exc
+        raise ConfigError(
+            "error.train_device", value=name, valid=", ".join(["auto", *available()])
+        ) from exc
     if device.type not in available():
         raise ConfigError("error.train_device", value=name, valid=", ".join(["auto", *available()]))
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+    if (
+        device.type == "cuda"
+        and device.index is not None
+        and device.index >= torch.cuda.device_count()
+    ):
         raise ConfigError("error.train_device", value=name, valid=", ".join(["auto", *available()]))
     return device
 

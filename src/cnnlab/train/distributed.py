@@ -81,7 +81,7 @@ def broadcast_flag(world: World, flag: bool) -> bool:
 
 def shard_batch(idx: torch.Tensor, world: World) -> torch.Tensor:
     """This rank's strided slice ``idx[rank::size]`` of one global batch of indices."""
-    return idx[world.rank::world.size] if world.distributed else idx
+    return idx[world.rank :: world.size] if world.distributed else idx
 
 
 def shard_range(n: int, world: World) -> tuple[int, int]:
@@ -91,5 +91,13 @@ def shard_range(n: int, world: World) -> tuple[int, int]:
     return start, stop
 
 
-__all__ = ["World", "setup", "teardown", "all_reduce_sum", "barrier", "broadcast_flag",
-           "shard_batch", "shard_range"]
+__all__ = [
+    "World",
+    "setup",
+    "teardown",
+    "all_reduce_sum",
+    "barrier",
+    "broadcast_flag",
+    "shard_batch",
+    "shard_range",
+]

@@ -41,17 +41,27 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     try:
         model = build_from_spec(spec)
     except (CnnlabError, KeyError, TypeError) as exc:
-        raise CheckpointError("error.ckpt_corrupt", path=str(found.path),
-                              reason=f"model spec {spec!r}: {exc}") from exc
+        raise CheckpointError(
+            "error.ckpt_corrupt", path=str(found.path), reason=f"model spec {spec!r}: {exc}"
+        ) from exc
     ckpt.load_weights(model, found.weights, str(found.path))
     model.eval()
-    return LoadedModel(model, Preprocess.from_dict(found.meta["preprocess"]),
-                       list(found.meta.get("classes", [])), list(found.meta.get("input_shape", [])),
-                       found.meta)
+    return LoadedModel(
+        model,
+        Preprocess.from_dict(found.meta["preprocess"]),
+        list(found.meta.get("classes", [])),
+        list(found.meta.get("input_shape", [])),
+        found.meta,
+    )
 
 
-def evaluate(model: nn.Module, data: Any, preprocess: Preprocess, batch_size: int = 1000,
-             device: str = "auto") -> Metrics:
+def evaluate(
+    model: nn.Module,
+    data: Any,
+    preprocess: Preprocess,
+    batch_size: int = 1000,
+    device: str = "auto",
+) -> Metrics:
     """Loss, accuracy, per-class accuracy and confusion matrix of ``model`` on ``data``.
 
     ``data`` as for :func:`cnnlab.train.fit`; ``preprocess`` is the training set's standardisation

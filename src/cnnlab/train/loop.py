@@ -80,8 +80,15 @@ def _emit(callback: Callback | None, world: ddp.World, kind: str, **data: Any) -
         emit(callback, kind, **data)
 
 
-def fit(model: nn.Module, train: Any, val: Any = None, config: TrainConfig | None = None,
-        callback: Callback | None = None, *, run_info: dict[str, Any] | None = None) -> FitResult:
+def fit(
+    model: nn.Module,
+    train: Any,
+    val: Any = None,
+    config: TrainConfig | None = None,
+    callback: Callback | None = None,
+    *,
+    run_info: dict[str, Any] | None = None,
+) -> FitResult:
     """Train ``model`` on ``train``, evaluating on ``val``; see :class:`TrainConfig` for options.
 
     ``train``/``val``: a torchvision-like dataset (``.data``, ``.targets``), a ``(x, y)`` tensor
@@ -144,18 +151,37 @@ class _Outcome:
     checkpoint: str | None = None  # path of the latest checkpoint written
 
 
-def _fit(model: nn.Module, train: Any, val: Any, config: TrainConfig, callback: Callback | None,
-         device: torch.device, world: ddp.World, run_info: dict[str, Any]) -> FitResult:
+def _fit(
+    model: nn.Module,
+    train: Any,
+    val: Any,
+    config: TrainConfig,
+    callback: Callback | None,
+    device: torch.device,
+    world: ddp.World,
+    run_info: dict[str, Any],
+) -> FitResult:
     run, found = _setup(model, train, val, config, callback, device, world, run_info)
     # Reseed after the model was built: dropout draws from here, identically on every rank.
     torch.manual_seed(config.seed)
     state = _restore(run, found) if found is not None else TrainState()
     state.steps_per_epoch = run.steps_per_epoch
     state.start_clock()
-    _emit(callback, world, "start", epochs=config.epochs, steps_per_epoch=run.steps_per_epoch,
-          total_steps=run.total_steps, global_step=state.global_step, n_train=len(run.x),
-          n_val=0 if run.xv is None else len(run.xv), device=str(run.device),
-          world_size=world.size, batch_size=run.batch, classes=run.classes)
+    _emit(
+        callback,
+        world,
+        "start",
+        epochs=config.epochs,
+        steps_per_epoch=run.steps_per_epoch,
+        total_steps=run.total_steps,
+        global_step=state.global_step,
+        n_train=len(run.x),
+        n_val=0 if run.xv is None else len(run.xv),
+        device=str(run.device),
+        world_size=world.size,
+        batch_size=run.batch,
+        classes=run.classes,
+    )
     outcome = _Outcome()
     model.train()
     while state.epoch < config.epochs and outcome.stopped == "epochs":
@@ -167,18 +193,33 @@ def _fit(model: nn.Module, train: Any, val: Any, config: TrainConfig, callback: 
         _record(run, state, outcome.metrics)
         outcome.checkpoint = _save(run, state, outcome.metrics)
     result = FitResult(
-        metrics=outcome.metrics, history=state.history, best_accuracy=state.best_accuracy,
-        stopped=outcome.stopped, epochs_completed=state.epoch, global_step=state.global_step,
-        elapsed=state.elapsed(), seconds_to_target=state.seconds_to_target,
-        device=str(run.device), world_size=world.size, checkpoint=outcome.checkpoint,
-        preprocess=run.pre)
+        metrics=outcome.metrics,
+        history=state.history,
+        best_accuracy=state.best_accuracy,
+        stopped=outcome.stopped,
+        epochs_completed=state.epoch,
+        global_step=state.global_step,
+        elapsed=state.elapsed(),
+        seconds_to_target=state.seconds_to_target,
+        device=str(run.device),
+        world_size=world.size,
+        checkpoint=outcome.checkpoint,
+        preprocess=run.pre,
+    )
     _emit(callback, world, "end", **result.to_dict())
     return result
 
 
-def _setup(model: nn.Module, train: Any, val: Any, config: TrainConfig,
-           callback: Callback | None, device: torch.device, world: ddp.World,
-           run_info: dict[str, Any]) -> tuple[_Run, ckpt.Checkpoint | None]:
+def _setup(
+    model: nn.Module,
+    train: Any,
+    val: Any,
+    config: TrainConfig,
+    callback: Callback | None,
+    device: torch.device,
+    world: ddp.World,
+    run_info: dict[str, Any],
+) -> tuple[_Run, ckpt.Checkpoint | None]:
     """Check the options, load data and the checkpoint to resume (if any), build the optimiser."""
     if world.distributed and device.type == "cuda":
         device = torch.device("cuda", world.local_rank)
@@ -207,15 +248,34 @@ def _setup(model: nn.Module, train: Any, val: Any, config: TrainConfig,
     net: nn.Module = model
     if world.distributed:
         net = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
-    run = _Run(config, world, device, out, callback, run_info, model, net, optimizer, scheduler,
-               x, y, *val_xy, pre, class_names(train, num_classes), num_classes, batch,
-               steps_per_epoch)
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    run = _Run(
+        config,
+        world,
+        device,
+        out,
+        callback,
+        run_info,
+        model,
+        net,
+        optimizer,
+        scheduler,
+        x,
+        y,
+        *val_xy,
+        pre,
+        class_names(train, num_classes),
+        num_classes,
+        batch,
+        steps_per_epoch,
+    )
     return run, found
 
 
-def _standardised(train: Any, val: Any, found: ckpt.Checkpoint | None) -> tuple[
-        Preprocess, tuple[torch.Tensor, torch.Tensor], tuple[Any, Any]]:
+def _standardised(
+    train: Any, val: Any, found: ckpt.Checkpoint | None
+) -> tuple[Preprocess, tuple[torch.Tensor, torch.Tensor], tuple[Any, Any]]:
     """``(pre, (x, y), (xv, yv))``: the standardisation (the checkpoint's on resume) applied."""
     x, y = as_tensors(train)
     pre = Preprocess.from_dict(found.meta["preprocess"]) if found else Preprocess.fit(x)
@@ -241,30 +301,38 @@ def _restore(run: _Run, found: ckpt.Checkpoint) -> TrainState:
         if run.scheduler is not None and found.meta.get("scheduler"):
             run.scheduler.load_state_dict(found.meta["scheduler"])
     except (KeyError, ValueError, RuntimeError) as exc:
-        raise CheckpointError("error.ckpt_corrupt", path=str(found.path),
-                              reason=f"optimizer state: {exc}") from exc
+        raise CheckpointError(
+            "error.ckpt_corrupt", path=str(found.path), reason=f"optimizer state: {exc}"
+        ) from exc
     ckpt.restore_rng(found.state)
     try:
         return TrainState.from_dict(found.meta)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise CheckpointError("error.ckpt_corrupt", path=str(found.path),
-                              reason=f"progress: {exc!r}") from exc
+        raise CheckpointError(
+            "error.ckpt_corrupt", path=str(found.path), reason=f"progress: {exc!r}"
+        ) from exc
 
 
 def _train_epoch(run: _Run, state: TrainState, outcome: _Outcome) -> None:
     """Step to the end of the epoch or an early stop, with any mid-epoch evals and checkpoints."""
     cfg = run.config
-    perm = torch.randperm(len(run.x), generator=torch.Generator().manual_seed(
-        cfg.seed * _SHUFFLE_SALT + state.epoch))  # identical on every rank
+    perm = torch.randperm(
+        len(run.x), generator=torch.Generator().manual_seed(cfg.seed * _SHUFFLE_SALT + state.epoch)
+    )  # identical on every rank
     while state.step_in_epoch < run.steps_per_epoch:
         _train_step(run, state, perm)
         mid_epoch = state.step_in_epoch < run.steps_per_epoch  # the epoch's end does its own
-        if cfg.eval_every and state.global_step % cfg.eval_every == 0 and mid_epoch \
-                and _evaluate_and_record(run, state, outcome):
+        if (
+            cfg.eval_every
+            and state.global_step % cfg.eval_every == 0
+            and mid_epoch
+            and _evaluate_and_record(run, state, outcome)
+        ):
             outcome.stopped = "target"
             return
         if cfg.time_budget is not None and ddp.broadcast_flag(
-                run.world, state.elapsed() >= cfg.time_budget):
+            run.world, state.elapsed() >= cfg.time_budget
+        ):
             outcome.stopped = "time"
             return
         if cfg.checkpoint_every and state.global_step % cfg.checkpoint_every == 0 and mid_epoch:
@@ -275,7 +343,7 @@ def _train_step(run: _Run, state: TrainState, perm: torch.Tensor) -> None:
     """One optimiser step on the epoch's next global batch (this rank's shard of it)."""
     cfg = run.config
     start = state.step_in_epoch * run.batch
-    idx = ddp.shard_batch(perm[start:start + run.batch], run.world)
+    idx = ddp.shard_batch(perm[start : start + run.batch], run.world)
     xb = run.x.index_select(0, idx)  # (B/world, C, H, W)
     yb = run.y.index_select(0, idx)  # (B/world,)
     if cfg.augment == "flip":
@@ -297,11 +365,13 @@ def _train_step(run: _Run, state: TrainState, perm: torch.Tensor) -> None:
     _accumulate(run, state, loss, logits, yb)
 
 
-def _accumulate(run: _Run, state: TrainState, loss: torch.Tensor, logits: torch.Tensor,
-                yb: torch.Tensor) -> None:
+def _accumulate(
+    run: _Run, state: TrainState, loss: torch.Tensor, logits: torch.Tensor, yb: torch.Tensor
+) -> None:
     """Add the step's (all-rank) loss and correct count to the running sums; maybe report."""
-    stats = torch.stack([loss.detach().double() * len(yb),
-                         (logits.detach().argmax(1) == yb).sum().double()])
+    stats = torch.stack(
+        [loss.detach().double() * len(yb), (logits.detach().argmax(1) == yb).sum().double()]
+    )
     if run.world.distributed:
         stats = ddp.all_reduce_sum(stats)
     loss_sum, correct = stats.tolist()
@@ -309,11 +379,20 @@ def _accumulate(run: _Run, state: TrainState, loss: torch.Tensor, logits: torch.
     state.running["correct"] += int(correct)
     state.running["count"] += run.batch
     if state.step_in_epoch % run.log_every == 0 or state.step_in_epoch == run.steps_per_epoch:
-        _emit(run.callback, run.world, "step", epoch=state.epoch, step=state.step_in_epoch,
-              steps_per_epoch=run.steps_per_epoch, global_step=state.global_step,
-              total_steps=run.total_steps, loss=state.mean_loss(),
-              accuracy=state.mean_accuracy(), lr=run.optimizer.param_groups[0]["lr"],
-              elapsed=state.elapsed())
+        _emit(
+            run.callback,
+            run.world,
+            "step",
+            epoch=state.epoch,
+            step=state.step_in_epoch,
+            steps_per_epoch=run.steps_per_epoch,
+            global_step=state.global_step,
+            total_steps=run.total_steps,
+            loss=state.mean_loss(),
+            accuracy=state.mean_accuracy(),
+            lr=run.optimizer.param_groups[0]["lr"],
+            elapsed=state.elapsed(),
+        )
 
 
 def _end_epoch(run: _Run, state: TrainState, outcome: _Outcome) -> None:
@@ -333,9 +412,16 @@ def _evaluate(run: _Run) -> Metrics | None:
     if run.xv is None or run.yv is None:
         return None
     lo, hi = ddp.shard_range(len(run.xv), run.world)
-    return evaluate_tensors(run.model, run.xv[lo:hi], run.yv[lo:hi], run.num_classes,
-                            run.config.eval_batch_size, run.device, run.config.channels_last,
-                            reduce=ddp.all_reduce_sum if run.world.distributed else None)
+    return evaluate_tensors(
+        run.model,
+        run.xv[lo:hi],
+        run.yv[lo:hi],
+        run.num_classes,
+        run.config.eval_batch_size,
+        run.device,
+        run.config.channels_last,
+        reduce=ddp.all_reduce_sum if run.world.distributed else None,
+    )
 
 
 def _evaluate_and_record(run: _Run, state: TrainState, outcome: _Outcome) -> bool:
@@ -346,10 +432,14 @@ def _evaluate_and_record(run: _Run, state: TrainState, outcome: _Outcome) -> boo
 
 def _record(run: _Run, state: TrainState, metrics: Metrics | None) -> bool:
     """Append a history row and report it; return True when the target accuracy is reached."""
-    row = {"epoch": state.epoch + (state.step_in_epoch / run.steps_per_epoch),
-           "global_step": state.global_step, "train_loss": state.mean_loss(),
-           "train_accuracy": state.mean_accuracy(), "elapsed": state.elapsed(),
-           "lr": run.optimizer.param_groups[0]["lr"]}
+    row = {
+        "epoch": state.epoch + (state.step_in_epoch / run.steps_per_epoch),
+        "global_step": state.global_step,
+        "train_loss": state.mean_loss(),
+        "train_accuracy": state.mean_accuracy(),
+        "elapsed": state.elapsed(),
+        "lr": run.optimizer.param_groups[0]["lr"],
+    }
     hit = False
     if metrics is not None:
         row.update(val_loss=metrics.loss, val_accuracy=metrics.accuracy)
@@ -376,7 +466,8 @@ def _save(run: _Run, state: TrainState, metrics: Metrics | None) -> str | None:
         meta = {
             "model": model.cnnlab_spec.to_dict() if hasattr(model, "cnnlab_spec") else None,
             "config": run.config.to_dict(),
-            "classes": run.classes, "num_classes": run.num_classes,
+            "classes": run.classes,
+            "num_classes": run.num_classes,
             "input_shape": list(run.x.shape[1:]),
             "preprocess": run.pre.to_dict(),
             **state.to_dict(),  # progress, history, best_accuracy, seconds_to_target
@@ -394,8 +485,11 @@ def _save(run: _Run, state: TrainState, metrics: Metrics | None) -> str | None:
 
 def _check_same_trajectory(config: TrainConfig, found: ckpt.Checkpoint) -> None:
     saved = found.meta.get("config", {})
-    diff = [f"{k}: checkpoint {saved.get(k)!r} vs now {getattr(config, k)!r}"
-            for k in TRAJECTORY_FIELDS if k in saved and saved[k] != getattr(config, k)]
+    diff = [
+        f"{k}: checkpoint {saved.get(k)!r} vs now {getattr(config, k)!r}"
+        for k in TRAJECTORY_FIELDS
+        if k in saved and saved[k] != getattr(config, k)
+    ]
     if diff:
         raise CheckpointError("error.ckpt_config", path=str(found.path), details="; ".join(diff))
 

@@ -29,13 +29,19 @@ class Metrics:
     n: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"loss": self.loss, "accuracy": self.accuracy,
-                "per_class_accuracy": self.per_class_accuracy, "confusion": self.confusion,
-                "n": self.n}
+        return {
+            "loss": self.loss,
+            "accuracy": self.accuracy,
+            "per_class_accuracy": self.per_class_accuracy,
+            "confusion": self.confusion,
+            "n": self.n,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Metrics":
-        return cls(**{k: data[k] for k in ("loss", "accuracy", "per_class_accuracy", "confusion", "n")})
+        return cls(
+            **{k: data[k] for k in ("loss", "accuracy", "per_class_accuracy", "confusion", "n")}
+        )
 
 
 def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -50,15 +56,26 @@ def from_sums(confusion: torch.Tensor, loss_sum: float) -> Metrics:
     n = int(conf.sum())
     correct = conf.diagonal()
     per_class = (correct.double() / conf.sum(1).clamp(min=1).double()).tolist()
-    return Metrics(loss=loss_sum / max(n, 1), accuracy=float(correct.sum()) / max(n, 1),
-                   per_class_accuracy=per_class, confusion=conf.tolist(), n=n)
+    return Metrics(
+        loss=loss_sum / max(n, 1),
+        accuracy=float(correct.sum()) / max(n, 1),
+        per_class_accuracy=per_class,
+        confusion=conf.tolist(),
+        n=n,
+    )
 
 
 @torch.no_grad()
-def evaluate_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_classes: int,
-                     batch_size: int = 1000, device: torch.device | str = "cpu",
-                     channels_last: bool = False,
-                     reduce: Any = None) -> Metrics:
+def evaluate_tensors(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    batch_size: int = 1000,
+    device: torch.device | str = "cpu",
+    channels_last: bool = False,
+    reduce: Any = None,
+) -> Metrics:
     """Evaluate ``model`` on in-memory ``x (N, C, H, W)`` float, ``y (N,)`` int64.
 
     ``reduce`` (optional) sums ``(confusion, loss_sum)`` across processes — see
@@ -70,10 +87,10 @@ def evaluate_tensors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, num_cla
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     try:
         for i in range(0, len(x), batch_size):
-            xb = x[i:i + batch_size].to(device, non_blocking=True)
+            xb = x[i : i + batch_size].to(device, non_blocking=True)
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            yb = y[i:i + batch_size].to(device, non_blocking=True)
+            yb = y[i : i + batch_size].to(device, non_blocking=True)
             logits = model(xb)
             loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum").double()
             conf += confusion_matrix(logits.argmax(1), yb, num_classes)

@@ -21,8 +21,10 @@ from cnnlab.train.config import TrainConfig
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
-    return [{"params": decay, "weight_decay": weight_decay},
-            {"params": no_decay, "weight_decay": 0.0}]
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -34,19 +36,23 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     return torch.optim.Adadelta(groups, lr=config.lr)
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
-                   total_steps: int) -> torch.optim.lr_scheduler.LRScheduler | None:
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler | None:
     if config.schedule == "onecycle":
         if total_steps < 4:  # OneCycle needs ≥ 1 step per phase; a tiny run just keeps the LR
             return None
         return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=total_steps,
+            optimizer,
+            max_lr=config.lr,
+            total_steps=total_steps,
             # a short warm-up (BN nets tolerate the peak LR early), but ≥ 2 steps so the phase
             # boundaries stay distinct on tiny runs
             pct_start=max(0.25, 2.5 / total_steps),
             cycle_momentum=config.optimizer in ("sgd", "adamw"),
-            base_momentum=max(config.momentum - 0.05, 0.0), max_momentum=config.momentum + 0.05
-            if config.momentum + 0.05 < 1 else config.momentum)
+            base_momentum=max(config.momentum - 0.05, 0.0),
+            max_momentum=config.momentum + 0.05 if config.momentum + 0.05 < 1 else config.momentum,
+        )
     if config.schedule == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=config.step_gamma)
     return None

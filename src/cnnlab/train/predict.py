@@ -43,14 +43,18 @@ class Prepared:
 
     def describe(self) -> list[dict[str, Any]]:
         """``[{"step": name, "size": [w, h], "mode": mode}, …]`` — JSON-able."""
-        return [{"step": name, "size": list(img.size), "mode": img.mode} for name, img in self.steps]
+        return [
+            {"step": name, "size": list(img.size), "mode": img.mode} for name, img in self.steps
+        ]
 
     def ascii(self, width: int = FRAME) -> str:
         """The 28×28 result as text (two rows per line keeps the aspect ratio in a terminal)."""
         ramp = " .:-=+*#%@"
         rows = self.pixels.reshape(FRAME // 2, 2, FRAME).mean(axis=1)  # (14, 28)
-        return "\n".join("".join(ramp[min(int(v) * len(ramp) // 256, len(ramp) - 1)] for v in row)
-                         for row in rows)
+        return "\n".join(
+            "".join(ramp[min(int(v) * len(ramp) // 256, len(ramp) - 1)] for v in row)
+            for row in rows
+        )
 
 
 def open_image(path: str | os.PathLike[str]) -> Image.Image:
@@ -70,10 +74,13 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
                 return img.copy()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         pixels = _header_pixels(p)
-        raise DataError("error.image_bomb", path=str(p), pixels=pixels,
-                        limit=Image.MAX_IMAGE_PIXELS) from exc
+        raise DataError(
+            "error.image_bomb", path=str(p), pixels=pixels, limit=Image.MAX_IMAGE_PIXELS
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError("error.image_invalid", path=str(p), reason=str(exc) or type(exc).__name__) from exc
+        raise DataError(
+            "error.image_invalid", path=str(p), reason=str(exc) or type(exc).__name__
+        ) from exc
 
 
 def _header_pixels(path: Path) -> str:
@@ -91,8 +98,9 @@ def _header_pixels(path: Path) -> str:
 
 def prepare(img: Image.Image, invert: bool | None = None) -> Prepared:
     """Run the MNIST preparation on ``img``; ``invert=None`` decides from the border brightness."""
-    prep = Prepared(np.zeros((FRAME, FRAME), np.uint8), original_size=img.size,
-                    original_mode=img.mode)
+    prep = Prepared(
+        np.zeros((FRAME, FRAME), np.uint8), original_size=img.size, original_mode=img.mode
+    )
     prep.steps.append(("original", img))
     img = ImageOps.exif_transpose(img)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
@@ -112,7 +120,7 @@ def prepare(img: Image.Image, invert: bool | None = None) -> Prepared:
     prep.inverted = bool(invert)
     ys, xs = np.nonzero(a > INK_THRESHOLD)
     if len(ys):
-        a = a[ys.min():ys.max() + 1, xs.min():xs.max() + 1]  # (h, w) tight box around the ink
+        a = a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]  # (h, w) tight box around the ink
         prep.steps.append(("cropped", Image.fromarray(a)))
     h, w = a.shape
     scale = BOX / max(h, w)
@@ -128,15 +136,16 @@ def prepare(img: Image.Image, invert: bool | None = None) -> Prepared:
     top = int(np.clip(round(FRAME / 2 - 0.5 - cy), 0, FRAME - small.shape[0]))
     left = int(np.clip(round(FRAME / 2 - 0.5 - cx), 0, FRAME - small.shape[1]))
     frame = np.zeros((FRAME, FRAME), np.float64)
-    frame[top:top + small.shape[0], left:left + small.shape[1]] = small
+    frame[top : top + small.shape[0], left : left + small.shape[1]] = small
     prep.pixels = np.clip(frame, 0, 255).round().astype(np.uint8)
     prep.steps.append(("centered 28x28", Image.fromarray(prep.pixels)))
     return prep
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, preprocess: Any, prepared: Prepared,
-            classes: list[str]) -> list[dict[str, Any]]:
+def predict(
+    model: torch.nn.Module, preprocess: Any, prepared: Prepared, classes: list[str]
+) -> list[dict[str, Any]]:
     """Class probabilities for one prepared image, best first: ``[{"class", "index", "prob"}]``."""
     x = torch.from_numpy(prepared.pixels).to(torch.float32).div_(255.0).view(1, 1, FRAME, FRAME)
     model.eval()
@@ -144,8 +153,10 @@ def predict(model: torch.nn.Module, preprocess: Any, prepared: Prepared,
     probs = torch.softmax(model(preprocess.apply(x).to(device)).float(), dim=1)[0].cpu()
     order = probs.argsort(descending=True).tolist()
     names = classes or [str(i) for i in range(len(probs))]
-    return [{"class": names[i] if i < len(names) else str(i), "index": i, "prob": float(probs[i])}
-            for i in order]
+    return [
+        {"class": names[i] if i < len(names) else str(i), "index": i, "prob": float(probs[i])}
+        for i in order
+    ]
 
 
 __all__ = ["Prepared", "open_image", "prepare", "predict", "FRAME"]

@@ -75,8 +75,12 @@ class TrainRun:
         return self.result.world_size <= 1 or int(os.environ.get("RANK", "0")) == 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.plan.model, "data": self.plan.data, "params": self.params,
-                **self.result.to_dict()}
+        return {
+            "model": self.plan.model,
+            "data": self.plan.data,
+            "params": self.params,
+            **self.result.to_dict(),
+        }
 
 
 def check_data_name(name: str) -> None:
@@ -95,9 +99,18 @@ def check_model_name(name: str) -> None:
         raise ConfigError("error.model_name", value=name, valid=", ".join(names()))
 
 
-def plan_training(model: str, data: str, *, options: dict[str, Any], arch: Architecture,
-                  out: str | os.PathLike[str], resume: bool = False, limit: int | None = None,
-                  data_dir: str | None = None, given: Collection[str] = ()) -> TrainPlan:
+def plan_training(
+    model: str,
+    data: str,
+    *,
+    options: dict[str, Any],
+    arch: Architecture,
+    out: str | os.PathLike[str],
+    resume: bool = False,
+    limit: int | None = None,
+    data_dir: str | None = None,
+    given: Collection[str] = (),
+) -> TrainPlan:
     """Check everything and return the plan; nothing is read but a checkpoint, nothing written.
 
     ``options`` are :class:`TrainConfig` fields. On ``resume`` with a checkpoint in ``out``, every
@@ -110,8 +123,13 @@ def plan_training(model: str, data: str, *, options: dict[str, Any], arch: Archi
     saved = _saved_meta(out) if resume else None
     base_kwargs: dict[str, Any] = {}
     if saved is not None:  # options left at their defaults come from the checkpoint being resumed
-        options.update({k: v for k, v in (saved.get("config") or {}).items()
-                        if k in options and k not in given})
+        options.update(
+            {
+                k: v
+                for k, v in (saved.get("config") or {}).items()
+                if k in options and k not in given
+            }
+        )
         run = saved.get("run") or {}
         model = model if "model" in given else run.get("model", model)
         data = data if "data" in given else run.get("data", data)
@@ -140,8 +158,9 @@ def load_split(name: str, data_dir: str | None, train: bool, limit: int | None =
 
     ds = get_dataset(name, train=train, root=data_dir)
     if limit is not None:
-        return _Subset(ds.data[:limit].clone(), ds.targets[:limit].clone(),
-                       getattr(ds, "classes", None))
+        return _Subset(
+            ds.data[:limit].clone(), ds.targets[:limit].clone(), getattr(ds, "classes", None)
+        )
     return ds
 
 
@@ -170,5 +189,13 @@ def run_training(plan: TrainPlan, progress: Progress | None = None) -> TrainRun:
     return TrainRun(plan, result, num_params(net), list(classes) if classes else None)
 
 
-__all__ = ["Architecture", "TrainPlan", "TrainRun", "plan_training", "run_training", "load_split",
-           "check_data_name", "check_model_name"]
+__all__ = [
+    "Architecture",
+    "TrainPlan",
+    "TrainRun",
+    "plan_training",
+    "run_training",
+    "load_split",
+    "check_data_name",
+    "check_model_name",
+]

@@ -50,11 +50,20 @@ class TrainState:
 
     def to_dict(self) -> dict[str, Any]:
         """The checkpoint's JSON keys for this state (``progress``, ``history``, best, target)."""
-        progress = {"epoch": self.epoch, "step_in_epoch": self.step_in_epoch,
-                    "global_step": self.global_step, "elapsed": self.elapsed(),
-                    "steps_per_epoch": self.steps_per_epoch, "running": dict(self.running)}
-        return {"progress": progress, "history": list(self.history),
-                "best_accuracy": self.best_accuracy, "seconds_to_target": self.seconds_to_target}
+        progress = {
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "global_step": self.global_step,
+            "elapsed": self.elapsed(),
+            "steps_per_epoch": self.steps_per_epoch,
+            "running": dict(self.running),
+        }
+        return {
+            "progress": progress,
+            "history": list(self.history),
+            "best_accuracy": self.best_accuracy,
+            "seconds_to_target": self.seconds_to_target,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainState:
@@ -64,14 +73,17 @@ class TrainState:
         to a fresh run's value, so an older or newer checkpoint still loads.
         """
         prog = data["progress"]
-        return cls(epoch=int(prog["epoch"]), step_in_epoch=int(prog["step_in_epoch"]),
-                   global_step=int(prog["global_step"]),
-                   steps_per_epoch=int(prog.get("steps_per_epoch", 0)),
-                   elapsed_before=float(prog.get("elapsed", 0.0)),
-                   running={**fresh_running(), **prog.get("running", {})},
-                   history=list(data.get("history") or []),
-                   best_accuracy=data.get("best_accuracy"),
-                   seconds_to_target=data.get("seconds_to_target"))
+        return cls(
+            epoch=int(prog["epoch"]),
+            step_in_epoch=int(prog["step_in_epoch"]),
+            global_step=int(prog["global_step"]),
+            steps_per_epoch=int(prog.get("steps_per_epoch", 0)),
+            elapsed_before=float(prog.get("elapsed", 0.0)),
+            running={**fresh_running(), **prog.get("running", {})},
+            history=list(data.get("history") or []),
+            best_accuracy=data.get("best_accuracy"),
+            seconds_to_target=data.get("seconds_to_target"),
+        )
 
 
 __all__ = ["TrainState", "fresh_running"]

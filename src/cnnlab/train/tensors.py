@@ -51,7 +51,7 @@ class Preprocess:
         s1 = torch.zeros(c, dtype=torch.float64)
         s2 = torch.zeros(c, dtype=torch.float64)
         for i in range(0, len(x), 4096):  # float64 in chunks: no dataset-sized temporary
-            chunk = x[i:i + 4096].double()
+            chunk = x[i : i + 4096].double()
             s1 += chunk.sum(dim=(0, 2, 3))
             s2 += (chunk * chunk).sum(dim=(0, 2, 3))
         count = x.numel() // c
