@@ -24,15 +24,19 @@ from typing import Any
 
 import numpy as np
 
-SIDECAR_MIN = 256  # arrays with more elements go to the sidecar when one is given; small ones stay legible
+SIDECAR_MIN = (
+    256  # arrays with more elements go to the sidecar when one is given; small ones stay legible
+)
 ARRAY_REF = "$array"
 
 
 def to_jsonable(value: Any, arrays: dict[str, np.ndarray] | None = None, path: str = "") -> Any:
     """``value`` as JSON types; big arrays into ``arrays`` (if given) under their dotted ``path``."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name), arrays, _join(path, f.name))
-                for f in dataclasses.fields(value)}
+        return {
+            f.name: to_jsonable(getattr(value, f.name), arrays, _join(path, f.name))
+            for f in dataclasses.fields(value)
+        }
     if isinstance(value, dict):
         return {str(k): to_jsonable(v, arrays, _join(path, str(k))) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -47,7 +51,9 @@ def to_jsonable(value: Any, arrays: dict[str, np.ndarray] | None = None, path: s
             arrays[key] = value
             return {ARRAY_REF: key, "shape": list(value.shape), "dtype": str(value.dtype)}
         return to_jsonable(value.tolist())
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, without importing torch
+    if hasattr(value, "detach") and hasattr(
+        value, "numpy"
+    ):  # a torch tensor, without importing torch
         return to_jsonable(value.detach().cpu().numpy(), arrays, path)
     if hasattr(value, "tolist"):  # NumPy scalars
         return to_jsonable(value.tolist())
@@ -83,8 +89,11 @@ def from_json(tp: Any, data: Any, arrays: typing.Mapping[str, np.ndarray] | None
         if not isinstance(data, dict):
             raise TypeError(f"{tp.__name__}: expected an object, got {type(data).__name__}")
         hints = typing.get_type_hints(tp)
-        kwargs = {f.name: from_json(hints[f.name], data[f.name], arrays)
-                  for f in dataclasses.fields(tp) if f.init and f.name in data}
+        kwargs = {
+            f.name: from_json(hints[f.name], data[f.name], arrays)
+            for f in dataclasses.fields(tp)
+            if f.init and f.name in data
+        }
         return tp(**kwargs)
     if tp is np.ndarray or origin is np.ndarray:
         if isinstance(data, dict) and ARRAY_REF in data:
@@ -126,7 +135,8 @@ def equal(a: Any, b: Any) -> bool:
     """Deep equality for numbers: arrays by value (NaN equals NaN), tuples and lists element-wise."""
     if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
         return type(a) is type(b) and all(
-            equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a))
+            equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)
+        )
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a_arr, b_arr = np.asarray(a), np.asarray(b)
         if a_arr.shape != b_arr.shape:

@@ -42,9 +42,17 @@ class Result:
     draw:     ``draw(numbers, lang) -> {name: Figure}``; figures are drawn on first use per language
     """
 
-    def __init__(self, name: str, data: Any, messages: list[Message] | None = None, *,
-                 lang: str = "en", draw: DrawFn | None = None,
-                 figures: dict[str, Figure] | None = None, text_lang: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        data: Any,
+        messages: list[Message] | None = None,
+        *,
+        lang: str = "en",
+        draw: DrawFn | None = None,
+        figures: dict[str, Figure] | None = None,
+        text_lang: str | None = None,
+    ) -> None:
         self.name = name
         self.data = data
         self.messages: list[Message] = list(messages or [])
@@ -103,8 +111,12 @@ class Result:
     def png_bytes(self, name: str, dpi: int = 120, lang: str | None = None) -> bytes:
         return _encode(self.figures_in(lang or self.lang)[name], "png", dpi)
 
-    def save(self, out_dir: str | Path, formats: tuple[str, ...] = ("png", "svg"),
-             lang: str | None = None) -> dict[str, Path]:
+    def save(
+        self,
+        out_dir: str | Path,
+        formats: tuple[str, ...] = ("png", "svg"),
+        lang: str | None = None,
+    ) -> dict[str, Path]:
         """Write ``<name>.json`` (+ ``<name>.npz`` for large arrays), ``<name>.<lang>.txt`` and each
         figure (PNG, SVG) atomically; returns role → path.
 
@@ -116,7 +128,8 @@ class Result:
         written: dict[str, Path] = {}
         numbers, arrays = self.split_numbers()
         written["numbers"] = atomic_write_text(
-            out / f"{self.name}.json", json.dumps(numbers, indent=2, ensure_ascii=False) + "\n")
+            out / f"{self.name}.json", json.dumps(numbers, indent=2, ensure_ascii=False) + "\n"
+        )
         if arrays:
             written["arrays"] = atomic_write_bytes(out / f"{self.name}.npz", npz_bytes(arrays))
         written["text"] = atomic_write_text(out / f"{self.name}.{code}.txt", self.text(code) + "\n")
@@ -128,8 +141,10 @@ class Result:
 
     def _repr_html_(self) -> str:
         parts = [f"<h3>{html.escape(self.name)}</h3>"]
-        parts += [f"<pre>{html.escape(text)}</pre>" if "\n" in text else f"<p>{html.escape(text)}</p>"
-                  for text in self.lines()]
+        parts += [
+            f"<pre>{html.escape(text)}</pre>" if "\n" in text else f"<p>{html.escape(text)}</p>"
+            for text in self.lines()
+        ]
         for fig_name in self.figures_in():
             data = base64.b64encode(self.png_bytes(fig_name, lang=get_lang())).decode("ascii")
             parts.append(f'<img alt="{html.escape(fig_name)}" src="data:image/png;base64,{data}"/>')

@@ -24,17 +24,31 @@ def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 def lang_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--lang ko|en`` on any command (also accepted before the command name)."""
-    return click.option("--lang", metavar="|".join(LANGS), callback=_set_lang, expose_value=False,
-                        is_eager=True, help=t("cli.opt.lang"))(fn)
+    return click.option(
+        "--lang",
+        metavar="|".join(LANGS),
+        callback=_set_lang,
+        expose_value=False,
+        is_eager=True,
+        help=t("cli.opt.lang"),
+    )(fn)
 
 
 def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help=t("cli.opt.json"))(fn)
 
 
-def out_option(default: str | None = DEFAULT_OUT) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return click.option("--out", "out", type=click.Path(file_okay=False), default=default,
-                        show_default=bool(default), help=t("cli.opt.out"))
+def out_option(
+    default: str | None = DEFAULT_OUT,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--out",
+        "out",
+        type=click.Path(file_okay=False),
+        default=default,
+        show_default=bool(default),
+        help=t("cli.opt.out"),
+    )
 
 
 def check_out_dir(path: str | os.PathLike[str]) -> Path:
@@ -47,11 +61,15 @@ def check_out_dir(path: str | os.PathLike[str]) -> Path:
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
-        raise OutputError("error.output_dir", path=str(out),
-                          reason=Msg("error.reason.not_dir", path=str(probe)))
+        raise OutputError(
+            "error.output_dir", path=str(out), reason=Msg("error.reason.not_dir", path=str(probe))
+        )
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise OutputError("error.output_dir", path=str(out),
-                          reason=Msg("error.reason.not_writable", path=str(probe)))
+        raise OutputError(
+            "error.output_dir",
+            path=str(out),
+            reason=Msg("error.reason.not_writable", path=str(probe)),
+        )
     return out
 
 
@@ -78,5 +96,12 @@ def is_tty() -> bool:
     return sys.stderr.isatty()
 
 
-__all__ = ["lang_option", "json_option", "out_option", "check_out_dir", "emit_result", "info",
-           "DEFAULT_OUT"]
+__all__ = [
+    "lang_option",
+    "json_option",
+    "out_option",
+    "check_out_dir",
+    "emit_result",
+    "info",
+    "DEFAULT_OUT",
+]

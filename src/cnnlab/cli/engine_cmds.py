@@ -20,10 +20,17 @@ def _conv_steps() -> click.Command:
     command = make_command(get("conv-steps"), "conv-steps")
     command.help = command.short_help = t("cli.conv_steps.help")
     replace = {
-        "at": click.Option(["--at", "at"], nargs=2, type=int, default=None, metavar="I J",
-                           help=t("cli.conv_steps.opt.at")),
-        "out": click.Option(["--out", "out"], type=click.Path(file_okay=False), default=None,
-                            help=t("cli.opt.out")),
+        "at": click.Option(
+            ["--at", "at"],
+            nargs=2,
+            type=int,
+            default=None,
+            metavar="I J",
+            help=t("cli.conv_steps.opt.at"),
+        ),
+        "out": click.Option(
+            ["--out", "out"], type=click.Path(file_okay=False), default=None, help=t("cli.opt.out")
+        ),
     }
     command.params = [replace.get(p.name or "", p) for p in command.params]
     return command

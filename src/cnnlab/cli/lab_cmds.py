@@ -27,23 +27,50 @@ def _option(field: dataclasses.Field, hint: Any) -> click.Option:
     if typing.get_origin(hint) in (typing.Union, types.UnionType):  # Optional[X] / X | None → X
         base = next(a for a in typing.get_args(hint) if a is not type(None))
     if base is bool:
-        return click.Option([f"{flag}/--no-{flag[2:]}", field.name], default=field.default,
-                            show_default=True, help=help_text)
+        return click.Option(
+            [f"{flag}/--no-{flag[2:]}", field.name],
+            default=field.default,
+            show_default=True,
+            help=help_text,
+        )
     if base in (int, float):
-        return click.Option([flag, field.name], type=base, default=field.default, show_default=True,
-                            help=help_text)
+        return click.Option(
+            [flag, field.name], type=base, default=field.default, show_default=True, help=help_text
+        )
     args = typing.get_args(base)
-    if typing.get_origin(base) is tuple and args and Ellipsis not in args:  # tuple[int, int]: --at I J
-        return click.Option([flag, field.name], type=args[0], nargs=len(args), default=field.default,
-                            show_default=field.default is not None, help=help_text)
+    if (
+        typing.get_origin(base) is tuple and args and Ellipsis not in args
+    ):  # tuple[int, int]: --at I J
+        return click.Option(
+            [flag, field.name],
+            type=args[0],
+            nargs=len(args),
+            default=field.default,
+            show_default=field.default is not None,
+            help=help_text,
+        )
     if base in (tuple, list) or typing.get_origin(base) in (tuple, list):
         inner = (args or (int,))[0]
-        default = field.default_factory() if field.default_factory is not dataclasses.MISSING \
+        default = (
+            field.default_factory()
+            if field.default_factory is not dataclasses.MISSING
             else field.default
-        return click.Option([flag, field.name], type=inner, multiple=True, default=default,
-                            show_default=True, help=help_text)
-    return click.Option([flag, field.name], type=str, default=field.default,
-                        show_default=field.default is not None, help=help_text)
+        )
+        return click.Option(
+            [flag, field.name],
+            type=inner,
+            multiple=True,
+            default=default,
+            show_default=True,
+            help=help_text,
+        )
+    return click.Option(
+        [flag, field.name],
+        type=str,
+        default=field.default,
+        show_default=field.default is not None,
+        help=help_text,
+    )
 
 
 def make_command(exp: Experiment, name: str | None = None) -> click.Command:
@@ -57,9 +84,14 @@ def make_command(exp: Experiment, name: str | None = None) -> click.Command:
         if hasattr(params, "data"):
             from cnnlab.data import resolve
 
-            info(resolve(params.data, getattr(params, "data_dir", None),
-                         getattr(params, "download", False),
-                         getattr(params, "split", "train") == "train").describe())
+            info(
+                resolve(
+                    params.data,
+                    getattr(params, "data_dir", None),
+                    getattr(params, "download", False),
+                    getattr(params, "split", "train") == "train",
+                ).describe()
+            )
         from cnnlab.cli.progress import ProgressBar
 
         with ProgressBar() as progress:
@@ -67,8 +99,13 @@ def make_command(exp: Experiment, name: str | None = None) -> click.Command:
         emit_result(result, as_json, out_dir)
 
     params: list[click.Parameter] = [_option(f, hints[f.name]) for f in fields]
-    command = click.Command(name or exp.name, callback=callback, params=params,
-                            help=t(exp.title_key), short_help=t(exp.title_key))
+    command = click.Command(
+        name or exp.name,
+        callback=callback,
+        params=params,
+        help=t(exp.title_key),
+        short_help=t(exp.title_key),
+    )
     for deco in (json_option, out_option(), lang_option):
         command = _apply(deco, command)
     return command

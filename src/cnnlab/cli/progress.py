@@ -54,18 +54,26 @@ class ProgressBar:
 
         self.console = Console(stderr=True)
         self.live = self.console.is_terminal
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn(t("cli.train.bar.eta")), TimeRemainingColumn(),
-                            TimeElapsedColumn(), TextColumn("{task.fields[stats]}"),
-                            console=self.console, disable=not self.live)
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(t("cli.train.bar.eta")),
+            TimeRemainingColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[stats]}"),
+            console=self.console,
+            disable=not self.live,
+        )
         self.task: Any = None
 
     def __enter__(self) -> ProgressBar:
         self.bar.__enter__()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.bar.__exit__(kind, exc, tb)
 
     def _ensure_task(self, total: int, completed: int = 0, description: str = "") -> None:
@@ -77,17 +85,30 @@ class ProgressBar:
     def __call__(self, event: Event) -> None:
         kind = event.get("kind")
         if kind == "start":  # fit: one bar over every optimisation step of the run
-            self._ensure_task(event["total_steps"], completed=event["global_step"],
-                              description=t("cli.train.bar.title"))
+            self._ensure_task(
+                event["total_steps"],
+                completed=event["global_step"],
+                description=t("cli.train.bar.title"),
+            )
         elif kind == "step" and self.task is not None:
-            stats = t("cli.train.bar.stats", epoch=event["epoch"] + 1, loss=event["loss"],
-                      acc=100 * event["accuracy"])
+            stats = t(
+                "cli.train.bar.stats",
+                epoch=event["epoch"] + 1,
+                loss=event["loss"],
+                acc=100 * event["accuracy"],
+            )
             self.bar.update(self.task, completed=event["global_step"], stats=stats)
         elif kind == "eval":
             if "val_accuracy" in event and self.task is not None:
-                self.console.print(t("cli.train.eval_line", epoch=event["epoch"],
-                                     loss=event["val_loss"], acc=100 * event["val_accuracy"],
-                                     elapsed=event["elapsed"]))
+                self.console.print(
+                    t(
+                        "cli.train.eval_line",
+                        epoch=event["epoch"],
+                        loss=event["val_loss"],
+                        acc=100 * event["val_accuracy"],
+                        elapsed=event["elapsed"],
+                    )
+                )
         elif kind in ("checkpoint", "end"):
             pass  # the command prints the result and the checkpoint's path itself
         else:

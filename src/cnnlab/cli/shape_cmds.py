@@ -20,8 +20,14 @@ from cnnlab.i18n import t
 
 
 def _option(f: dataclasses.Field) -> Any:
-    return click.option(f"--{f.name}", f.name, type=int, default=f.default, show_default=True,
-                        help=t(f.metadata["help"]))
+    return click.option(
+        f"--{f.name}",
+        f.name,
+        type=int,
+        default=f.default,
+        show_default=True,
+        help=t(f.metadata["help"]),
+    )
 
 
 def _build() -> click.Command:
@@ -40,8 +46,9 @@ def _build() -> click.Command:
         command = _option(f)(command)
     command = json_option(command)
     command = lang_option(command)
-    return click.command("shape", help=t("lab.shapes.cli_help"),
-                         short_help=t("lab.shapes.cli_help"))(command)
+    return click.command(
+        "shape", help=t("lab.shapes.cli_help"), short_help=t("lab.shapes.cli_help")
+    )(command)
 
 
 commands: list[click.Command] = [_build()]

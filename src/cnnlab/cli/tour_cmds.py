@@ -18,8 +18,9 @@ from cnnlab.i18n import t
 @out_option()
 @json_option
 @lang_option
-def tour(quick: bool, only: tuple[str, ...], data: str, data_dir: str | None, out: str,
-         as_json: bool) -> None:
+def tour(
+    quick: bool, only: tuple[str, ...], data: str, data_dir: str | None, out: str, as_json: bool
+) -> None:
     from cnnlab.data import resolve
     from cnnlab.lab.registry import get
     from cnnlab.report import run_tour, write_report
@@ -30,8 +31,12 @@ def tour(quick: bool, only: tuple[str, ...], data: str, data_dir: str | None, ou
     info(resolve(data, data_dir).describe())
     start = time.perf_counter()
     with ProgressBar() as progress:
-        entries = run_tour(quick=quick, only=list(only) or None,
-                           data={"data": data, "data_dir": data_dir}, callback=progress)
+        entries = run_tour(
+            quick=quick,
+            only=list(only) or None,
+            data={"data": data, "data_dir": data_dir},
+            callback=progress,
+        )
     index = write_report(entries, out_dir)
     seconds = time.perf_counter() - start
     if as_json:
@@ -45,8 +50,9 @@ def tour(quick: bool, only: tuple[str, ...], data: str, data_dir: str | None, ou
 
 @click.command("report", help=t("cli.report.help"))
 @click.argument("report_dir", metavar="DIR", type=click.Path(file_okay=False))
-@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
-              help=t("cli.report.out"))
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False), default=None, help=t("cli.report.out")
+)
 @lang_option
 def report(report_dir: str, out: str | None) -> None:
     from cnnlab.report import read_report, write_report

@@ -25,52 +25,112 @@ MODEL_CHOICES = "cnn|mlp|lc|gap|classic"
 
 
 @click.command("train", help=t("cli.train.help"))
-@click.option("--model", default="cnn", show_default=True, metavar=MODEL_CHOICES,
-              help=t("cli.train.opt.model"))
+@click.option(
+    "--model",
+    default="cnn",
+    show_default=True,
+    metavar=MODEL_CHOICES,
+    help=t("cli.train.opt.model"),
+)
 @click.option("--data", default="auto", show_default=True, help=t("cli.train.opt.data"))
-@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
-              help=t("cli.train.opt.data_dir"))
+@click.option(
+    "--data-dir", default=None, type=click.Path(file_okay=False), help=t("cli.train.opt.data_dir")
+)
 @click.option("--epochs", type=int, default=5, show_default=True, help=t("cli.train.opt.epochs"))
-@click.option("--batch-size", type=int, default=256, show_default=True,
-              help=t("cli.train.opt.batch_size"))
+@click.option(
+    "--batch-size", type=int, default=256, show_default=True, help=t("cli.train.opt.batch_size")
+)
 @click.option("--lr", type=float, default=0.05, show_default=True, help=t("cli.train.opt.lr"))
-@click.option("--optimizer", default="sgd", show_default=True, metavar="sgd|adamw|adadelta",
-              help=t("cli.train.opt.optimizer"))
-@click.option("--schedule", default="onecycle", show_default=True,
-              metavar="onecycle|step|constant", help=t("cli.train.opt.schedule"))
+@click.option(
+    "--optimizer",
+    default="sgd",
+    show_default=True,
+    metavar="sgd|adamw|adadelta",
+    help=t("cli.train.opt.optimizer"),
+)
+@click.option(
+    "--schedule",
+    default="onecycle",
+    show_default=True,
+    metavar="onecycle|step|constant",
+    help=t("cli.train.opt.schedule"),
+)
 @click.option("--channels", type=int, multiple=True, help=t("cli.train.opt.channels"))
 @click.option("--dropout", type=float, default=None, help=t("cli.train.opt.dropout"))
 @click.option("--pool-first", is_flag=True, help=t("cli.train.opt.pool_first"))
 @click.option("--hidden", type=int, default=None, help=t("cli.train.opt.hidden"))
-@click.option("--label-smoothing", type=float, default=0.0, show_default=True,
-              help=t("cli.train.opt.label_smoothing"))
-@click.option("--augment", default="none", show_default=True, metavar="none|flip",
-              help=t("cli.train.opt.augment"))
+@click.option(
+    "--label-smoothing",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help=t("cli.train.opt.label_smoothing"),
+)
+@click.option(
+    "--augment",
+    default="none",
+    show_default=True,
+    metavar="none|flip",
+    help=t("cli.train.opt.augment"),
+)
 @click.option("--target-acc", type=float, default=None, help=t("cli.train.opt.target_acc"))
 @click.option("--time-budget", type=float, default=None, help=t("cli.train.opt.time_budget"))
-@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda|mps",
-              help=t("cli.train.opt.device"))
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    metavar="auto|cpu|cuda|mps",
+    help=t("cli.train.opt.device"),
+)
 @click.option("--threads", type=int, default=None, help=t("cli.train.opt.threads"))
 @click.option("--seed", type=int, default=0, show_default=True, help=t("cli.train.opt.seed"))
 @click.option("--limit", type=int, default=None, help=t("cli.train.opt.limit"))
-@click.option("--out", default="cnnlab-out/train", show_default=True,
-              type=click.Path(file_okay=False), help=t("cli.train.opt.out"))
+@click.option(
+    "--out",
+    default="cnnlab-out/train",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help=t("cli.train.opt.out"),
+)
 @click.option("--resume", is_flag=True, help=t("cli.train.opt.resume"))
 @json_option
 @lang_option
 @click.pass_context
-def train(ctx: click.Context, model: str, data: str, data_dir: str | None,
-          channels: tuple[int, ...], dropout: float | None, pool_first: bool, hidden: int | None,
-          limit: int | None, out: str, resume: bool, as_json: bool, **opts: Any) -> None:
+def train(
+    ctx: click.Context,
+    model: str,
+    data: str,
+    data_dir: str | None,
+    channels: tuple[int, ...],
+    dropout: float | None,
+    pool_first: bool,
+    hidden: int | None,
+    limit: int | None,
+    out: str,
+    resume: bool,
+    as_json: bool,
+    **opts: Any,
+) -> None:
     from cnnlab.data import resolve
     from cnnlab.train.session import Architecture, plan_training, run_training
 
     out_dir = check_out_dir(out)  # fail fast, create nothing
-    given = {p.name for p in ctx.command.params if p.name
-             and ctx.get_parameter_source(p.name) != ParameterSource.DEFAULT}
-    plan = plan_training(model, data, options=opts, out=out_dir, resume=resume, limit=limit,
-                         data_dir=data_dir, given=given,
-                         arch=Architecture(channels, dropout, pool_first, hidden))
+    given = {
+        p.name
+        for p in ctx.command.params
+        if p.name and ctx.get_parameter_source(p.name) != ParameterSource.DEFAULT
+    }
+    plan = plan_training(
+        model,
+        data,
+        options=opts,
+        out=out_dir,
+        resume=resume,
+        limit=limit,
+        data_dir=data_dir,
+        given=given,
+        arch=Architecture(channels, dropout, pool_first, hidden),
+    )
     info(resolve(plan.data, plan.data_dir).describe())
     with ProgressBar() as progress:
         run = run_training(plan, progress)
@@ -80,9 +140,18 @@ def train(ctx: click.Context, model: str, data: str, data_dir: str | None,
     if as_json:
         click.echo(json.dumps(run.to_dict(), ensure_ascii=False))
         return
-    click.echo(t("cli.train.done", model=plan.model, params=run.params, data=plan.data,
-                 steps=result.global_step, epochs=result.epochs_completed,
-                 stopped=t(f"cli.train.stopped.{result.stopped}"), elapsed=result.elapsed))
+    click.echo(
+        t(
+            "cli.train.done",
+            model=plan.model,
+            params=run.params,
+            data=plan.data,
+            steps=result.global_step,
+            epochs=result.epochs_completed,
+            stopped=t(f"cli.train.stopped.{result.stopped}"),
+            elapsed=result.elapsed,
+        )
+    )
     if result.metrics is not None:
         _echo_metrics(result.metrics.to_dict(), run.classes)
     if result.checkpoint:
@@ -102,19 +171,37 @@ def _echo_metrics(m: dict[str, Any], classes: list[str] | None) -> None:
 
 
 @click.command("evaluate", help=t("cli.evaluate.help"))
-@click.option("--checkpoint", "checkpoint", required=True, type=click.Path(),
-              help=t("cli.evaluate.opt.checkpoint"))
+@click.option(
+    "--checkpoint",
+    "checkpoint",
+    required=True,
+    type=click.Path(),
+    help=t("cli.evaluate.opt.checkpoint"),
+)
 @click.option("--data", default=None, help=t("cli.evaluate.opt.data"))
-@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
-              help=t("cli.train.opt.data_dir"))
-@click.option("--split", type=click.Choice(["test", "train"]), default="test", show_default=True,
-              help=t("cli.evaluate.opt.split"))
+@click.option(
+    "--data-dir", default=None, type=click.Path(file_okay=False), help=t("cli.train.opt.data_dir")
+)
+@click.option(
+    "--split",
+    type=click.Choice(["test", "train"]),
+    default="test",
+    show_default=True,
+    help=t("cli.evaluate.opt.split"),
+)
 @click.option("--limit", type=int, default=None, help=t("cli.train.opt.limit"))
 @click.option("--device", default="auto", show_default=True, help=t("cli.train.opt.device"))
 @json_option
 @lang_option
-def evaluate(checkpoint: str, data: str | None, data_dir: str | None, split: str,
-             limit: int | None, device: str, as_json: bool) -> None:
+def evaluate(
+    checkpoint: str,
+    data: str | None,
+    data_dir: str | None,
+    split: str,
+    limit: int | None,
+    device: str,
+    as_json: bool,
+) -> None:
     from cnnlab.train.session import check_data_name, load_split
 
     if data is not None:
@@ -135,17 +222,32 @@ def evaluate(checkpoint: str, data: str | None, data_dir: str | None, split: str
 
 
 @click.command("predict", help=t("cli.predict.help"))
-@click.option("--checkpoint", "checkpoint", required=True, type=click.Path(),
-              help=t("cli.evaluate.opt.checkpoint"))
+@click.option(
+    "--checkpoint",
+    "checkpoint",
+    required=True,
+    type=click.Path(),
+    help=t("cli.evaluate.opt.checkpoint"),
+)
 @click.argument("image", type=click.Path())
 @click.option("--top", type=int, default=3, show_default=True, help=t("cli.predict.opt.top"))
 @click.option("--invert/--no-invert", default=None, help=t("cli.predict.opt.invert"))
-@click.option("--save-input", type=click.Path(dir_okay=False), default=None,
-              help=t("cli.predict.opt.save_input"))
+@click.option(
+    "--save-input",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=t("cli.predict.opt.save_input"),
+)
 @json_option
 @lang_option
-def predict(checkpoint: str, image: str, top: int, invert: bool | None, save_input: str | None,
-            as_json: bool) -> None:
+def predict(
+    checkpoint: str,
+    image: str,
+    top: int,
+    invert: bool | None,
+    save_input: str | None,
+    as_json: bool,
+) -> None:
     from cnnlab.inspect.shapes import check_positive
 
     check_positive("top", top)
@@ -169,11 +271,20 @@ def predict(checkpoint: str, image: str, top: int, invert: bool | None, save_inp
         Image.fromarray(prepared.pixels).save(buf, format="PNG")
         atomic_write_bytes(save_input, buf.getvalue())
     if as_json:
-        click.echo(json.dumps({"image": image, "prediction": ranking[0], "top": ranking,
-                               "preprocessing": prepared.describe(),
-                               "inverted": prepared.inverted,
-                               "input_28x28": prepared.pixels.tolist(),
-                               "saved_input": save_input}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "image": image,
+                    "prediction": ranking[0],
+                    "top": ranking,
+                    "preprocessing": prepared.describe(),
+                    "inverted": prepared.inverted,
+                    "input_28x28": prepared.pixels.tolist(),
+                    "saved_input": save_input,
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     click.echo(t("cli.predict.steps"))
     for step in prepared.describe():

@@ -214,5 +214,13 @@ _FORMATTER = _ParticleFormatter()
 
 
 __all__ = [
-    "LANGS", "Msg", "MsgList", "catalog", "check_lang", "get_lang", "set_lang", "t", "use_lang",
+    "LANGS",
+    "Msg",
+    "MsgList",
+    "catalog",
+    "check_lang",
+    "get_lang",
+    "set_lang",
+    "t",
+    "use_lang",
 ]

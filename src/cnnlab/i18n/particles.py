@@ -37,21 +37,45 @@ Sound = Literal["vowel", "rieul", "consonant"]
 
 # particle → (after a consonant, after a vowel); ㄹ follows the consonant column except for 로.
 _PAIRS: dict[str, tuple[str, str]] = {}
-for _cons, _vow in (("을", "를"), ("이", "가"), ("은", "는"), ("과", "와"), ("으로", "로"),
-                    ("이라", "라"), ("이다", "다"), ("이나", "나"), ("이면", "면"),
-                    ("이어야", "여야")):
+for _cons, _vow in (
+    ("을", "를"),
+    ("이", "가"),
+    ("은", "는"),
+    ("과", "와"),
+    ("으로", "로"),
+    ("이라", "라"),
+    ("이다", "다"),
+    ("이나", "나"),
+    ("이면", "면"),
+    ("이어야", "여야"),
+):
     _PAIRS[_cons] = _PAIRS[_vow] = (_cons, _vow)
 PARTICLES = frozenset(_PAIRS)
 
 _DIGIT: dict[str, Sound] = {  # 영 일 이 삼 사 오 육 칠 팔 구
-    "0": "consonant", "1": "rieul", "2": "vowel", "3": "consonant", "4": "vowel",
-    "5": "vowel", "6": "consonant", "7": "rieul", "8": "rieul", "9": "vowel",
+    "0": "consonant",
+    "1": "rieul",
+    "2": "vowel",
+    "3": "consonant",
+    "4": "vowel",
+    "5": "vowel",
+    "6": "consonant",
+    "7": "rieul",
+    "8": "rieul",
+    "9": "vowel",
 }
 _SMALL_UNIT: dict[int, Sound] = {1: "consonant", 2: "consonant", 3: "consonant"}  # 십 백 천
 _MYRIAD: dict[int, Sound] = {1: "consonant", 2: "consonant", 3: "vowel", 4: "consonant"}  # 만억조경
 _UNITS: dict[str, Sound] = {  # after a number, lower-cased
-    "%": "vowel", "px": "rieul", "s": "vowel", "ms": "vowel", "x": "vowel", "×": "vowel",
-    "kb": "vowel", "mb": "vowel", "gb": "vowel",
+    "%": "vowel",
+    "px": "rieul",
+    "s": "vowel",
+    "ms": "vowel",
+    "x": "vowel",
+    "×": "vowel",
+    "kb": "vowel",
+    "mb": "vowel",
+    "gb": "vowel",
 }
 _CLOSERS = " \t\n)]}>'\"`.,;:!?…"
 _NUMBER = re.compile(r"(\d[\d,]*)(\.\d+)?$")
@@ -128,7 +152,7 @@ def particle(value: str, which: str) -> str:
     cons, vow = _PAIRS[which]
     sound = final_sound(value)
     if sound is None:  # the neutral written form: 을(를), (으)로, (이)라
-        return f"({cons[:-len(vow)]}){vow}" if cons.endswith(vow) else f"{cons}({vow})"
+        return f"({cons[: -len(vow)]}){vow}" if cons.endswith(vow) else f"{cons}({vow})"
     if sound == "vowel" or (sound == "rieul" and cons == "으로"):
         return vow
     return cons

@@ -40,8 +40,12 @@ footer { text-align: center; color: var(--muted); font-size: .85rem; padding-bot
 def _section(entry: TourEntry, files: dict[str, str], lang: str) -> str:
     name = entry.experiment.name
     title = html.escape(t(entry.experiment.title_key, lang))
-    lines = "".join(f"<li><pre>{html.escape(text)}</pre></li>" if "\n" in text  # a table
-                    else f"<li>{html.escape(text)}</li>" for text in entry.result.lines(lang))
+    lines = "".join(
+        f"<li><pre>{html.escape(text)}</pre></li>"
+        if "\n" in text  # a table
+        else f"<li>{html.escape(text)}</li>"
+        for text in entry.result.lines(lang)
+    )
     figures = "".join(
         f'<figure><img src="{html.escape(files[f"{fig}.png"])}" alt="{html.escape(name)}: '
         f'{html.escape(fig)}" loading="eager"><figcaption class="meta">{html.escape(fig)} · '
@@ -51,19 +55,28 @@ def _section(entry: TourEntry, files: dict[str, str], lang: str) -> str:
     shown, _ = entry.result.split_numbers()  # large arrays appear as references into numbers.npz
     numbers = html.escape(json.dumps(shown, indent=2, ensure_ascii=False))
     meta = t("report.meta", lang, name=name, seconds=f"{entry.seconds:.1f}")
-    return (f'<section id="{html.escape(name)}"><h2>{title}</h2><p class="meta">{html.escape(meta)}'
-            f"</p><ul>{lines}</ul>{figures}<details><summary>{html.escape(t('report.numbers', lang))}"
-            f"</summary><pre>{numbers}</pre></details></section>")
+    return (
+        f'<section id="{html.escape(name)}"><h2>{title}</h2><p class="meta">{html.escape(meta)}'
+        f"</p><ul>{lines}</ul>{figures}<details><summary>{html.escape(t('report.numbers', lang))}"
+        f"</summary><pre>{numbers}</pre></details></section>"
+    )
 
 
-def render(entries: list[TourEntry], files: dict[str, dict[str, str]], lang: str,
-           rerendered: bool = False) -> str:
+def render(
+    entries: list[TourEntry], files: dict[str, dict[str, str]], lang: str, rerendered: bool = False
+) -> str:
     """The report page; ``rerendered``: built from a saved ``numbers.json`` (said in the subtitle)."""
     total = sum(e.seconds for e in entries)
-    subtitle = t("report.subtitle_saved" if rerendered else "report.subtitle", lang,
-                 n=len(entries), seconds=f"{total:.0f}")
-    nav = "".join(f'<a href="#{html.escape(e.experiment.name)}">{html.escape(e.experiment.name)}</a>'
-                  for e in entries)
+    subtitle = t(
+        "report.subtitle_saved" if rerendered else "report.subtitle",
+        lang,
+        n=len(entries),
+        seconds=f"{total:.0f}",
+    )
+    nav = "".join(
+        f'<a href="#{html.escape(e.experiment.name)}">{html.escape(e.experiment.name)}</a>'
+        for e in entries
+    )
     sections = "".join(_section(e, files[e.experiment.name], lang) for e in entries)
     return f"""<!DOCTYPE html>
 <html lang="{lang}">

@@ -35,8 +35,14 @@ def _params_for(exp: Experiment, quick: bool, data: dict[str, Any]) -> Any:
     return exp.make_params(**overrides)
 
 
-def run_tour(*, lang: str | None = None, quick: bool = False, only: list[str] | None = None,
-             data: dict[str, Any] | None = None, callback: Callback | None = None) -> list[TourEntry]:
+def run_tour(
+    *,
+    lang: str | None = None,
+    quick: bool = False,
+    only: list[str] | None = None,
+    data: dict[str, Any] | None = None,
+    callback: Callback | None = None,
+) -> list[TourEntry]:
     """Run the experiments (all, or ``only``) in registry order; return results with timings.
 
     ``data`` holds data overrides (``data``, ``data_dir``, ``split``, ``download``) applied to every
@@ -62,8 +68,9 @@ def run_tour(*, lang: str | None = None, quick: bool = False, only: list[str] | 
     return entries
 
 
-def write_report(entries: list[TourEntry], out_dir: str | Path, lang: str | None = None,
-                 rerendered: bool = False) -> Path:
+def write_report(
+    entries: list[TourEntry], out_dir: str | Path, lang: str | None = None, rerendered: bool = False
+) -> Path:
     """Write ``index.html``, each experiment's text and figures, and ``numbers.json`` (with its array
     sidecar ``numbers.npz``) into ``out_dir``, in ``lang``; returns the path of ``index.html``."""
     import json
@@ -84,9 +91,13 @@ def write_report(entries: list[TourEntry], out_dir: str | Path, lang: str | None
         arrays.update(own)
     timings = {e.experiment.name: round(e.seconds, 2) for e in entries}
     atomic_write_bytes(out / NUMBERS_NPZ, npz_bytes(arrays))
-    atomic_write_text(out / NUMBERS_JSON,
-                      json.dumps({"lang": code, "seconds": timings, "experiments": numbers},
-                                 indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(
+        out / NUMBERS_JSON,
+        json.dumps(
+            {"lang": code, "seconds": timings, "experiments": numbers}, indent=2, ensure_ascii=False
+        )
+        + "\n",
+    )
     # index.html last: a report whose index exists is complete.
     return atomic_write_text(out / "index.html", render(entries, files, code, rerendered))
 
@@ -115,8 +126,11 @@ def read_report(report_dir: str | Path, lang: str | None = None) -> list[TourEnt
         raise DataError("report.error.bad_numbers", path=str(path), reason=str(exc)) from exc
     if not isinstance(experiments, dict) or not experiments:
         raise DataError("report.error.bad_numbers", path=str(path), reason="no experiments")
-    return [TourEntry(exp, exp.load(data, arrays, lang), float(seconds.get(name, 0.0)))
-            for name, data in experiments.items() for exp in [get(name)]]
+    return [
+        TourEntry(exp, exp.load(data, arrays, lang), float(seconds.get(name, 0.0)))
+        for name, data in experiments.items()
+        for exp in [get(name)]
+    ]
 
 
 NUMBERS_JSON = "numbers.json"
