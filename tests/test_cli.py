@@ -10,17 +10,27 @@ from pathlib import Path
 import pytest
 
 
-def cnnlab(*args: str, cwd: Path | None = None, env_lang: str = "en") -> subprocess.CompletedProcess:
+def cnnlab(
+    *args: str, cwd: Path | None = None, env_lang: str = "en"
+) -> subprocess.CompletedProcess:
     import os
 
     env = {**os.environ, "CNNLAB_LANG": env_lang}
-    return subprocess.run([sys.executable, "-m", "cnnlab", *args], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "cnnlab", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_help_does_not_import_torch() -> None:
-    code = "import sys; from cnnlab.cli import main; rc = main(['--help']); " \
-           "print('TORCH' if 'torch' in sys.modules else 'NOTORCH'); sys.exit(rc)"
+    code = (
+        "import sys; from cnnlab.cli import main; rc = main(['--help']); "
+        "print('TORCH' if 'torch' in sys.modules else 'NOTORCH'); sys.exit(rc)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert "padding" in proc.stdout and proc.stdout.strip().endswith("NOTORCH")
@@ -64,7 +74,10 @@ def test_padding_korean(tmp_path: Path) -> None:
         (["padding", "--index", "4000"], r"--index 4000 is out of range: .* valid: 0..3999"),
         (["padding", "--index", "-1"], r"index = -1 is out of range; valid: 0..∞"),
         (["padding", "--data", "cifar"], r"data = 'cifar' is not valid. Valid: auto, mnist"),
-        (["padding", "--data", "mnist"], r"'mnist' \(train\) is not available offline.*mnist-sample"),
+        (
+            ["padding", "--data", "mnist"],
+            r"'mnist' \(train\) is not available offline.*mnist-sample",
+        ),
         (["padding", "--lang", "fr"], r"Unknown language 'fr'. Valid: en, ko."),
         (["lab", "nope"], r"No such command 'nope'"),
     ],
@@ -81,9 +94,13 @@ def test_bad_input_exit_2(tmp_path: Path, args: list[str], message: str) -> None
 
 
 def test_bad_idx_in_data_dir(tmp_path: Path) -> None:
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03" + b"\x00" * 12 + b"x" * 5)
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(
+        b"\x00\x00\x08\x03" + b"\x00" * 12 + b"x" * 5
+    )
     (tmp_path / "train-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x01\x00")
-    proc = cnnlab("padding", "--data", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o"))
+    proc = cnnlab(
+        "padding", "--data", "mnist", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o")
+    )
     assert proc.returncode == 2
     assert "Corrupt IDX file" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
@@ -118,6 +135,16 @@ def test_data_list_json() -> None:
 def test_progress_line_is_short_and_readable() -> None:
     from cnnlab.cli.progress import describe
 
-    line = describe({"kind": "train", "model": "cnn", "epoch": 1, "epochs": 3,
-                     "val_accuracy": 0.91234, "experiment": "translation", "index": 8, "total": 11})
+    line = describe(
+        {
+            "kind": "train",
+            "model": "cnn",
+            "epoch": 1,
+            "epochs": 3,
+            "val_accuracy": 0.91234,
+            "experiment": "translation",
+            "index": 8,
+            "total": 11,
+        }
+    )
     assert line == "translation · epoch 1/3 · cnn · val_accuracy 0.912"

@@ -30,7 +30,8 @@ import pytest
 MESSAGES = resources.files("cnnlab.i18n") / "messages"
 FILES = sorted(p.name for p in MESSAGES.iterdir() if p.name.endswith(".json"))
 TERMS: list[dict[str, Any]] = json.loads(
-    (resources.files("cnnlab.i18n") / "glossary.json").read_text(encoding="utf-8"))["terms"]
+    (resources.files("cnnlab.i18n") / "glossary.json").read_text(encoding="utf-8")
+)["terms"]
 HANGUL = "\uac00-\ud7a3"
 PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 CODE = re.compile(r"`[^`]*`")
@@ -78,8 +79,11 @@ def _missing(name: str) -> list[str]:
             wanted = [w.strip() for w in term["ko"].split("/")]
             code = " ".join(CODE.findall(texts["ko"]))
             used = re.search(pattern, en, re.IGNORECASE)
-            if used and not re.search(pattern, code, re.IGNORECASE) and not any(
-                    w in texts["ko"] for w in wanted):
+            if (
+                used
+                and not re.search(pattern, code, re.IGNORECASE)
+                and not any(w in texts["ko"] for w in wanted)
+            ):
                 bad.append(f"{key}: {term['en']!r} without {term['ko']!r}")
     return bad
 

@@ -137,18 +137,28 @@ def _code_keys() -> tuple[frozenset[str], tuple[re.Pattern[str], ...]]:
             pieces: list[ast.expr] = []
             if isinstance(node, ast.JoinedStr):
                 pieces = node.values
-            elif (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add)
-                  and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)):
+            elif (
+                isinstance(node, ast.BinOp)
+                and isinstance(node.op, ast.Add)
+                and isinstance(node.left, ast.Constant)
+                and isinstance(node.left.value, str)
+            ):
                 pieces = [node.left, node.right]
             if not pieces:
                 continue
             parts.update(id(v) for v in pieces)
-            pattern = "".join(re.escape(v.value) if isinstance(v, ast.Constant) else r"\w+"
-                              for v in pieces)
+            pattern = "".join(
+                re.escape(v.value) if isinstance(v, ast.Constant) else r"\w+" for v in pieces
+            )
             if keyish.match(pattern) and isinstance(pieces[0], ast.Constant):
                 patterns.add(pattern)
-        literals.update(node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
-                        and isinstance(node.value, str) and id(node) not in parts)
+        literals.update(
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in parts
+        )
     compiled = tuple(re.compile(p) for p in sorted(patterns) + list(DYNAMIC_KEYS))
     return frozenset(literals), compiled
 
@@ -170,8 +180,11 @@ def test_every_dynamic_key_pattern_matches_a_key() -> None:
 
 def test_no_unused_keys() -> None:
     literals, patterns = _code_keys()
-    unused = sorted(key for key in catalog()
-                    if key not in literals and not any(p.fullmatch(key) for p in patterns))
+    unused = sorted(
+        key
+        for key in catalog()
+        if key not in literals and not any(p.fullmatch(key) for p in patterns)
+    )
     assert not unused, f"catalog keys used nowhere in src/: {unused}"
 
 

@@ -68,7 +68,9 @@ def test_every_parameter_documented_and_validated(name: str) -> None:
     for f in dataclasses.fields(exp.params):
         assert f.metadata.get("help") in catalog(), f"{name}.{f.name} has no catalog help"
         if "min" in f.metadata and isinstance(f.metadata["min"], int):
-            with pytest.raises(ConfigError, match=rf"{f.name} = {f.metadata['min'] - 1} is out of range"):
+            with pytest.raises(
+                ConfigError, match=rf"{f.name} = {f.metadata['min'] - 1} is out of range"
+            ):
                 exp.make_params(**{f.name: f.metadata["min"] - 1})
         if "choices" in f.metadata:
             with pytest.raises(ConfigError, match=rf"{f.name} = 'bogus' is not valid. Valid: "):

@@ -46,23 +46,26 @@ def test_cross_correlation_vs_convolution(result) -> None:
 
 @settings(max_examples=30, deadline=None)
 @given(h=st.integers(3, 12), w=st.integers(3, 12), k=st.integers(1, 3), seed=st.integers(0, 1000))
-def test_fft_convolution_is_the_flipped_kernel_correlation(h: int, w: int, k: int,
-                                                           seed: int) -> None:
+def test_fft_convolution_is_the_flipped_kernel_correlation(
+    h: int, w: int, k: int, seed: int
+) -> None:
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(h, w, generator=g, dtype=torch.float64)
     kern = torch.randn(k, k, generator=g, dtype=torch.float64)
     flipped = F.conv2d(x[None, None], kern.flip(0, 1)[None, None])[0, 0]
     torch.testing.assert_close(true_convolution(x, kern), flipped)
     sym = kern + kern.flip(0, 1)  # symmetric under a 180° rotation
-    torch.testing.assert_close(true_convolution(x, sym),
-                               F.conv2d(x[None, None], sym[None, None])[0, 0])
+    torch.testing.assert_close(
+        true_convolution(x, sym), F.conv2d(x[None, None], sym[None, None])[0, 0]
+    )
 
 
 def test_sobel_convolution_is_negated_correlation() -> None:
     x = torch.rand(10, 10, dtype=torch.float64)
     sobel = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=torch.float64)
-    torch.testing.assert_close(true_convolution(x, sobel),
-                               -F.conv2d(x[None, None], sobel[None, None])[0, 0])
+    torch.testing.assert_close(
+        true_convolution(x, sobel), -F.conv2d(x[None, None], sobel[None, None])[0, 0]
+    )
 
 
 def test_bad_index() -> None:

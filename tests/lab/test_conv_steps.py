@@ -20,9 +20,14 @@ from cnnlab.lab.conv_steps import EXPERIMENT, ConvStepsParams, measure
 
 def _torch(n) -> np.ndarray:
     """PyTorch's conv2d of the example's numbers, float64."""
-    return F.conv2d(torch.from_numpy(n.image)[None, None], torch.from_numpy(n.kernel)[None, None],
-                    torch.tensor([n.bias], dtype=torch.float64), n.stride, n.padding,
-                    n.dilation)[0, 0].numpy()
+    return F.conv2d(
+        torch.from_numpy(n.image)[None, None],
+        torch.from_numpy(n.kernel)[None, None],
+        torch.tensor([n.bias], dtype=torch.float64),
+        n.stride,
+        n.padding,
+        n.dilation,
+    )[0, 0].numpy()
 
 
 def test_guide_example() -> None:
@@ -39,21 +44,35 @@ def test_guide_example() -> None:
 def test_kernel_is_not_flipped() -> None:
     # the control for "this is cross-correlation": the flipped kernel (true convolution) differs
     n = measure(ConvStepsParams())
-    flipped = F.conv2d(torch.from_numpy(n.image)[None, None],
-                       torch.from_numpy(n.kernel).flip(0, 1)[None, None])[0, 0].numpy()
+    flipped = F.conv2d(
+        torch.from_numpy(n.image)[None, None], torch.from_numpy(n.kernel).flip(0, 1)[None, None]
+    )[0, 0].numpy()
     assert np.abs(flipped - n.output).max() > 1
     assert "cross-correlation" in EXPERIMENT.result(n).text("en")
     assert "교차상관" in EXPERIMENT.result(n).text("ko")
 
 
 @settings(max_examples=40, deadline=None)
-@given(size=st.integers(1, 7), k=st.integers(1, 4), stride=st.integers(1, 3),
-       padding=st.integers(0, 2), dilation=st.integers(1, 2),
-       bias=st.sampled_from([0.0, 0.5, -2.0]))
-def test_every_step_against_torch(size: int, k: int, stride: int, padding: int, dilation: int,
-                                  bias: float) -> None:
-    params = ConvStepsParams(input_size=size, kernel_size=k, stride=stride, padding=padding,
-                             dilation=dilation, bias=bias, limit=0)
+@given(
+    size=st.integers(1, 7),
+    k=st.integers(1, 4),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 2),
+    bias=st.sampled_from([0.0, 0.5, -2.0]),
+)
+def test_every_step_against_torch(
+    size: int, k: int, stride: int, padding: int, dilation: int, bias: float
+) -> None:
+    params = ConvStepsParams(
+        input_size=size,
+        kernel_size=k,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        bias=bias,
+        limit=0,
+    )
     if dilation * (k - 1) + 1 > size + 2 * padding:
         with pytest.raises(ShapeError, match="Kernel too large"):
             measure(params)
@@ -123,8 +142,9 @@ def test_figure_marks_window_and_cell() -> None:
     ax_in, _, ax_p, ax_out = (ax for ax in fig.axes if ax.images)
     marked = [p for p in ax_in.patches if isinstance(p, Rectangle)]
     assert len(marked) == 9  # one square per tap, spread by dilation 2
-    assert sorted({(p.get_x() + 0.5, p.get_y() + 0.5) for p in marked}) == \
-        [(c, r) for c in (0, 2, 4) for r in (2, 4, 6)]  # padded coordinates of output (1, 0)'s taps
+    assert sorted({(p.get_x() + 0.5, p.get_y() + 0.5) for p in marked}) == [
+        (c, r) for c in (0, 2, 4) for r in (2, 4, 6)
+    ]  # padded coordinates of output (1, 0)'s taps
     (cell,) = [p for p in ax_out.patches if isinstance(p, Rectangle)]
     assert (cell.get_x() + 0.5, cell.get_y() + 0.5) == (0, 1)
     assert "sum = " in fig._suptitle.get_text()

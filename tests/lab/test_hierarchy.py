@@ -16,8 +16,15 @@ from cnnlab.inspect.feature_maps import feature_maps, leaf_names
 from cnnlab.lab.hierarchy import frame_effect, kernel_smoothness, receptive_fields, stroke_width
 from cnnlab.models import build
 
-QUICK = {"n_train": 300, "n_test": 50, "epochs": 1, "channels": (4, 8, 16), "n_show": 3,
-         "index": 3, "seeds": 1}
+QUICK = {
+    "n_train": 300,
+    "n_test": 50,
+    "epochs": 1,
+    "channels": (4, 8, 16),
+    "n_show": 3,
+    "index": 3,
+    "seeds": 1,
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +72,9 @@ def test_eval_mode_and_selection() -> None:
     torch.testing.assert_close(maps[0].output, expected)  # BatchNorm used running statistics
     pooled = feature_maps(model, x, kinds={"MaxPool2d"})
     assert [m.shape for m in pooled] == [(1, 4, 14, 14), (1, 8, 7, 7)]
-    with pytest.raises(ConfigError,
-                       match=r"No layer named bogus in this model\. Valid layer names: features"):
+    with pytest.raises(
+        ConfigError, match=r"No layer named bogus in this model\. Valid layer names: features"
+    ):
         feature_maps(model, x, layers=["bogus"])
 
 
@@ -94,11 +102,14 @@ def test_quick_run_maps_shrink_and_multiply(quick_run) -> None:
     assert "smaller and more numerous" in r.text("en") and "작아지고" in r.text("ko")
 
 
-@pytest.mark.parametrize("bad,match", [
-    ({"channels": (0, 8)}, r"channels = \[0, 8\] is not valid: give 1 to 4 blocks"),
-    ({"channels": (2, 2, 2, 2, 2)}, r"channels = \[2, 2, 2, 2, 2\] is not valid"),
-    ({"index": 50}, r"index = 50 is out of range; valid: 0\.\.49"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ({"channels": (0, 8)}, r"channels = \[0, 8\] is not valid: give 1 to 4 blocks"),
+        ({"channels": (2, 2, 2, 2, 2)}, r"channels = \[2, 2, 2, 2, 2\] is not valid"),
+        ({"index": 50}, r"index = 50 is out of range; valid: 0\.\.49"),
+    ],
+)
 def test_invalid_params_fail_before_training(bad: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         lab.run("hierarchy", **{**QUICK, **bad})
@@ -109,19 +120,37 @@ def test_kernel_choice_validated() -> None:
         lab.get("hierarchy").make_params(kernel=4)
 
 
-@pytest.mark.parametrize("extra,expected", [([], [8, 16, 32]),
-                                            (["--channels", "4", "--channels", "8"], [4, 8])])
-def test_cli_channels_option(tmp_path, capsys: pytest.CaptureFixture[str], extra: list[str],
-                             expected: list[int]) -> None:
+@pytest.mark.parametrize(
+    "extra,expected", [([], [8, 16, 32]), (["--channels", "4", "--channels", "8"], [4, 8])]
+)
+def test_cli_channels_option(
+    tmp_path, capsys: pytest.CaptureFixture[str], extra: list[str], expected: list[int]
+) -> None:
     import json
 
     from cnnlab.cli import main
 
-    args = ["lab", "hierarchy", "--n-train", "100", "--n-test", "20", "--epochs", "1",
-            "--n-show", "2", "--seeds", "1", "--json", "--out", str(tmp_path), *extra]
+    args = [
+        "lab",
+        "hierarchy",
+        "--n-train",
+        "100",
+        "--n-test",
+        "20",
+        "--epochs",
+        "1",
+        "--n-show",
+        "2",
+        "--seeds",
+        "1",
+        "--json",
+        "--out",
+        str(tmp_path),
+        *extra,
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert json.loads(out[out.index("{"):out.rindex("}") + 1])["block_channels"] == expected
+    assert json.loads(out[out.index("{") : out.rindex("}") + 1])["block_channels"] == expected
 
 
 @pytest.mark.parametrize(("kernel", "expected"), [(5, [6, 16, 36]), (3, [4, 10, 22])])
@@ -131,10 +160,16 @@ def test_receptive_fields_match_a_gradient_probe(kernel: int, expected: list[int
     model = build("cnn", channels=(2, 2, 2), kernel_size=kernel)
     assert receptive_fields(model) == expected
     # ReLU and max pooling route gradients to few pixels: probe a linear copy
-    linear = torch.nn.Sequential(*[
-        torch.nn.AvgPool2d(2) if isinstance(m, torch.nn.MaxPool2d) else
-        torch.nn.Identity() if isinstance(m, torch.nn.ReLU) else m
-        for m in model.features]).eval()
+    linear = torch.nn.Sequential(
+        *[
+            torch.nn.AvgPool2d(2)
+            if isinstance(m, torch.nn.MaxPool2d)
+            else torch.nn.Identity()
+            if isinstance(m, torch.nn.ReLU)
+            else m
+            for m in model.features
+        ]
+    ).eval()
     for block, rf in enumerate(expected, start=1):
         cut = 4 * block  # features[:cut] ends with block's pooling
         x = torch.zeros(1, 1, 96, 96, requires_grad=True)

@@ -22,8 +22,9 @@ def test_no_graph_no_saved_tensors() -> None:
     assert n["saved_mib"]["no_grad"] == n["saved_mib"]["inference_mode"] == 0
     assert n["output_requires_grad"] is True and n["input_shape"] == [16, 1, 28, 28]
     assert all(len(n["time_ms_all"][m]) == 3 for m in MODES)
-    assert n["time_ratio_no_grad"] == pytest.approx(n["time_ms_median"]["no_grad"] /
-                                                    n["time_ms_median"]["grad"])
+    assert n["time_ratio_no_grad"] == pytest.approx(
+        n["time_ms_median"]["no_grad"] / n["time_ms_median"]["grad"]
+    )
     assert "saved_tensors_hooks" in r.text("en") and "역전파" in r.text("ko")
 
 
@@ -99,9 +100,11 @@ def test_peak_is_linear_in_the_batch() -> None:
 
 
 def test_summary_quartiles_and_separation() -> None:
-    times = {"grad": [0.010, 0.011, 0.012, 0.013, 0.014], "no_grad": [0.005, 0.006, 0.007, 0.008,
-                                                                       0.009],
-             "inference_mode": [0.006, 0.007, 0.0075, 0.0085, 0.0095]}
+    times = {
+        "grad": [0.010, 0.011, 0.012, 0.013, 0.014],
+        "no_grad": [0.005, 0.006, 0.007, 0.008, 0.009],
+        "inference_mode": [0.006, 0.007, 0.0075, 0.0085, 0.0095],
+    }
     tm = summarize(1, times, inner=7)
     assert tm.median_ms["grad"] == pytest.approx(12) and tm.q1_ms["grad"] == pytest.approx(11)
     assert tm.q3_ms["no_grad"] == pytest.approx(8) and tm.inner == 7
@@ -111,10 +114,18 @@ def test_summary_quartiles_and_separation() -> None:
 
 def test_verdicts_follow_the_iqrs() -> None:
     n = lab.run("no-grad", data="mnist-sample", batch=8, repeats=3, warmup=0).data
-    apart = summarize(1, {"grad": [1.0, 1.1, 1.2], "no_grad": [0.5, 0.55, 0.6],
-                          "inference_mode": [0.5, 0.56, 0.6]})
-    close = summarize(1, {"grad": [1.0, 1.1, 1.2], "no_grad": [0.95, 1.05, 1.15],
-                          "inference_mode": [0.2, 0.25, 0.3]})
+    apart = summarize(
+        1,
+        {"grad": [1.0, 1.1, 1.2], "no_grad": [0.5, 0.55, 0.6], "inference_mode": [0.5, 0.56, 0.6]},
+    )
+    close = summarize(
+        1,
+        {
+            "grad": [1.0, 1.1, 1.2],
+            "no_grad": [0.95, 1.05, 1.15],
+            "inference_mode": [0.2, 0.25, 0.3],
+        },
+    )
     keys = [k for k, _ in explain(dataclasses.replace(n, timing_batch1=apart))]
     assert "lab.no_grad.time_faster" in keys and "lab.no_grad.infer_noise" in keys
     keys = [k for k, _ in explain(dataclasses.replace(n, timing_batch1=close))]

@@ -61,8 +61,10 @@ def test_figure_is_2x3_grid(tmp_path: Path) -> None:
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
 
 
-@pytest.mark.skipif(hangul_font() is None and not os.environ.get("CI"),
-                    reason="no Hangul font installed (CI installs fonts-nanum and never skips this)")
+@pytest.mark.skipif(
+    hangul_font() is None and not os.environ.get("CI"),
+    reason="no Hangul font installed (CI installs fonts-nanum and never skips this)",
+)
 def test_korean_figure_renders_without_missing_glyphs() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -89,7 +91,9 @@ def test_no_hangul_font_falls_back_to_english(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(fonts, "setup_fonts", lambda: None)
     monkeypatch.setattr(fonts, "_warned", False)
-    with pytest.warns(UserWarning, match=r"No Korean \(Hangul\) font found.*apt-get install fonts-nanum"):
+    with pytest.warns(
+        UserWarning, match=r"No Korean \(Hangul\) font found.*apt-get install fonts-nanum"
+    ):
         assert fonts.figure_lang("ko") == "en"
     r = lab.run("padding", lang="ko")  # warned once already: no second warning, English titles
     assert r.lang == "en" and "교차상관" in r.text("ko")

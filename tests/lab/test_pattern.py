@@ -36,11 +36,21 @@ def learned_run():
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
-@pytest.mark.parametrize(("row", "col", "background"),
-                         [(18, 3, "digit"), (2, 20, "digit"), (10, 10, "noise"), (0, 0, "noise")])
+@pytest.mark.parametrize(
+    ("row", "col", "background"),
+    [(18, 3, "digit"), (2, 20, "digit"), (10, 10, "noise"), (0, 0, "noise")],
+)
 def test_planted_pattern_is_found(pattern: str, row: int, col: int, background: str) -> None:
-    r = lab.run("pattern", data="mnist-sample", pattern=pattern, row=row, col=col,
-                background=background, train=False, seed=1)
+    r = lab.run(
+        "pattern",
+        data="mnist-sample",
+        pattern=pattern,
+        row=row,
+        col=col,
+        background=background,
+        train=False,
+        seed=1,
+    )
     zm = r.numbers["zero_mean"]
     assert zm["found"] is True and zm["peak"] == [row, col]
     assert zm["ratio"] > 1.2 and zm["margin_in_std"] > 1  # an L corner resembles stroke edges most
@@ -60,7 +70,8 @@ def test_score_map_is_the_correlation_of_the_drawn_image() -> None:
     score = F.conv2d(torch.from_numpy(d.image)[None, None], k[None, None])[0, 0]
     torch.testing.assert_close(torch.from_numpy(d.score_map), score)
     assert d.score_map.shape == (24, 24) and d.zero_mean.peak == list(
-        np.unravel_index(d.score_map.argmax(), d.score_map.shape))
+        np.unravel_index(d.score_map.argmax(), d.score_map.shape)
+    )
 
 
 def test_score_map_moves_with_the_image() -> None:
@@ -84,8 +95,10 @@ def test_peak_and_contrast_excludes_the_neighbourhood() -> None:
 def test_centred_cosine_matches_torch_and_blank_is_zero() -> None:
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(6, 5, 5, generator=g).double(), torch.rand(6, 5, 5, generator=g).double()
-    ac, bc = a.flatten(1) - a.flatten(1).mean(1, keepdim=True), b.flatten(1) - b.flatten(1).mean(
-        1, keepdim=True)
+    ac, bc = (
+        a.flatten(1) - a.flatten(1).mean(1, keepdim=True),
+        b.flatten(1) - b.flatten(1).mean(1, keepdim=True),
+    )
     expected = F.cosine_similarity(ac, bc, dim=1).numpy()
     np.testing.assert_allclose(centred_cosine(a.numpy(), b.numpy()), expected, atol=1e-12)
     # a blank patch has no direction: its cosine is 0 whatever the kernel (why the old 0.00
@@ -122,7 +135,7 @@ def test_top_patch_is_the_argmax_window() -> None:
         act = model.features[:3](pre.apply(x))  # (5, 4, 28, 28)
     for ch in range(4):
         n, r, c = np.unravel_index(int(act[:, ch].argmax()), act[:, ch].shape)
-        window = F.pad(x, (2, 2, 2, 2))[n, 0, r:r + KERNEL, c:c + KERNEL].numpy()
+        window = F.pad(x, (2, 2, 2, 2))[n, 0, r : r + KERNEL, c : c + KERNEL].numpy()
         np.testing.assert_array_equal(patches[ch], window)
     np.testing.assert_array_equal(kernels, model.features[0].weight.detach()[:, 0].numpy())
 
@@ -140,7 +153,8 @@ def test_untrained_kernels_match_their_top_patches_too(learned_run) -> None:
     assert le["mean_cosine_untrained"] > le["mean_cosine_random"] + 0.3
     assert abs(le["mean_cosine_random"]) < 0.1  # inked random patches: no systematic match
     assert le["difference"] == pytest.approx(
-        np.mean(le["cosine_top"]) - np.mean(le["cosine_top_untrained"]))  # one seed: paired mean
+        np.mean(le["cosine_top"]) - np.mean(le["cosine_top_untrained"])
+    )  # one seed: paired mean
 
 
 def test_untrained_kernels_are_the_trained_models_initial_weights(learned_run) -> None:
@@ -148,10 +162,13 @@ def test_untrained_kernels_are_the_trained_models_initial_weights(learned_run) -
 
     torch.manual_seed(learned_run.data.learned.seeds[0])
     initial = build("cnn", image_size=28, channels=(16, 32), kernel_size=KERNEL, hidden=64)
-    np.testing.assert_array_equal(learned_run.data.learned.kernels_untrained,
-                                  initial.features[0].weight.detach()[:, 0].numpy())
-    assert not np.array_equal(learned_run.data.learned.kernels,
-                              learned_run.data.learned.kernels_untrained)
+    np.testing.assert_array_equal(
+        learned_run.data.learned.kernels_untrained,
+        initial.features[0].weight.detach()[:, 0].numpy(),
+    )
+    assert not np.array_equal(
+        learned_run.data.learned.kernels, learned_run.data.learned.kernels_untrained
+    )
 
 
 def test_verdict_and_kernel_description_follow_the_measurements(learned_run) -> None:
@@ -167,8 +184,7 @@ def test_verdict_and_kernel_description_follow_the_measurements(learned_run) -> 
     assert "lab.pattern.diff_down" in keys(p_value=0.001, difference=-0.1)
     assert "lab.pattern.kernels_rough" in keys(smoothness_trained=0.1)
     assert "lab.pattern.kernels_smooth" in keys(smoothness_trained=0.5)
-    assert "lab.pattern.one_seed" in keys() and "lab.pattern.one_seed" not in keys(
-        seeds=[0, 1, 2])
+    assert "lab.pattern.one_seed" in keys() and "lab.pattern.one_seed" not in keys(seeds=[0, 1, 2])
     text_en, text_ko = learned_run.text("en"), learned_run.text("ko")
     assert "by construction" in text_en and "untrained" in text_en
     assert "학습 전 커널" in text_ko and "을(를)" not in text_ko and "cross" not in text_ko
@@ -182,6 +198,20 @@ def test_bad_placement(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"seeds = 0 is out of range; valid: 1\.\.10"):
         lab.run("pattern", seeds=0)
     out = tmp_path / "o"
-    assert main(["lab", "pattern", "--data", "mnist-sample", "--col", "30", "--no-train",
-                 "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "lab",
+                "pattern",
+                "--data",
+                "mnist-sample",
+                "--col",
+                "30",
+                "--no-train",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "does not fit" in capsys.readouterr().err and not out.exists()

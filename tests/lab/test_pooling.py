@@ -55,8 +55,9 @@ def test_blur_reduces_aliasing_for_every_seed(result) -> None:
             assert b[1] < 0.9 * a[1]  # every seed, by a margin
         assert n["blur_reduction"][plain]["low"] > 5  # percent
         assert n["residual_pixels"][blurred][1] < 0.9 * n["residual_pixels"][plain][1]
-    assert "BlurPool" in result.text("en") and "lowers this residual for every seed" in \
-        result.text("en")
+    assert "BlurPool" in result.text("en") and "lowers this residual for every seed" in result.text(
+        "en"
+    )
 
 
 def test_controls_conv_moves_exactly_and_global_max_is_a_reference(result) -> None:
@@ -94,8 +95,9 @@ def test_pooling_methods_against_torch() -> None:
     assert pool_by("avg_blur", x, 2).shape == (2, 3, 4, 4)
     # the blur keeps a constant away from the zero padding
     ones = torch.ones(1, 1, 8, 8, dtype=torch.float64)
-    torch.testing.assert_close(blur_subsample(ones, 2)[..., 1:, 1:], torch.ones(1, 1, 3, 3,
-                                                                            dtype=torch.float64))
+    torch.testing.assert_close(
+        blur_subsample(ones, 2)[..., 1:, 1:], torch.ones(1, 1, 3, 3, dtype=torch.float64)
+    )
     with pytest.raises(ValueError, match=r"unknown pooling method 'min'; valid: max, avg"):
         pool_by("min", x, 2)
 
@@ -127,8 +129,9 @@ def test_figures(result, tmp_path) -> None:
     fig = result.figures["residual"]
     lines = [ln for ax in fig.axes for ln in ax.get_lines()]
     assert len(lines) == 8  # four poolings × (pixels, features)
-    np.testing.assert_allclose(lines[4].get_ydata(),
-                               100 * np.array(result.numbers["residual_conv_mean"]["max"]))
+    np.testing.assert_allclose(
+        lines[4].get_ydata(), 100 * np.array(result.numbers["residual_conv_mean"]["max"])
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for fig in result.figures_in("ko").values():
@@ -143,8 +146,9 @@ def test_bad_parameters(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
         lab.run("pooling", max_shift=28)
     with pytest.raises(ConfigError, match=r"pool = 15 is out of range; valid: 2\.\.14"):
         lab.run("pooling", pool=15)
-    with pytest.raises(ConfigError,
-                       match=r"max_shift = 2 is smaller than pool = 3.*valid: 3\.\.27"):
+    with pytest.raises(
+        ConfigError, match=r"max_shift = 2 is smaller than pool = 3.*valid: 3\.\.27"
+    ):
         lab.run("pooling", data="mnist-sample", pool=3, max_shift=2)
     with pytest.raises(ConfigError, match=r"seeds = 0 is out of range; valid: 1\.\.20"):
         lab.run("pooling", seeds=0)

@@ -30,18 +30,28 @@ from cnnlab.lab.receptive_field import (
 )
 
 STACKS = {
-    "simple_cnn": nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
-                                nn.MaxPool2d(2), nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(),
-                                nn.MaxPool2d(2)),
+    "simple_cnn": nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+    ),
     "valid_convs": nn.Sequential(nn.Conv2d(1, 2, 5), nn.Conv2d(2, 2, 5), nn.Conv2d(2, 2, 3)),
-    "strided": nn.Sequential(nn.Conv2d(1, 2, 3, stride=2), nn.ReLU(), nn.Conv2d(2, 2, 3, stride=2),
-                             nn.AvgPool2d(2)),
-    "dilated": nn.Sequential(nn.Conv2d(1, 2, 3, dilation=2, padding=2),
-                             nn.Conv2d(2, 2, 3, dilation=4),
-                             nn.MaxPool2d(3, stride=1, dilation=2)),
+    "strided": nn.Sequential(
+        nn.Conv2d(1, 2, 3, stride=2), nn.ReLU(), nn.Conv2d(2, 2, 3, stride=2), nn.AvgPool2d(2)
+    ),
+    "dilated": nn.Sequential(
+        nn.Conv2d(1, 2, 3, dilation=2, padding=2),
+        nn.Conv2d(2, 2, 3, dilation=4),
+        nn.MaxPool2d(3, stride=1, dilation=2),
+    ),
     "holes": nn.Sequential(nn.Conv2d(1, 2, 2, stride=3), nn.Conv2d(2, 2, 3), nn.AvgPool2d(3, 2, 1)),
-    "non_square": nn.Sequential(nn.Conv2d(1, 2, (3, 5), padding="same"), nn.Conv2d(2, 2, (1, 3)),
-                                nn.MaxPool2d((2, 3))),
+    "non_square": nn.Sequential(
+        nn.Conv2d(1, 2, (3, 5), padding="same"), nn.Conv2d(2, 2, (1, 3)), nn.MaxPool2d((2, 3))
+    ),
 }
 
 
@@ -101,7 +111,7 @@ def test_real_network_gradient_stays_inside_the_field() -> None:
     g = input_gradient(model, x, (3, 3), channel=channel)
     top, bottom, left, right = last.box((3, 3), (28, 28))
     outside = g.clone()
-    outside[top:bottom + 1, left:right + 1] = 0
+    outside[top : bottom + 1, left : right + 1] = 0
     assert outside.abs().sum() == 0 and g.abs().sum() > 0
     assert model.training  # restored
 
@@ -135,8 +145,9 @@ def test_errors_name_the_problem() -> None:
 
 def test_cli_bad_stack_exit_2(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     out = tmp_path / "out"
-    rc = main(["lab", "receptive-field", "--data", "mnist-sample", "--stack", "c0",
-               "--out", str(out)])
+    rc = main(
+        ["lab", "receptive-field", "--data", "mnist-sample", "--stack", "c0", "--out", str(out)]
+    )
     assert rc == 2 and "Bad layer 'c0'" in capsys.readouterr().err
     assert not out.exists()
 
@@ -153,8 +164,9 @@ def test_formula_is_geometry_and_matches_the_torch_layers() -> None:
 
     stack = "c3s2d2,a3s2p1,c3d2,m2,c2"
     r = _run(stack=stack, seeds=1)
-    fields = rf_chain((ls.kernel, ls.stride, ls.padding[0], ls.dilation)
-                      for ls in parse_spec(stack))
+    fields = rf_chain(
+        (ls.kernel, ls.stride, ls.padding[0], ls.dilation) for ls in parse_spec(stack)
+    )
     layers = r.data.layers
     assert [lf.size for lf in layers] == [f.size for f in fields]
     assert [lf.left for lf in layers] == [f.left for f in fields]
@@ -237,8 +249,11 @@ def test_random_nets_spread_over_seeds() -> None:
     r = _run(stack="c3,c3,m2,c3", seeds=3, seed=5)
     layers = r.data.layers
     assert all(lf.share_real.n + lf.dead_real == 3 for lf in layers)
-    assert all(lf.share_real.low <= lf.share_real.mean + 1e-12 <= lf.share_real.high + 2e-12
-               for lf in layers if lf.share_real.n)
+    assert all(
+        lf.share_real.low <= lf.share_real.mean + 1e-12 <= lf.share_real.high + 2e-12
+        for lf in layers
+        if lf.share_real.n
+    )
     assert any(lf.share_real.std > 0 for lf in layers)  # different seeds, different nets
     # digit 0's blank centre: in some nets every ReLU under the layer-2 centre unit is off; that
     # seed has no gradient mass, is counted and left out of the mean (not averaged in as 0 or NaN)
@@ -269,16 +284,18 @@ def test_verdicts_follow_the_numbers() -> None:
     last = n.layers[-1]
 
     def keys(real: list[float], shuffled: list[float]) -> list[str]:
-        layer = dataclasses.replace(last, share_real=_finite_spread(np.array(real)),
-                                    share_shuffled=_finite_spread(np.array(shuffled)))
+        layer = dataclasses.replace(
+            last,
+            share_real=_finite_spread(np.array(real)),
+            share_shuffled=_finite_spread(np.array(shuffled)),
+        )
         return [k for k, _ in explain(dataclasses.replace(n, layers=(n.layers[0], layer)))]
 
     assert "lab.receptive_field.erf_real_above" in keys([0.4, 0.5, 0.6], [0.4, 0.5, 0.6])
     assert "lab.receptive_field.erf_real_below" in keys([0.1, 0.2, 0.24], [0.1, 0.2, 0.24])
     assert "lab.receptive_field.erf_real_mixed" in keys([0.2, 0.3, 0.4], [0.2, 0.3, 0.4])
     assert "lab.receptive_field.erf_shuffled_same" in keys([0.4, 0.5, 0.6], [0.45, 0.5, 0.6])
-    assert "lab.receptive_field.erf_shuffled_differs" in keys([0.4, 0.41, 0.42],
-                                                              [0.6, 0.61, 0.62])
+    assert "lab.receptive_field.erf_shuffled_differs" in keys([0.4, 0.41, 0.42], [0.6, 0.61, 0.62])
     nan = float("nan")  # every seed dead on the digit: no share, and no comparison with one
     dead = keys([nan, nan, nan], [0.4, 0.5, 0.6])
     assert "lab.receptive_field.erf_real_none" in dead

@@ -24,10 +24,16 @@ def explain(params: ShapesParams):
 
 
 @settings(max_examples=150, deadline=None)
-@given(size=st.integers(1, 40), kernel=st.integers(1, 7), stride=st.integers(1, 5),
-       padding=st.integers(0, 4), dilation=st.integers(1, 4))
-def test_formula_matches_torch_layers(size: int, kernel: int, stride: int, padding: int,
-                                      dilation: int) -> None:
+@given(
+    size=st.integers(1, 40),
+    kernel=st.integers(1, 7),
+    stride=st.integers(1, 5),
+    padding=st.integers(0, 4),
+    dilation=st.integers(1, 4),
+)
+def test_formula_matches_torch_layers(
+    size: int, kernel: int, stride: int, padding: int, dilation: int
+) -> None:
     x = torch.zeros(1, 1, size, size)
     span = dilation * (kernel - 1) + 1
     if span > size + 2 * padding:
@@ -39,15 +45,19 @@ def test_formula_matches_torch_layers(size: int, kernel: int, stride: int, paddi
     conv = out_size(size, kernel, stride, padding, dilation).out
     assert nn.Conv2d(1, 1, kernel, stride, padding, dilation)(x).shape[-1] == conv
     if padding <= kernel // 2:
-        assert nn.MaxPool2d(kernel, stride, padding, dilation)(x).shape[-1] == \
-            pool_out_size(size, kernel, stride, padding, dilation).out == conv
+        assert (
+            nn.MaxPool2d(kernel, stride, padding, dilation)(x).shape[-1]
+            == pool_out_size(size, kernel, stride, padding, dilation).out
+            == conv
+        )
         if dilation == 1:
             assert nn.AvgPool2d(kernel, stride, padding)(x).shape[-1] == conv
     else:  # torch refuses too much pool padding; so do we, naming the valid range
         with pytest.raises(RuntimeError, match="pad should be"):
             nn.MaxPool2d(kernel, stride, padding, dilation)(x)
-        with pytest.raises(ConfigError,
-                           match=rf"padding {padding} is too large.*0\.\.{kernel // 2}"):
+        with pytest.raises(
+            ConfigError, match=rf"padding {padding} is too large.*0\.\.{kernel // 2}"
+        ):
             pool_out_size(size, kernel, stride, padding, dilation)
 
 
@@ -98,8 +108,12 @@ def test_figure_marks_every_window() -> None:
 
 
 def test_cli_shape(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["shape", "--input", "28", "--kernel", "3", "--padding", "1", "--stride", "2",
-                 "--json"]) == 0
+    assert (
+        main(
+            ["shape", "--input", "28", "--kernel", "3", "--padding", "1", "--stride", "2", "--json"]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["out"] == 14 and out["ops"]["conv"]["torch"] == 14
     assert main(["shape", "--input", "5", "--kernel", "9"]) == 2
@@ -133,15 +147,22 @@ def test_without_padding_the_floor_drops_a_real_pixel() -> None:
     assert n["unseen_pixels"] == [27] and n["unseen_matches_torch"] is True
     assert "real pixels (0-based: [27]) that this layer never sees" in r.text("en")
     assert _legend(r)[-1] == "pixel never seen"
-    assert "어떤 윈도우도 보지 않는 픽셀" in [t.get_text() for t in
-                                    r.figures_in("ko")["windows"].axes[0].get_legend().get_texts()]
+    assert "어떤 윈도우도 보지 않는 픽셀" in [
+        t.get_text() for t in r.figures_in("ko")["windows"].axes[0].get_legend().get_texts()
+    ]
 
 
 @settings(max_examples=80, deadline=None)
-@given(size=st.integers(1, 30), kernel=st.integers(1, 6), stride=st.integers(1, 5),
-       padding=st.integers(0, 3), dilation=st.integers(1, 3))
-def test_dropped_and_unseen_against_torch_gradients(size: int, kernel: int, stride: int,
-                                                    padding: int, dilation: int) -> None:
+@given(
+    size=st.integers(1, 30),
+    kernel=st.integers(1, 6),
+    stride=st.integers(1, 5),
+    padding=st.integers(0, 3),
+    dilation=st.integers(1, 3),
+)
+def test_dropped_and_unseen_against_torch_gradients(
+    size: int, kernel: int, stride: int, padding: int, dilation: int
+) -> None:
     if dilation * (kernel - 1) + 1 > size + 2 * padding:
         return
     n = measure(ShapesParams(size, kernel, padding, stride, dilation))
@@ -157,8 +178,9 @@ def test_dropped_and_unseen_against_torch_gradients(size: int, kernel: int, stri
     # the dropped cells are the last `leftover` cells of the padded axis
     last_reached = (n.out - 1) * stride + dilation * (kernel - 1)  # padded coordinate
     assert n.leftover == n.padded - 1 - last_reached
-    assert n.dropped_pixels == [c - padding for c in range(last_reached + 1, n.padded)
-                                if c < padding + size]
+    assert n.dropped_pixels == [
+        c - padding for c in range(last_reached + 1, n.padded) if c < padding + size
+    ]
 
 
 def test_shape_cli_text_matches_experiment(capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,8 +35,9 @@ def test_shift_moves_and_zero_fills() -> None:
     assert torch.equal(s[0, 0, 1:, :3], x[0, 0, :4, 2:])
     assert s[0, 0, 0].abs().sum() == 0 and s[0, 0, :, 3:].abs().sum() == 0
     assert torch.equal(shift_images(x, 0, 0), x)
-    with pytest.raises(ConfigError,
-                       match=r"Cannot shift a 5×5 image by \(dy, dx\) = \(5, 0\).*-4\.\.4"):
+    with pytest.raises(
+        ConfigError, match=r"Cannot shift a 5×5 image by \(dy, dx\) = \(5, 0\).*-4\.\.4"
+    ):
         shift_images(x, 5, 0)
 
 
@@ -52,8 +53,9 @@ def test_random_conv_is_equivariant_away_from_borders(shift: int) -> None:
     inner = (y_of_shifted - shifted_y)[..., m:-m, m:-m]
     assert inner.abs().max() < 1e-12
     assert (y_of_shifted - shifted_y).abs().max() > 1e-3  # the border really differs
-    circ = F.conv2d(F.pad(torch.roll(x, (shift, -shift), (2, 3)), (1,) * 4, mode="circular"), w) \
-        - torch.roll(F.conv2d(F.pad(x, (1,) * 4, mode="circular"), w), (shift, -shift), (2, 3))
+    circ = F.conv2d(
+        F.pad(torch.roll(x, (shift, -shift), (2, 3)), (1,) * 4, mode="circular"), w
+    ) - torch.roll(F.conv2d(F.pad(x, (1,) * 4, mode="circular"), w), (shift, -shift), (2, 3))
     assert circ.abs().max() < 1e-12
 
 
@@ -64,8 +66,10 @@ def test_random_stride2_conv_is_equivariant_for_whole_cells_only(shift: int, exa
     w = torch.randn(4, 2, 3, 3, generator=g, dtype=torch.float64)
     y = F.conv2d(x, w, stride=2, padding=1)  # (1, 4, 12, 12)
     y_of_shifted = F.conv2d(shift_images(x, 0, shift), w, stride=2, padding=1)
-    best = min(float((y_of_shifted - shift_images(y, 0, k)).norm() / y.norm())
-               for k in {shift // 2, -(-shift // 2)})
+    best = min(
+        float((y_of_shifted - shift_images(y, 0, k)).norm() / y.norm())
+        for k in {shift // 2, -(-shift // 2)}
+    )
     assert (best < 1e-12) == exact
     if not exact:
         assert best > 0.1
@@ -104,7 +108,11 @@ def test_paired_comparisons_follow_their_p_value(quick) -> None:
     n = quick.numbers
     cmps = n["comparisons"]
     assert [(c["a"], c["b"], c["shift"]) for c in cmps] == [
-        ("gap", "cnn", 0), ("gap", "cnn", 3), ("cnn", "mlp", 0), ("cnn", "mlp", 3)]
+        ("gap", "cnn", 0),
+        ("gap", "cnn", 3),
+        ("cnn", "mlp", 0),
+        ("cnn", "mlp", 3),
+    ]
     keys = [k for k, _ in quick.messages if k.startswith("lab.translation.cmp_")]
     for c, key in zip(cmps, keys, strict=True):
         assert c["test"]["n"] == 2 * 100  # pooled over 2 seeds × 100 test images
@@ -130,7 +138,7 @@ def test_shifted_test_set_moves_each_image_in_its_direction() -> None:
     moved = shift_each(x, 2, d)
     for i in range(50):
         dy, dx = DIRECTIONS[d[i]]
-        assert torch.equal(moved[i], shift_images(x[i:i + 1], 2 * dy, 2 * dx)[0])
+        assert torch.equal(moved[i], shift_images(x[i : i + 1], 2 * dy, 2 * dx)[0])
     assert torch.equal(shift_each(x, 0, d), x)
 
 
@@ -140,12 +148,15 @@ def test_one_seed_is_said() -> None:
     assert r.numbers["accuracy_vs_shift_std"]["cnn"] == [0.0, 0.0]
 
 
-@pytest.mark.parametrize("bad,match", [
-    ({"max_shift": 28}, r"max_shift = 28 is out of range; valid: 0\.\.27"),
-    ({"max_shift": -1}, r"max_shift = -1 is out of range"),
-    ({"eq_shift": 0}, r"eq_shift = 0 is out of range; valid: 1\.\.27"),
-    ({"seeds": 0}, r"seeds = 0 is out of range; valid: 1\.\.20"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ({"max_shift": 28}, r"max_shift = 28 is out of range; valid: 0\.\.27"),
+        ({"max_shift": -1}, r"max_shift = -1 is out of range"),
+        ({"eq_shift": 0}, r"eq_shift = 0 is out of range; valid: 1\.\.27"),
+        ({"seeds": 0}, r"seeds = 0 is out of range; valid: 1\.\.20"),
+    ],
+)
 def test_invalid_params(bad: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         lab.get("translation").make_params(**bad)

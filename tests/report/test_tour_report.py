@@ -19,8 +19,13 @@ CHROMIUM = "/usr/bin/chromium"
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tour")
     env = {**os.environ, "CNNLAB_LANG": "ko", "CNNLAB_DATA": str(out / "cache")}
-    proc = subprocess.run([sys.executable, "-m", "cnnlab", "tour", "--quick", "--out", str(out)],
-                          capture_output=True, text=True, env=env, timeout=900)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnlab", "tour", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "index.html" in proc.stderr
     return out
@@ -36,22 +41,32 @@ def test_report_files(report: Path) -> None:
     assert not list(report.glob("*.part"))
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
-                    reason="Debian chromium not installed (CI installs it and never skips this)")
+@pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and not os.environ.get("CI"),
+    reason="Debian chromium not installed (CI installs it and never skips this)",
+)
 def test_report_opens_in_chromium(report: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.goto((report / "index.html").as_uri())
             page.wait_for_load_state("load")
             images = page.eval_on_selector_all(
-                "img", "els => els.map(e => ({src: e.getAttribute('src'), w: e.naturalWidth}))")
+                "img", "els => els.map(e => ({src: e.getAttribute('src'), w: e.naturalWidth}))"
+            )
             expected = sum(1 for _ in report.glob("*.png"))
             assert len(images) == expected > 0
             broken = [img["src"] for img in images if img["w"] == 0]
@@ -71,14 +86,19 @@ TIMED = {"no-grad"}  # its numbers are wall-clock timings: a fresh run cannot re
 def rerendered(report: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The Korean tour rendered again in English from its numbers.json, into another folder."""
     out = tmp_path_factory.mktemp("rerendered")
-    proc = subprocess.run([sys.executable, "-m", "cnnlab", "report", str(report), "--lang", "en",
-                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnlab", "report", str(report), "--lang", "en", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 
 
-def test_report_rerenders_saved_numbers_in_english(report: Path, rerendered: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_report_rerenders_saved_numbers_in_english(
+    report: Path, rerendered: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Text equals a fresh English run with the same (quick, seeded) parameters; figures redrawn."""
     monkeypatch.setenv("CNNLAB_DATA", str(report / "cache"))
     page = (rerendered / "index.html").read_text(encoding="utf-8")
@@ -99,12 +119,20 @@ def test_report_rerenders_saved_numbers_in_english(report: Path, rerendered: Pat
 
 
 def test_report_refuses_a_folder_without_a_tour(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "cnnlab", "report", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnlab", "report", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"No saved tour here: {tmp_path / 'numbers.json'} does not exist" in proc.stderr
     (tmp_path / "numbers.json").write_text("{not json", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "cnnlab", "report", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnlab", "report", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "Cannot read the saved tour" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["numbers.json"]  # nothing written

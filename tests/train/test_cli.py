@@ -9,8 +9,22 @@ from PIL import Image, ImageDraw
 
 from cnnlab.cli import main
 
-TINY = ["--data", "mnist-sample", "--limit", "256", "--epochs", "1", "--batch-size", "64",
-        "--channels", "4", "--channels", "8", "--threads", "1"]
+TINY = [
+    "--data",
+    "mnist-sample",
+    "--limit",
+    "256",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "64",
+    "--channels",
+    "4",
+    "--channels",
+    "8",
+    "--threads",
+    "1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +72,20 @@ def test_evaluate_text_in_korean(trained, capsys):
 def test_predict_any_image(trained, tmp_path, capsys):
     png = _digit_png(tmp_path / "zero.png", mode="RGBA", size=(300, 180))
     saved = tmp_path / "input.png"
-    assert main(["predict", "--checkpoint", str(trained), str(png), "--json",
-                 "--save-input", str(saved)]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--checkpoint",
+                str(trained),
+                str(png),
+                "--json",
+                "--save-input",
+                str(saved),
+            ]
+        )
+        == 0
+    )
     res = json.loads(capsys.readouterr().out)
     steps = [s["step"] for s in res["preprocessing"]]
     assert steps[0] == "original" and steps[-1] == "centered 28x28" and res["inverted"]
@@ -70,28 +96,68 @@ def test_predict_any_image(trained, tmp_path, capsys):
 
 def test_train_architecture_and_smoothing_options_reach_the_checkpoint(tmp_path, capsys):
     out = tmp_path / "fast"
-    assert main(["train", *TINY, "--pool-first", "--hidden", "32", "--dropout", "0.3",
-                 "--label-smoothing", "0.1", "--out", str(out), "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *TINY,
+                "--pool-first",
+                "--hidden",
+                "32",
+                "--dropout",
+                "0.3",
+                "--label-smoothing",
+                "0.1",
+                "--out",
+                str(out),
+                "--json",
+            ]
+        )
+        == 0
+    )
     meta = json.loads((out / "checkpoint.json").read_text())
-    assert meta["model"]["kwargs"] == {"channels": [4, 8], "hidden": 32, "dropout": 0.3,
-                                       "pool_first": True}
+    assert meta["model"]["kwargs"] == {
+        "channels": [4, 8],
+        "hidden": 32,
+        "dropout": 0.3,
+        "pool_first": True,
+    }
     assert meta["config"]["label_smoothing"] == 0.1
     mlp = tmp_path / "mlp"  # the MLP takes a list of widths: --hidden gives it one layer
-    assert main(["train", *TINY[:-6], "--model", "mlp", "--hidden", "16", "--threads", "1",
-                 "--out", str(mlp), "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                *TINY[:-6],
+                "--model",
+                "mlp",
+                "--hidden",
+                "16",
+                "--threads",
+                "1",
+                "--out",
+                str(mlp),
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert json.loads((mlp / "checkpoint.json").read_text())["model"]["kwargs"] == {"hidden": [16]}
 
 
-@pytest.mark.parametrize("args,pattern", [
-    (["train", "--model", "mlp", "--pool-first"], r"Model 'mlp' has no option 'pool_first'"),
-    (["train", "--label-smoothing", "1"], r"label_smoothing must be in \[0, 1\), got 1\.0"),
-    (["train", "--model", "resnet"], r"Unknown model 'resnet'\. Valid: cnn, mlp, lc, gap"),
-    (["train", "--data", "cifar"], r"cifar"),
-    (["train", "--lr", "0"], r"lr must be a finite number > 0, got 0\.0"),
-    (["train", "--lr", "-0.1"], r"lr must be a finite number > 0"),
-    (["train", "--batch-size", "0"], r"batch_size must be an integer >= 1, got 0"),
-    (["train", "--device", "quantum"], r"Unknown device 'quantum'"),
-])
+@pytest.mark.parametrize(
+    "args,pattern",
+    [
+        (["train", "--model", "mlp", "--pool-first"], r"Model 'mlp' has no option 'pool_first'"),
+        (["train", "--label-smoothing", "1"], r"label_smoothing must be in \[0, 1\), got 1\.0"),
+        (["train", "--model", "resnet"], r"Unknown model 'resnet'\. Valid: cnn, mlp, lc, gap"),
+        (["train", "--data", "cifar"], r"cifar"),
+        (["train", "--lr", "0"], r"lr must be a finite number > 0, got 0\.0"),
+        (["train", "--lr", "-0.1"], r"lr must be a finite number > 0"),
+        (["train", "--batch-size", "0"], r"batch_size must be an integer >= 1, got 0"),
+        (["train", "--device", "quantum"], r"Unknown device 'quantum'"),
+    ],
+)
 def test_train_bad_input_exit_2_nothing_written(tmp_path, capsys, args, pattern):
     out = tmp_path / "out"
     assert main([*args, "--out", str(out)]) == 2
@@ -116,7 +182,10 @@ def test_resume_with_other_architecture_names_tensors(trained, tmp_path, capsys)
     args = [a if a != "8" else "6" for a in TINY]
     assert main(["train", *args, "--model", "cnn", "--out", str(copy), "--resume"]) == 2
     err = capsys.readouterr().err
-    assert "does not fit" in err and "features.4.weight: checkpoint (8, 4, 3, 3) vs model (6, 4, 3, 3)" in err
+    assert (
+        "does not fit" in err
+        and "features.4.weight: checkpoint (8, 4, 3, 3) vs model (6, 4, 3, 3)" in err
+    )
     assert sorted(p.name for p in copy.iterdir()) == before
 
 
@@ -134,19 +203,28 @@ def test_predict_not_an_image(trained, tmp_path, capsys):
     fake = tmp_path / "fake.png"
     fake.write_text("definitely not a PNG")
     saved = tmp_path / "in.png"
-    assert main(["predict", "--checkpoint", str(trained), str(fake), "--save-input", str(saved)]) == 2
+    assert (
+        main(["predict", "--checkpoint", str(trained), str(fake), "--save-input", str(saved)]) == 2
+    )
     assert "is not a readable image" in capsys.readouterr().err
     assert not saved.exists()
 
 
 def test_predict_decompression_bomb(trained, tmp_path, capsys, monkeypatch):
     bomb = _digit_png(tmp_path / "bomb.png", mode="L", size=(400, 300))
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)  # 120,000 px is a "bomb" under this limit
+    monkeypatch.setattr(
+        Image, "MAX_IMAGE_PIXELS", 10_000
+    )  # 120,000 px is a "bomb" under this limit
     assert main(["predict", "--checkpoint", str(trained), str(bomb)]) == 2
-    assert "too large to open safely (400×300 = 120,000 pixels; the limit is 10000)" \
+    assert (
+        "too large to open safely (400×300 = 120,000 pixels; the limit is 10000)"
         in capsys.readouterr().err
+    )
 
 
 def test_predict_missing_image_in_korean(trained, tmp_path, capsys):
-    assert main(["--lang", "ko", "predict", "--checkpoint", str(trained), str(tmp_path / "x.png")]) == 2
+    assert (
+        main(["--lang", "ko", "predict", "--checkpoint", str(trained), str(tmp_path / "x.png")])
+        == 2
+    )
     assert "찾을 수 없습니다" in capsys.readouterr().err

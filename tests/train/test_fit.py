@@ -106,9 +106,11 @@ def test_mismatched_checkpoint_names_tensors(tmp_path):
     train, val = tiny_data()
     fit(tiny_model(), train, val, TrainConfig(epochs=1, batch_size=64, out=str(tmp_path)))
     other = tiny_model(channels=(4, 6))
-    with pytest.raises(CheckpointError,
-                       match=r"does not fit.*features\.4\.weight: checkpoint \(8, 4, 3, 3\) vs model "
-                             r"\(6, 4, 3, 3\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"does not fit.*features\.4\.weight: checkpoint \(8, 4, 3, 3\) vs model "
+        r"\(6, 4, 3, 3\)",
+    ):
         fit(other, train, val, TrainConfig(epochs=1, batch_size=64, out=str(tmp_path), resume=True))
 
 
@@ -116,15 +118,25 @@ def test_resume_with_other_settings_is_refused(tmp_path):
     train, val = tiny_data()
     fit(tiny_model(), train, val, TrainConfig(epochs=1, batch_size=64, out=str(tmp_path)))
     with pytest.raises(CheckpointError, match=r"lr: checkpoint 0\.05 vs now 0\.1"):
-        fit(tiny_model(), train, val,
-            TrainConfig(epochs=1, batch_size=64, lr=0.1, out=str(tmp_path), resume=True))
+        fit(
+            tiny_model(),
+            train,
+            val,
+            TrainConfig(epochs=1, batch_size=64, lr=0.1, out=str(tmp_path), resume=True),
+        )
 
 
-@pytest.mark.parametrize("damage,pattern", [
-    (lambda d: (d / "checkpoint.json").write_text("{not json"), r"corrupt or unreadable"),
-    (lambda d: next(d.glob("model-*")).write_bytes(b"\0" * 64), r"sha256 mismatch"),
-    (lambda d: next(d.glob("state-*")).unlink(), r"state-.*corrupt or unreadable: No such file"),
-])
+@pytest.mark.parametrize(
+    "damage,pattern",
+    [
+        (lambda d: (d / "checkpoint.json").write_text("{not json"), r"corrupt or unreadable"),
+        (lambda d: next(d.glob("model-*")).write_bytes(b"\0" * 64), r"sha256 mismatch"),
+        (
+            lambda d: next(d.glob("state-*")).unlink(),
+            r"state-.*corrupt or unreadable: No such file",
+        ),
+    ],
+)
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path, damage, pattern):
     train, val = tiny_data(128, 64)
     fit(tiny_model(), train, val, TrainConfig(epochs=1, batch_size=64, out=str(tmp_path)))
@@ -138,15 +150,18 @@ def test_missing_checkpoint():
         load_model("/nonexistent/dir")
 
 
-@pytest.mark.parametrize("kw,pattern", [
-    ({"lr": 0}, r"lr must be a finite number > 0, got 0"),
-    ({"lr": -1.0}, r"lr must be a finite number > 0"),
-    ({"batch_size": 0}, r"batch_size must be an integer >= 1, got 0"),
-    ({"epochs": 0}, r"epochs must be an integer >= 1"),
-    ({"optimizer": "lbfgs"}, r"Unknown optimizer 'lbfgs'\. Valid: sgd, adamw, adadelta"),
-    ({"target_acc": 92}, r"target_acc must be in \(0, 1\], got 92"),
-    ({"device": "tpu"}, r"Unknown device 'tpu'"),
-])
+@pytest.mark.parametrize(
+    "kw,pattern",
+    [
+        ({"lr": 0}, r"lr must be a finite number > 0, got 0"),
+        ({"lr": -1.0}, r"lr must be a finite number > 0"),
+        ({"batch_size": 0}, r"batch_size must be an integer >= 1, got 0"),
+        ({"epochs": 0}, r"epochs must be an integer >= 1"),
+        ({"optimizer": "lbfgs"}, r"Unknown optimizer 'lbfgs'\. Valid: sgd, adamw, adadelta"),
+        ({"target_acc": 92}, r"target_acc must be in \(0, 1\], got 92"),
+        ({"device": "tpu"}, r"Unknown device 'tpu'"),
+    ],
+)
 def test_bad_config_raises_before_work(tmp_path, kw, pattern):
     out = tmp_path / "never"
     train, val = tiny_data(128, 64)

@@ -13,11 +13,17 @@ from .helpers import tiny_data, tiny_model
 
 
 def _state() -> TrainState:
-    return TrainState(epoch=2, step_in_epoch=3, global_step=35, steps_per_epoch=16,
-                      elapsed_before=12.5,
-                      running={"loss_sum": 4.25, "correct": 70, "count": 96},
-                      history=[{"epoch": 1.0, "global_step": 16, "val_accuracy": 0.9}],
-                      best_accuracy=0.9, seconds_to_target=None)
+    return TrainState(
+        epoch=2,
+        step_in_epoch=3,
+        global_step=35,
+        steps_per_epoch=16,
+        elapsed_before=12.5,
+        running={"loss_sum": 4.25, "correct": 70, "count": 96},
+        history=[{"epoch": 1.0, "global_step": 16, "val_accuracy": 0.9}],
+        best_accuracy=0.9,
+        seconds_to_target=None,
+    )
 
 
 def test_to_dict_from_dict_round_trip():
@@ -30,8 +36,13 @@ def test_to_dict_from_dict_round_trip():
 
 
 def test_from_dict_ignores_unknown_keys_and_fills_missing_optional_ones():
-    back = TrainState.from_dict({"progress": {"epoch": 1, "step_in_epoch": 0, "global_step": 16,
-                                              "future": True}, "model": {}, "extra": 1})
+    back = TrainState.from_dict(
+        {
+            "progress": {"epoch": 1, "step_in_epoch": 0, "global_step": 16, "future": True},
+            "model": {},
+            "extra": 1,
+        }
+    )
     assert (back.epoch, back.global_step, back.history, back.best_accuracy) == (1, 16, [], None)
     assert back.running == {"loss_sum": 0.0, "correct": 0, "count": 0}
     with pytest.raises(KeyError, match="global_step"):

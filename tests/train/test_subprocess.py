@@ -21,8 +21,15 @@ STEPS_PER_EPOCH = 512 // 32
 def _run(*args: str, expect_kill: bool = False, torchrun: int = 0) -> dict | None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if torchrun:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc_per_node={torchrun}", str(WORKER), *args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc_per_node={torchrun}",
+            str(WORKER),
+            *args,
+        ]
     else:
         cmd = [sys.executable, str(WORKER), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)

@@ -41,9 +41,11 @@ def main() -> None:
 
     callback = None
     if args.kill_at_step:
+
         def callback(event: dict) -> None:  # noqa: F811 — progress events arrive on every step here
             if event["kind"] == "step" and event["global_step"] >= args.kill_at_step:
                 die()
+
     if args.kill_in_save:
         saves = {"n": 0}
         real = ckpt.atomic_write_text
@@ -57,8 +59,9 @@ def main() -> None:
         ckpt.atomic_write_text = write_index
     kw = {"batch_norm": False, "dropout": 0.0} if args.no_bn else {}
     train, val = tiny_data(args.n_train, 256)
-    config = TrainConfig(epochs=args.epochs, batch_size=32, lr=args.lr, threads=1, out=args.out,
-                         resume=args.resume)
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=32, lr=args.lr, threads=1, out=args.out, resume=args.resume
+    )
     result = fit(tiny_model(0, **kw), train, val, config, callback=callback)
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(result.to_dict()))
