@@ -25,8 +25,10 @@ def median_time(args: list[str], repeats: int = 7) -> float:
 
 
 def main() -> None:
-    probe = ("import sys; from cnnlab.cli import main; main(['--help']); "
-             "sys.stderr.write('torch imported: %s' % ('torch' in sys.modules))")
+    probe = (
+        "import sys; from cnnlab.cli import main; main(['--help']); "
+        "sys.stderr.write('torch imported: %s' % ('torch' in sys.modules))"
+    )
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     help_s = median_time([sys.executable, "-m", "cnnlab", "--help"])
     torch_s = median_time([sys.executable, "-c", "import torch"])

@@ -42,7 +42,9 @@ def load(train: bool) -> tuple[np.ndarray, np.ndarray]:
     return x, ds.labels
 
 
-def train_engine(net: nn.Sequential, x: np.ndarray, y: np.ndarray, order: list[np.ndarray], r: Recipe) -> float:
+def train_engine(
+    net: nn.Sequential, x: np.ndarray, y: np.ndarray, order: list[np.ndarray], r: Recipe
+) -> float:
     opt = nn.SGD(net.parameters(), lr=r.lr, momentum=r.momentum)
     loss_fn = nn.CrossEntropyLoss()
     start = time.perf_counter()
@@ -54,7 +56,9 @@ def train_engine(net: nn.Sequential, x: np.ndarray, y: np.ndarray, order: list[n
     return time.perf_counter() - start
 
 
-def train_torch(twin: tnn.Sequential, x: np.ndarray, y: np.ndarray, order: list[np.ndarray], r: Recipe) -> float:
+def train_torch(
+    twin: tnn.Sequential, x: np.ndarray, y: np.ndarray, order: list[np.ndarray], r: Recipe
+) -> float:
     opt = torch.optim.SGD(twin.parameters(), lr=r.lr, momentum=r.momentum)
     loss_fn = tnn.CrossEntropyLoss()
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
@@ -69,13 +73,18 @@ def train_torch(twin: tnn.Sequential, x: np.ndarray, y: np.ndarray, order: list[
 
 
 def accuracy_engine(net: nn.Sequential, x: np.ndarray, y: np.ndarray) -> float:
-    correct = sum(int((net(x[i : i + 1000]).argmax(1) == y[i : i + 1000]).sum()) for i in range(0, len(x), 1000))
+    correct = sum(
+        int((net(x[i : i + 1000]).argmax(1) == y[i : i + 1000]).sum())
+        for i in range(0, len(x), 1000)
+    )
     return correct / len(x)
 
 
 @torch.no_grad()
 def accuracy_torch(twin: tnn.Sequential, x: np.ndarray, y: np.ndarray) -> float:
-    pred = torch.cat([twin(torch.from_numpy(x[i : i + 1000])).argmax(1) for i in range(0, len(x), 1000)])
+    pred = torch.cat(
+        [twin(torch.from_numpy(x[i : i + 1000])).argmax(1) for i in range(0, len(x), 1000)]
+    )
     return float((pred.numpy() == y).mean())
 
 
@@ -95,13 +104,18 @@ def main() -> None:
     rng = np.random.default_rng(recipe.seed)
     net = nn.lenet5(rng)
     twin = to_torch(net)  # identical initial weights
-    order = [chunk for _ in range(recipe.epochs)
-             for chunk in np.array_split(rng.permutation(len(x_train)), len(x_train) // recipe.batch)]
+    order = [
+        chunk
+        for _ in range(recipe.epochs)
+        for chunk in np.array_split(rng.permutation(len(x_train)), len(x_train) // recipe.batch)
+    ]
 
-    print(f"Fashion-MNIST {len(x_train)} train / {len(x_test)} test; LeNet-5 (ReLU, max pool); "
-          f"{recipe.epochs} epoch(s), {len(order)} steps of batch ~{recipe.batch}, SGD lr {recipe.lr} "
-          f"momentum {recipe.momentum}; threads: torch {torch.get_num_threads()}, BLAS {args.threads}; "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"Fashion-MNIST {len(x_train)} train / {len(x_test)} test; LeNet-5 (ReLU, max pool); "
+        f"{recipe.epochs} epoch(s), {len(order)} steps of batch ~{recipe.batch}, SGD lr {recipe.lr} "
+        f"momentum {recipe.momentum}; threads: torch {torch.get_num_threads()}, BLAS {args.threads}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     with threadpool_limits(limits=args.threads, user_api="blas"):
         t_engine = train_engine(net, x_train, y_train, order, recipe)
         acc_engine = accuracy_engine(net, x_test, y_test)

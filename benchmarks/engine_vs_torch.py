@@ -31,7 +31,9 @@ def load_note(threads: int) -> str:
     synchronise often (long-K GEMMs such as a weight gradient) wait for descheduled threads."""
     load = os.getloadavg()[0]
     busy = load > 0.5 and threads > 1
-    return f"load average {load:.1f}" + (" (busy machine: compare with --threads 1)" if busy else "")
+    return f"load average {load:.1f}" + (
+        " (busy machine: compare with --threads 1)" if busy else ""
+    )
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -40,7 +42,9 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def compare(engine_fn: Callable[[], object], torch_fn: Callable[[], object], repeats: int) -> tuple[list[float], list[float]]:
+def compare(
+    engine_fn: Callable[[], object], torch_fn: Callable[[], object], repeats: int
+) -> tuple[list[float], list[float]]:
     """Seconds of each round, engine and torch alternating, after a warm-up."""
     for _ in range(3):
         engine_fn()
@@ -132,7 +136,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    parser.add_argument("--batch", type=int, default=64, help="batch size of the LeNet and conv1d cases")
+    parser.add_argument(
+        "--batch", type=int, default=64, help="batch size of the LeNet and conv1d cases"
+    )
     args = parser.parse_args()
     dtype = np.dtype(args.dtype)
     torch.set_num_threads(args.threads)
@@ -149,10 +155,14 @@ def main() -> None:
         "LeNet fc3 Nx84 -> 10": linear_case(n, 84, 10, dtype, rng),
         "conv1d Nx16x256 * 32x16x7 p3": conv1d_case(n, 16, 256, 32, 7, 3, dtype, rng),
     }
-    print(f"threads: torch {torch.get_num_threads()}, BLAS {args.threads}; dtype {dtype}; "
-          f"batch {n}; {args.repeats} alternating rounds; times in ms; {load_note(args.threads)}")
-    print(f"{'case':46s} {'engine med':>10s} {'torch med':>10s} {'ratio':>6s}   "
-          f"{'engine min':>10s} {'torch min':>10s} {'ratio':>6s}")
+    print(
+        f"threads: torch {torch.get_num_threads()}, BLAS {args.threads}; dtype {dtype}; "
+        f"batch {n}; {args.repeats} alternating rounds; times in ms; {load_note(args.threads)}"
+    )
+    print(
+        f"{'case':46s} {'engine med':>10s} {'torch med':>10s} {'ratio':>6s}   "
+        f"{'engine min':>10s} {'torch min':>10s} {'ratio':>6s}"
+    )
     totals = np.zeros(4)
     with threadpool_limits(limits=args.threads, user_api="blas"):
         for name, (engine_fn, torch_fn) in cases.items():
@@ -166,8 +176,10 @@ def main() -> None:
 
 def fmt(name: str, row: np.ndarray) -> str:
     e_med, t_med, e_min, t_min = row
-    return (f"{name:46s} {e_med:10.3f} {t_med:10.3f} {e_med / t_med:6.2f}   "
-            f"{e_min:10.3f} {t_min:10.3f} {e_min / t_min:6.2f}")
+    return (
+        f"{name:46s} {e_med:10.3f} {t_med:10.3f} {e_med / t_med:6.2f}   "
+        f"{e_min:10.3f} {t_min:10.3f} {e_min / t_min:6.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -103,8 +103,14 @@ def train_step_flops(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -
     return counter.get_total_flops()
 
 
-def inner_loop_rate(model_kw: dict, x: torch.Tensor, y: torch.Tensor, batch: int,
-                    device: torch.device, steps: int = 30) -> tuple[float, int]:
+def inner_loop_rate(
+    model_kw: dict,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch: int,
+    device: torch.device,
+    steps: int = 30,
+) -> tuple[float, int]:
     """(steps/s, FLOPs per step) of the bare training step (warm-up first, no data loading)."""
     seed_everything(0)
     model = build("cnn", **model_kw).to(device).to(memory_format=torch.channels_last)
@@ -129,13 +135,25 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--skip-best", action="store_true")
-    ap.add_argument("--baseline-epochs", type=int, default=1,
-                    help="train the baseline up to this many epochs, stopping at 92%% (default 1: "
-                         "one timed epoch, a lower-bound ratio)")
-    ap.add_argument("--baseline-budget", type=float, default=1200.0,
-                    help="seconds the baseline may train when --baseline-epochs > 1")
-    ap.add_argument("--best-epochs", type=int, default=0,
-                    help="epochs of the 3-minute run (default: planned from the fast run's epoch time)")
+    ap.add_argument(
+        "--baseline-epochs",
+        type=int,
+        default=1,
+        help="train the baseline up to this many epochs, stopping at 92%% (default 1: "
+        "one timed epoch, a lower-bound ratio)",
+    )
+    ap.add_argument(
+        "--baseline-budget",
+        type=float,
+        default=1200.0,
+        help="seconds the baseline may train when --baseline-epochs > 1",
+    )
+    ap.add_argument(
+        "--best-epochs",
+        type=int,
+        default=0,
+        help="epochs of the 3-minute run (default: planned from the fast run's epoch time)",
+    )
     ap.add_argument("--json", help="also write the numbers to this file")
     args = ap.parse_args()
 
@@ -144,28 +162,44 @@ def main() -> None:
     from cnnlab.train.device import resolve_device
 
     device = resolve_device(cfg_dev.device)
-    out: dict = {"device": str(device), "threads": torch.get_num_threads(),
-                 "cpus": os.cpu_count(), "load_avg_start": os.getloadavg()[0],
-                 "torch": torch.__version__}
-    print(f"device {device}, {torch.get_num_threads()} threads, load average "
-          f"{out['load_avg_start']:.2f} (other processes on the machine slow everything)")
+    out: dict = {
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "cpus": os.cpu_count(),
+        "load_avg_start": os.getloadavg()[0],
+        "torch": torch.__version__,
+    }
+    print(
+        f"device {device}, {torch.get_num_threads()} threads, load average "
+        f"{out['load_avg_start']:.2f} (other processes on the machine slow everything)"
+    )
 
     # 1. matmul peak and the inner-loop FLOP/s
     peak = matmul_peak(device)
     x, y = as_tensors(train)
     x = Preprocess.fit(x).apply(x)
     rate, flops = inner_loop_rate(FAST_MODEL, x, y, FAST_TRAIN["batch_size"], device)
-    out.update(matmul_peak_gflops=peak / 1e9, step_flops=flops,
-               train_gflops=rate * flops / 1e9, mfu=rate * flops / peak)
-    print(f"matmul peak {peak / 1e9:.1f} GFLOP/s; training inner loop {rate * flops / 1e9:.1f} "
-          f"GFLOP/s = {100 * rate * flops / peak:.1f}% of peak "
-          f"({flops / 1e6:.1f} MFLOP per step of {FAST_TRAIN['batch_size']})")
+    out.update(
+        matmul_peak_gflops=peak / 1e9,
+        step_flops=flops,
+        train_gflops=rate * flops / 1e9,
+        mfu=rate * flops / peak,
+    )
+    print(
+        f"matmul peak {peak / 1e9:.1f} GFLOP/s; training inner loop {rate * flops / 1e9:.1f} "
+        f"GFLOP/s = {100 * rate * flops / peak:.1f}% of peak "
+        f"({flops / 1e6:.1f} MFLOP per step of {FAST_TRAIN['batch_size']})"
+    )
     best_rate, best_flops = inner_loop_rate(BEST_MODEL, x, y, BEST_TRAIN["batch_size"], device)
-    out.update(best_model_train_gflops=best_rate * best_flops / 1e9,
-               best_model_mfu=best_rate * best_flops / peak)
-    print(f"3-minute recipe's wider net: {best_rate * best_flops / 1e9:.1f} GFLOP/s = "
-          f"{100 * best_rate * best_flops / peak:.1f}% of peak "
-          f"({best_flops / 1e6:.1f} MFLOP per step of {BEST_TRAIN['batch_size']})")
+    out.update(
+        best_model_train_gflops=best_rate * best_flops / 1e9,
+        best_model_mfu=best_rate * best_flops / peak,
+    )
+    print(
+        f"3-minute recipe's wider net: {best_rate * best_flops / 1e9:.1f} GFLOP/s = "
+        f"{100 * best_rate * best_flops / peak:.1f}% of peak "
+        f"({best_flops / 1e6:.1f} MFLOP per step of {BEST_TRAIN['batch_size']})"
+    )
     del x, y  # the benchmark's own copies must not count as training memory
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -177,21 +211,30 @@ def main() -> None:
     model = build("cnn", **FAST_MODEL)
     res = fit(model, train, test, TrainConfig(**FAST_TRAIN, target_acc=TARGET, device=args.device))
     steps = res.global_step
-    out["fast"] = {"model": FAST_MODEL, "config": FAST_TRAIN, "params": num_params(model),
-                   "seconds_to_target": res.seconds_to_target, "elapsed": res.elapsed,
-                   "accuracy": res.metrics.accuracy, "best": res.best_accuracy, "steps": steps,
-                   "end_to_end_gflops": steps * flops / res.elapsed / 1e9,
-                   "history": [(round(h["elapsed"], 1), round(h["val_accuracy"], 4))
-                               for h in res.history]}
-    out["memory_peak_mib"] = (torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda"
-                              else status_mib("VmHWM"))
+    out["fast"] = {
+        "model": FAST_MODEL,
+        "config": FAST_TRAIN,
+        "params": num_params(model),
+        "seconds_to_target": res.seconds_to_target,
+        "elapsed": res.elapsed,
+        "accuracy": res.metrics.accuracy,
+        "best": res.best_accuracy,
+        "steps": steps,
+        "end_to_end_gflops": steps * flops / res.elapsed / 1e9,
+        "history": [(round(h["elapsed"], 1), round(h["val_accuracy"], 4)) for h in res.history],
+    }
+    out["memory_peak_mib"] = (
+        torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else status_mib("VmHWM")
+    )
     out["rss_before_training_mib"] = rss_before
     t92 = res.seconds_to_target
     reached = f"{t92:.1f} s to {100 * TARGET:.0f}%" if t92 else "target NOT reached"
-    print(f"fast recipe: {reached}"
-          f" (final {100 * res.metrics.accuracy:.2f}%, {res.elapsed:.1f} s, {steps} steps; "
-          f"end-to-end {out['fast']['end_to_end_gflops']:.1f} GFLOP/s); memory peak "
-          f"{out['memory_peak_mib']:.0f} MiB ({rss_before:.0f} MiB before fit: torch + the uint8 datasets)")
+    print(
+        f"fast recipe: {reached}"
+        f" (final {100 * res.metrics.accuracy:.2f}%, {res.elapsed:.1f} s, {steps} steps; "
+        f"end-to-end {out['fast']['end_to_end_gflops']:.1f} GFLOP/s); memory peak "
+        f"{out['memory_peak_mib']:.0f} MiB ({rss_before:.0f} MiB before fit: torch + the uint8 datasets)"
+    )
 
     # 3. the PyTorch MNIST example's recipe: one epoch (default), or up to --baseline-epochs (the
     #    example's own 14) stopping at the target, which gives the true time-to-92% ratio
@@ -199,25 +242,49 @@ def main() -> None:
         seed_everything(0)
         base = build("classic")
         to_target = args.baseline_epochs > 1
-        b = fit(base, train, test, TrainConfig(
-            epochs=args.baseline_epochs, batch_size=64, lr=1.0, optimizer="adadelta",
-            schedule="step", step_gamma=0.7, weight_decay=0.0, momentum=0.0, channels_last=False,
-            target_acc=TARGET if to_target else None,
-            time_budget=args.baseline_budget if to_target else None, device=args.device))
+        b = fit(
+            base,
+            train,
+            test,
+            TrainConfig(
+                epochs=args.baseline_epochs,
+                batch_size=64,
+                lr=1.0,
+                optimizer="adadelta",
+                schedule="step",
+                step_gamma=0.7,
+                weight_decay=0.0,
+                momentum=0.0,
+                channels_last=False,
+                target_acc=TARGET if to_target else None,
+                time_budget=args.baseline_budget if to_target else None,
+                device=args.device,
+            ),
+        )
         bt = b.seconds_to_target
         ratio = (bt if bt else b.elapsed) / t92 if t92 else None
         lower = bt is None  # the baseline never reached the target: the ratio is a lower bound
-        out["baseline"] = {"epochs_run": b.epochs_completed, "seconds": b.elapsed,
-                           "seconds_to_target": bt, "accuracy": b.metrics.accuracy,
-                           "history": [(round(h["elapsed"], 1), round(h["val_accuracy"], 4))
-                                       for h in b.history],
-                           "ratio_over_fast_t92": ratio, "ratio_is_lower_bound": lower,
-                           "params": num_params(base)}
-        print(f"baseline (PyTorch MNIST example recipe): {b.epochs_completed} epoch(s), "
-              f"{b.elapsed:.1f} s -> {100 * b.metrics.accuracy:.2f}%"
-              + (f", reached {100 * TARGET:.0f}% at {bt:.1f} s" if bt else "")
-              + (f"; ratio baseline / fast time to {100 * TARGET:.0f}% = {ratio:.1f}x" if ratio else "")
-              + (" (lower bound: the baseline did not reach the target)" if lower else ""))
+        out["baseline"] = {
+            "epochs_run": b.epochs_completed,
+            "seconds": b.elapsed,
+            "seconds_to_target": bt,
+            "accuracy": b.metrics.accuracy,
+            "history": [(round(h["elapsed"], 1), round(h["val_accuracy"], 4)) for h in b.history],
+            "ratio_over_fast_t92": ratio,
+            "ratio_is_lower_bound": lower,
+            "params": num_params(base),
+        }
+        print(
+            f"baseline (PyTorch MNIST example recipe): {b.epochs_completed} epoch(s), "
+            f"{b.elapsed:.1f} s -> {100 * b.metrics.accuracy:.2f}%"
+            + (f", reached {100 * TARGET:.0f}% at {bt:.1f} s" if bt else "")
+            + (
+                f"; ratio baseline / fast time to {100 * TARGET:.0f}% = {ratio:.1f}x"
+                if ratio
+                else ""
+            )
+            + (" (lower bound: the baseline did not reach the target)" if lower else "")
+        )
 
     # 4. best accuracy within 3 minutes
     if not args.skip_best:
@@ -226,29 +293,46 @@ def main() -> None:
         epochs = args.best_epochs or max(1, int(BEST_BUDGET * 0.95 / per_epoch))  # 5% slack
         seed_everything(0)
         bm = build("cnn", **BEST_MODEL)
-        r = fit(bm, train, test, TrainConfig(**BEST_TRAIN, epochs=epochs, time_budget=BEST_BUDGET,
-                                             device=args.device))
-        out["best3min"] = {"model": BEST_MODEL, "config": {**BEST_TRAIN, "epochs": epochs},
-                           "history": [(round(h["elapsed"], 1), round(h["val_accuracy"], 4))
-                                       for h in r.history],
-                           "best": r.best_accuracy, "final": r.metrics.accuracy,
-                           "elapsed": r.elapsed, "stopped": r.stopped}
-        print(f"best within {BEST_BUDGET:.0f} s: {100 * r.best_accuracy:.2f}% "
-              f"(final {100 * r.metrics.accuracy:.2f}%, {epochs} epochs planned, "
-              f"{r.elapsed:.1f} s, stopped by {r.stopped})")
+        r = fit(
+            bm,
+            train,
+            test,
+            TrainConfig(**BEST_TRAIN, epochs=epochs, time_budget=BEST_BUDGET, device=args.device),
+        )
+        out["best3min"] = {
+            "model": BEST_MODEL,
+            "config": {**BEST_TRAIN, "epochs": epochs},
+            "history": [(round(h["elapsed"], 1), round(h["val_accuracy"], 4)) for h in r.history],
+            "best": r.best_accuracy,
+            "final": r.metrics.accuracy,
+            "elapsed": r.elapsed,
+            "stopped": r.stopped,
+        }
+        print(
+            f"best within {BEST_BUDGET:.0f} s: {100 * r.best_accuracy:.2f}% "
+            f"(final {100 * r.metrics.accuracy:.2f}%, {epochs} epochs planned, "
+            f"{r.elapsed:.1f} s, stopped by {r.stopped})"
+        )
     # the peak is measured again at the end: a busy moment at the start must not flatter the ratio
     peak_end = matmul_peak(device)
     hi = max(peak, peak_end)
-    out.update(matmul_peak_end_gflops=peak_end / 1e9, mfu_vs_higher_peak=rate * flops / hi,
-               best_model_mfu_vs_higher_peak=best_rate * best_flops / hi)
-    print(f"matmul peak again at the end {peak_end / 1e9:.1f} GFLOP/s; against the higher peak: fast "
-          f"net {100 * rate * flops / hi:.1f}%, wider net {100 * best_rate * best_flops / hi:.1f}%")
+    out.update(
+        matmul_peak_end_gflops=peak_end / 1e9,
+        mfu_vs_higher_peak=rate * flops / hi,
+        best_model_mfu_vs_higher_peak=best_rate * best_flops / hi,
+    )
+    print(
+        f"matmul peak again at the end {peak_end / 1e9:.1f} GFLOP/s; against the higher peak: fast "
+        f"net {100 * rate * flops / hi:.1f}%, wider net {100 * best_rate * best_flops / hi:.1f}%"
+    )
     out["load_avg_end"] = os.getloadavg()[0]
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(out, fh, indent=1)
-    print(json.dumps({k: v for k, v in out.items() if k not in ("fast",)}, default=str)[:2000],
-          file=sys.stderr)
+    print(
+        json.dumps({k: v for k, v in out.items() if k not in ("fast",)}, default=str)[:2000],
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,13 @@ def main() -> None:
     entries = read_report(args.tour, lang="en")
     saved = json.loads((args.tour / "numbers.json").read_text(encoding="utf-8"))
     seconds = sum(saved.get("seconds", {}).values())
-    parts = [INTRO.format(command=args.command, seconds=f"{seconds:.0f}",
-                          machine=f"{platform.machine()} CPU, {platform.system()}")]
+    parts = [
+        INTRO.format(
+            command=args.command,
+            seconds=f"{seconds:.0f}",
+            machine=f"{platform.machine()} CPU, {platform.system()}",
+        )
+    ]
     for entry in entries:
         name = entry.experiment.name
         parts.append(f"## `{name}` — {t(entry.experiment.title_key, 'en')}\n")
