@@ -18,10 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.train.helpers import tiny_data, tiny_model  # noqa: E402
-
-from cnnlab.train import TrainConfig, fit  # noqa: E402
-from cnnlab.train import checkpoint as ckpt  # noqa: E402
+from cnnlab.train import TrainConfig, fit
+from cnnlab.train import checkpoint as ckpt
+from tests.train.helpers import tiny_data, tiny_model
 
 
 def main() -> None:
@@ -42,7 +41,7 @@ def main() -> None:
     callback = None
     if args.kill_at_step:
 
-        def callback(event: dict) -> None:  # noqa: F811 — progress events arrive on every step here
+        def callback(event: dict) -> None:  # progress events arrive on every step here
             if event["kind"] == "step" and event["global_step"] >= args.kill_at_step:
                 die()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+
 import click
 
 from cnnlab.cli.common import check_out_dir, info, json_option, lang_option, out_option

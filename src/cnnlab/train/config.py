@@ -62,7 +62,7 @@ class TrainConfig:
     out: str | None = None  # checkpoint directory; None = keep nothing on disk
     resume: bool = False  # continue from out/checkpoint.json if it exists (else start fresh)
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Raise ConfigError for the first invalid field; return self for chaining."""
         _int_min("epochs", self.epochs, 1)
         _int_min("batch_size", self.batch_size, 1)
@@ -91,7 +91,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Build from a dict, ignoring unknown keys (a newer checkpoint may carry more)."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})

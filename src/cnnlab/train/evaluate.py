@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnnlab.errors import CheckpointError, ConfigError, CnnlabError
+from cnnlab.errors import CheckpointError, CnnlabError, ConfigError
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train.device import resolve_device
 from cnnlab.train.metrics import Metrics, evaluate_tensors

@@ -38,7 +38,7 @@ class Metrics:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Metrics":
+    def from_dict(cls, data: dict[str, Any]) -> Metrics:
         return cls(
             **{k: data[k] for k in ("loss", "accuracy", "per_class_accuracy", "confusion", "n")}
         )

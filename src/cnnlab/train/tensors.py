@@ -41,11 +41,11 @@ class Preprocess:
         return {"scale": "x/255", "mean": self.mean, "std": self.std}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Preprocess":
+    def from_dict(cls, data: dict[str, Any]) -> Preprocess:
         return cls([float(v) for v in data["mean"]], [float(v) for v in data["std"]])
 
     @classmethod
-    def fit(cls, x: torch.Tensor) -> "Preprocess":
+    def fit(cls, x: torch.Tensor) -> Preprocess:
         """Mean and std per channel of ``x (N, C, H, W)`` in [0, 1] (float64 sums: no drift)."""
         c = x.shape[1]
         s1 = torch.zeros(c, dtype=torch.float64)
