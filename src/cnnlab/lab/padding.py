@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cnnlab.i18n import Msg
 from cnnlab.lab.common import DataParams, open_data
 from cnnlab.lab.registry import register
 from cnnlab.progress import Progress
@@ -115,7 +116,12 @@ def explain(n: PaddingNumbers) -> list[Message]:
     return [
         (
             "lab.padding.data",
-            {"dataset": n.dataset, "split": n.split, "index": n.index, "label": n.label},
+            {
+                "dataset": n.dataset,
+                "split": Msg(f"lab.split.{n.split}"),
+                "index": n.index,
+                "label": n.label,
+            },
         ),
         ("lab.padding.unsqueeze", {"image": list(n.image_shape), "input": list(n.input_shape)}),
         (
