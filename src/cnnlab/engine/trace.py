@@ -14,7 +14,7 @@ height axis removed from positions and arrays.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
 from itertools import product
 
@@ -34,6 +34,7 @@ from cnnlab.engine.windows import (
     scalar_1d,
 )
 from cnnlab.errors import ConfigError
+from cnnlab.jsonable import to_jsonable
 
 POOL_OPS = ("max", "avg")
 
@@ -60,7 +61,7 @@ class ConvStep:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-able (lists and floats), e.g. for a web page that animates the slide."""
-        return _jsonable(self)
+        return to_jsonable(self)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -80,15 +81,7 @@ class PoolStep:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-able (lists and floats)."""
-        return _jsonable(self)
-
-
-def _jsonable(step: ConvStep | PoolStep) -> dict[str, object]:
-    return {
-        f.name: (value.tolist() if isinstance(value, np.ndarray) else value)
-        for f in fields(step)
-        for value in [getattr(step, f.name)]
-    }
+        return to_jsonable(self)  # type: ignore[no-any-return]
 
 
 def _coords(geo: Geometry, i: int, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from typing import Any
 from torch import nn
 
 from cnnlab.errors import ConfigError
+from cnnlab.jsonable import to_jsonable
 from cnnlab.models.classic import ClassicNet, classic_net_params
 from cnnlab.models.gap import GAPNet, gap_net_params
 from cnnlab.models.locally_connected import LCNet, lc_net_params
@@ -39,19 +40,11 @@ class ModelSpec:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "kwargs": _jsonable(self.kwargs)}
+        return {"name": self.name, "kwargs": to_jsonable(self.kwargs)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
         return cls(str(data["name"]), dict(data.get("kwargs", {})))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def names() -> list[str]:
@@ -80,7 +73,7 @@ def build(name: str, **kwargs: Any) -> nn.Module:
     ctor = MODELS[_check_name(name)][0]
     _check_kwargs(ctor, name, kwargs)
     model = ctor(**kwargs)
-    model.cnnlab_spec = ModelSpec(name, _jsonable(kwargs))  # type: ignore[assignment]
+    model.cnnlab_spec = ModelSpec(name, to_jsonable(kwargs))  # type: ignore[assignment]
     return model
 
 
