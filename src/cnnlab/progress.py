@@ -1,7 +1,7 @@
 """One progress event type for everything long: ``fit``, the lab's experiments and the tour.
 
 Library code never prints; it calls an optional ``progress(event)`` callback with one
-:class:`Event` — a plain dict with a ``kind`` — so the CLI can draw a bar, the web page can stream it
+:class:`Event` — a plain dict with a ``kind`` — so the CLI can draw a bar, a server could stream it
 and tests can record it. Kinds:
 
 - ``"experiment"``: the tour starts experiment ``name`` (``index`` of ``total``)
