@@ -8,11 +8,15 @@ cells = [
     md("""# 4주차 — CNN, cnnlab으로 실행하기
 *(Week 4 — CNN, run with cnnlab)*
 
-강의 노트의 코드를 한 셀씩 그대로 따라가되, `torchvision` 대신 **cnnlab**의 데이터셋을 씁니다. 인터넷 없이도 내장된 MNIST 숫자 5,000개로 실행됩니다.
-*(The lecture note's code, cell by cell, with cnnlab's datasets instead of torchvision. Runs offline on the 5,000 embedded MNIST digits.)*"""),
+강의 노트의 코드를 한 셀씩 그대로 따라가되, `torchvision` 대신 **cnnlab**의 데이터셋을 씁니다. \
+인터넷 없이도 내장된 MNIST 숫자 5,000개로 실행됩니다.
+*(The lecture note's code, cell by cell, with cnnlab's datasets instead of torchvision. Runs \
+offline on the 5,000 embedded MNIST digits.)*"""),
     md("""## 1. 데이터 불러오기 *(Loading the data)*
-노트의 `datasets.MNIST(root, train=True, transform=ToTensor(), download=True)` 자리에 `get_dataset`을 씁니다. `"auto"`는 로컬에 전체 MNIST가 있으면 그것을, 없으면 내장 샘플을 씁니다.
-*(`get_dataset` replaces torchvision's MNIST; `"auto"` uses full MNIST when found locally, otherwise the embedded sample.)*"""),
+노트의 `datasets.MNIST(root, train=True, transform=ToTensor(), download=True)` 자리에 \
+`get_dataset`을 씁니다. `"auto"`는 로컬에 전체 MNIST가 있으면 그것을, 없으면 내장 샘플을 씁니다.
+*(`get_dataset` replaces torchvision's MNIST; `"auto"` uses full MNIST when found locally, \
+otherwise the embedded sample.)*"""),
     code("""%matplotlib inline
 import torch
 import torch.nn as nn
@@ -26,7 +30,8 @@ print(resolve("auto").describe("ko"))
 train_dataset = get_dataset("auto", train=True)
 image, label = train_dataset[0]
 print(image.shape, image.dtype, float(image.min()), float(image.max()), label)"""),
-    md("""`ToTensor`가 하는 일: 0–255 정수(uint8) → 0–1 실수(float32), 모양은 `(C, H, W) = (1, 28, 28)`.
+    md("""`ToTensor`가 하는 일: 0–255 정수(uint8) → 0–1 실수(float32), \
+모양은 `(C, H, W) = (1, 28, 28)`.
 *(What ToTensor does: uint8 0–255 → float32 0–1, shape (C, H, W).)*"""),
     code("""raw = train_dataset.images[0]          # uint8 (28, 28), 0..255
 print(raw.dtype, raw.max(), "→", image.dtype, float(image.max()))
@@ -53,7 +58,8 @@ class CNN_WithPadding(nn.Module):
 torch.manual_seed(0)
 model_no_pad, model_pad = CNN_NoPadding(), CNN_WithPadding()"""),
     md("""## 3. 통과시키고 모양 출력 *(Forward pass and shapes)*
-`unsqueeze(0)`으로 배치 축을 더해 `(N, C, H, W) = (1, 1, 28, 28)`로 만듭니다. 크기 공식: `out = in + 2·padding − kernel + 1`.
+`unsqueeze(0)`으로 배치 축을 더해 `(N, C, H, W) = (1, 1, 28, 28)`로 만듭니다. \
+크기 공식: `out = in + 2·padding − kernel + 1`.
 *(unsqueeze(0) adds the batch axis; size formula out = in + 2p − k + 1.)*"""),
     code("""x = image.unsqueeze(0)                  # (1, 1, 28, 28)
 with torch.no_grad():
@@ -62,7 +68,8 @@ with torch.no_grad():
 print("input      :", x.shape)
 print("no padding :", out_no_pad.shape, "  28 - 3 + 1 =", 28 - 3 + 1)
 print("padding=1  :", out_pad.shape, "  28 + 2*1 - 3 + 1 =", 28 + 2 * 1 - 3 + 1)"""),
-    md("""노트가 말하지 않은 사실: 최신 `Conv2d`는 배치 축이 없는 3차원 입력 `(C, H, W)`도 받습니다. `unsqueeze(0)`은 배치를 만들기 위한 것입니다.
+    md("""노트가 말하지 않은 사실: 최신 `Conv2d`는 배치 축이 없는 3차원 입력 `(C, H, W)`도 \
+받습니다. `unsqueeze(0)`은 배치를 만들기 위한 것입니다.
 *(Teaching truth: modern Conv2d also accepts unbatched 3-D input.)*"""),
     code("""with torch.no_grad():
     same = torch.allclose(model_pad(image), model_pad(x)[0])
@@ -79,7 +86,8 @@ for i in range(3):
 plt.tight_layout()
 plt.show()"""),
     md("""## 5. 같은 실험을 cnnlab 한 줄로 *(The same experiment in one cnnlab call)*
-`Result`는 수치(`numbers`), 그림(`figures`), 설명(`text`)을 함께 가지고 있고, 주피터에서 바로 보입니다.
+`Result`는 수치(`numbers`), 그림(`figures`), 설명(`text`)을 함께 가지고 있고, 주피터에서 바로 \
+보입니다.
 *(A Result carries numbers, figures and text, and renders itself in Jupyter.)*"""),
     code("""from cnnlab import lab
 
@@ -87,7 +95,8 @@ result = lab.run("padding", index=0, lang="ko")
 print(result.numbers["no_padding_shape"], result.numbers["padding_shape"])
 result"""),
     md("""## 6. 나머지 개념들: 모든 실험 *(Every other idea of the note: all experiments)*
-실험실에 등록된 모든 실험을 작은 예산(`quick`)으로 실행합니다. 전체 예산으로는 `cnnlab tour`를 쓰세요.
+실험실에 등록된 모든 실험을 작은 예산(`quick`)으로 실행합니다. 전체 예산으로는 `cnnlab tour`를 \
+쓰세요.
 *(Every registered experiment on a tiny budget; use `cnnlab tour` for the full run.)*"""),
     code("""from cnnlab.i18n import t
 

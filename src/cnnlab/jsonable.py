@@ -1,15 +1,16 @@
-"""Numbers to JSON and back: the one converter for experiment numbers, model specs and engine traces.
+"""Numbers to JSON and back: the one converter for experiment numbers, model specs and engine
+traces.
 
-:func:`to_jsonable` turns a value — a frozen dataclass of numbers, lists, tuples, dicts, NumPy arrays
-and scalars, torch tensors — into plain JSON types. NaN and ±inf become ``null`` (JSON has no NaN).
-Large arrays can go to a sidecar instead of the JSON: pass an ``arrays`` dict and every array with more
-than :data:`SIDECAR_MIN` elements is stored there under its dotted path and replaced by a reference
-``{"$array": "padding.maps", "shape": [3, 26, 26], "dtype": "float32"}``; the caller saves ``arrays``
-as an ``.npz`` next to the JSON.
+:func:`to_jsonable` turns a value — a frozen dataclass of numbers, lists, tuples, dicts, NumPy
+arrays and scalars, torch tensors — into plain JSON types. NaN and ±inf become ``null`` (JSON has no
+NaN). Large arrays can go to a sidecar instead of the JSON: pass an ``arrays`` dict and every array
+with more than :data:`SIDECAR_MIN` elements is stored there under its dotted path and replaced by a
+reference ``{"$array": "padding.maps", "shape": [3, 26, 26], "dtype": "float32"}``; the caller saves
+``arrays`` as an ``.npz`` next to the JSON.
 
-:func:`from_json` is the inverse, driven by the dataclass's type hints: ``tuple[int, ...]`` comes back
-a tuple, ``np.ndarray`` an array (from the sidecar or from a nested list), ``float`` ``null`` a NaN.
-So ``from_json(T, to_jsonable(x)) == x`` for every numbers dataclass (see :func:`equal`).
+:func:`from_json` is the inverse, driven by the dataclass's type hints: ``tuple[int, ...]`` comes
+back a tuple, ``np.ndarray`` an array (from the sidecar or from a nested list), ``float`` ``null`` a
+NaN. So ``from_json(T, to_jsonable(x)) == x`` for every numbers dataclass (see :func:`equal`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ ARRAY_REF = "$array"
 
 
 def to_jsonable(value: Any, arrays: dict[str, np.ndarray] | None = None, path: str = "") -> Any:
-    """``value`` as JSON types; big arrays into ``arrays`` (if given) under their dotted ``path``."""
+    """``value`` as JSON types; big arrays into ``arrays`` (if given) under their dotted
+    ``path``."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.name: to_jsonable(getattr(value, f.name), arrays, _join(path, f.name))
@@ -132,7 +134,8 @@ def _array(data: Any) -> np.ndarray:
 
 
 def equal(a: Any, b: Any) -> bool:
-    """Deep equality for numbers: arrays by value (NaN equals NaN), tuples and lists element-wise."""
+    """Deep equality for numbers: arrays by value (NaN equals NaN), tuples and lists
+    element-wise."""
     if dataclasses.is_dataclass(a) and dataclasses.is_dataclass(b):
         return type(a) is type(b) and all(
             equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)

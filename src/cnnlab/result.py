@@ -1,4 +1,5 @@
-"""``Result``: what every experiment returns — typed numbers, text as catalog keys, figures on demand.
+"""``Result``: what every experiment returns — typed numbers, text as catalog keys, figures on
+demand.
 
 An experiment is data first (see :mod:`cnnlab.lab.registry`): ``measure`` returns a frozen dataclass
 of numbers, ``explain`` turns it into catalog keys + parameters, ``draw`` turns it into figures in a
@@ -104,7 +105,8 @@ class Result:
         return json.dumps(self.numbers, indent=indent, ensure_ascii=False)
 
     def split_numbers(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """The numbers as JSON with large arrays moved to a sidecar dict keyed ``<name>.<field>``."""
+        """The numbers as JSON with large arrays moved to a sidecar dict keyed
+        ``<name>.<field>``."""
         arrays: dict[str, np.ndarray] = {}
         return to_jsonable(self.data, arrays, self.name), arrays
 

@@ -1,4 +1,5 @@
-"""Options and output helpers shared by every CLI command (the CLI is a thin shell over the library)."""
+"""Options and output helpers shared by every CLI command (the CLI is a thin shell over the
+library)."""
 
 from __future__ import annotations
 

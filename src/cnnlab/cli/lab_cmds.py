@@ -1,4 +1,5 @@
-"""``cnnlab lab NAME`` — one command per registered experiment, generated from its parameter dataclass.
+"""``cnnlab lab NAME`` — one command per registered experiment, generated from its parameter
+dataclass.
 
 The note's own experiment is also a top-level command: ``cnnlab padding``.
 """
@@ -112,7 +113,8 @@ def make_command(exp: Experiment, name: str | None = None) -> click.Command:
 
 
 def _apply(decorator: Any, command: click.Command) -> click.Command:
-    """Apply an option decorator to an already-built Command (click decorators also accept these)."""
+    """Apply an option decorator to an already-built Command (click decorators also accept
+    these)."""
     return decorator(command)
 
 

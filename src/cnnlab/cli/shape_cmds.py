@@ -2,8 +2,8 @@
 
     cnnlab shape --input 28 --kernel 3 --padding 1 --stride 2 [--dilation 1] [--json]
 
-A thin shell over the ``shapes`` experiment's ``measure`` and ``explain`` — the same numbers and text as
-``cnnlab lab shapes``, without the figure. Options are validated with the experiment's own
+A thin shell over the ``shapes`` experiment's ``measure`` and ``explain`` — the same numbers and
+text as ``cnnlab lab shapes``, without the figure. Options are validated with the experiment's own
 parameter metadata before any work; an impossible combination (kernel larger than the padded input)
 is a ShapeError: one message, exit code 2. Torch is imported only when the command runs.
 """

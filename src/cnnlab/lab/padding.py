@@ -1,10 +1,10 @@
-"""The lecture note's experiment, exactly: one MNIST digit through ``Conv2d(1, 3, 3)`` without and with
-padding.
+"""The lecture note's experiment, exactly: one MNIST digit through ``Conv2d(1, 3, 3)`` without and
+with padding.
 
 Steps (as in the note): take digit ``index``; ``ToTensor`` gives ``(1, 28, 28)`` in [0, 1];
 ``unsqueeze(0)`` adds the batch axis → ``(N, C, H, W) = (1, 1, 28, 28)``; two one-layer models,
-padding 0 and 1, give ``(1, 3, 26, 26)`` and ``(1, 3, 28, 28)``; draw the 3 + 3 feature maps in a 2×3
-grid.
+padding 0 and 1, give ``(1, 3, 26, 26)`` and ``(1, 3, 28, 28)``; draw the 3 + 3 feature maps in a
+2×3 grid.
 
 Teaching truth beyond the note: the two models share their (seeded, random) kernels, so the maps can
 be compared cell by cell — the 26×26 map *is* the 28×28 map without its outer ring (measured:

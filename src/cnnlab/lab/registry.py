@@ -13,8 +13,8 @@ and registers them once::
 
 The registry assembles them into a :class:`~cnnlab.result.Result`. The CLI's ``cnnlab lab NAME``
 commands, the tour, the report (which re-renders a saved ``numbers.json`` in any language) and the
-shared test suite are generated from this table. Registering imports nothing heavy: experiment modules
-import torch/matplotlib inside their functions.
+shared test suite are generated from this table. Registering imports nothing heavy: experiment
+modules import torch/matplotlib inside their functions.
 
 Parameter dataclass fields carry their CLI help (a catalog key) and constraints in ``metadata``::
 
@@ -84,7 +84,8 @@ class Experiment:
     def load(
         self, data: dict[str, Any], arrays: dict[str, Any] | None = None, lang: str | None = None
     ) -> Result:
-        """A Result from saved numbers (``to_jsonable`` output and its sidecar), without measuring."""
+        """A Result from saved numbers (``to_jsonable`` output and its sidecar), without
+        measuring."""
         try:
             numbers = from_json(self.numbers, data, arrays)
         except (TypeError, ValueError, KeyError) as exc:
@@ -92,7 +93,8 @@ class Experiment:
         return self.result(numbers, lang)
 
     def make_params(self, **overrides: Any) -> Any:
-        """Defaults with ``overrides`` applied; unknown names raise ConfigError listing valid ones."""
+        """Defaults with ``overrides`` applied; unknown names raise ConfigError listing valid
+        ones."""
         valid = {f.name for f in dataclasses.fields(self.params)}
         unknown = sorted(set(overrides) - valid)
         if unknown:
@@ -120,7 +122,8 @@ class Experiment:
 
 
 def check_params(params: Any) -> None:
-    """Validate fields against their ``metadata`` (``min``, ``max``, ``choices``) before any work."""
+    """Validate fields against their ``metadata`` (``min``, ``max``, ``choices``) before any
+    work."""
     for f in dataclasses.fields(params):
         value = getattr(params, f.name)
         meta = f.metadata

@@ -65,7 +65,8 @@ def _section(entry: TourEntry, files: dict[str, str], lang: str) -> str:
 def render(
     entries: list[TourEntry], files: dict[str, dict[str, str]], lang: str, rerendered: bool = False
 ) -> str:
-    """The report page; ``rerendered``: built from a saved ``numbers.json`` (said in the subtitle)."""
+    """The report page; ``rerendered``: built from a saved ``numbers.json`` (said in the
+    subtitle)."""
     total = sum(e.seconds for e in entries)
     subtitle = t(
         "report.subtitle_saved" if rerendered else "report.subtitle",

@@ -71,8 +71,9 @@ def run_tour(
 def write_report(
     entries: list[TourEntry], out_dir: str | Path, lang: str | None = None, rerendered: bool = False
 ) -> Path:
-    """Write ``index.html``, each experiment's text and figures, and ``numbers.json`` (with its array
-    sidecar ``numbers.npz``) into ``out_dir``, in ``lang``; returns the path of ``index.html``."""
+    """Write ``index.html``, each experiment's text and figures, and ``numbers.json`` (with its
+    array sidecar ``numbers.npz``) into ``out_dir``, in ``lang``; returns the path of
+    ``index.html``."""
     import json
 
     from cnnlab.fileio import atomic_write_bytes, atomic_write_text, ensure_out_dir

@@ -1,11 +1,14 @@
-"""Checkpoints that never unpickle: tensors in safetensors, everything else in JSON, written atomically.
+"""Checkpoints that never unpickle: tensors in safetensors, everything else in JSON, written
+atomically.
 
 A checkpoint directory holds::
 
-    checkpoint.json               the commit point: model spec, config, progress, history, optimizer
-                                  hyperparameters, scheduler state, preprocessing, file names + sha256
+    checkpoint.json               the commit point: model spec, config, progress, history,
+                                  optimizer hyperparameters, scheduler state, preprocessing, file
+                                  names + sha256
     model-<step>-<id>.safetensors weights (the model's state_dict, CPU tensors)
-    state-<step>-<id>.safetensors optimizer tensors (``optim/<param>/<name>``) and RNG states (``rng/…``)
+    state-<step>-<id>.safetensors optimizer tensors (``optim/<param>/<name>``) and RNG states
+                                  (``rng/…``)
 
 Each save writes *new* tensor files (temp + fsync + rename), then atomically replaces
 ``checkpoint.json`` to point at them, fsyncs the directory, and only then deletes the previous
@@ -49,7 +52,8 @@ def _cpu(t: torch.Tensor) -> torch.Tensor:
 
 
 def optimizer_split(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Optimizer state → (tensors for safetensors, JSON-able rest). Inverse: :func:`optimizer_join`."""
+    """Optimizer state → (tensors for safetensors, JSON-able rest). Inverse:
+    :func:`optimizer_join`."""
     sd = opt.state_dict()
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}

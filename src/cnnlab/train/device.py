@@ -1,4 +1,5 @@
-"""Device choice: ``auto`` → cuda, then mps, then cpu; an explicit request that cannot run is an error."""
+"""Device choice: ``auto`` → cuda, then mps, then cpu; an explicit request that cannot run is an
+error."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-"""Multi-process data parallelism: one entry point for ``python`` and ``torchrun --nproc_per_node N``.
+"""Multi-process data parallelism: one entry point for ``python`` and ``torchrun --nproc_per_node
+N``.
 
 Under torchrun (``WORLD_SIZE > 1`` in the environment) :func:`setup` joins the process group — gloo
 on CPU, nccl on CUDA — and every helper here becomes collective; in a plain process they are no-ops.
-Sharding is by *global* batch: all ranks draw the same permutation, each global batch of ``B`` indices
-is split into ``world`` strided slices of ``B/world``, and DDP averages the gradients — so the
-update equals one process stepping on the whole batch (up to float summation order and BatchNorm,
-whose statistics stay per rank).
+Sharding is by *global* batch: all ranks draw the same permutation, each global batch of ``B``
+indices is split into ``world`` strided slices of ``B/world``, and DDP averages the gradients — so
+the update equals one process stepping on the whole batch (up to float summation order and
+BatchNorm, whose statistics stay per rank).
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def shard_batch(idx: torch.Tensor, world: World) -> torch.Tensor:
 
 
 def shard_range(n: int, world: World) -> tuple[int, int]:
-    """Contiguous ``[start, stop)`` of ``n`` evaluation items for this rank (sizes differ by ≤ 1)."""
+    """Contiguous ``[start, stop)`` of ``n`` evaluation items for this rank (sizes differ by ≤
+    1)."""
     start = n * world.rank // world.size
     stop = n * (world.rank + 1) // world.size
     return start, stop

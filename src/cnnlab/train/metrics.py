@@ -19,7 +19,8 @@ class Metrics:
     """Evaluation of a classifier on ``n`` examples.
 
     ``confusion[i][j]`` counts examples of true class ``i`` predicted as ``j``;
-    ``per_class_accuracy[i] = confusion[i][i] / Σ_j confusion[i][j]`` (NaN-free: 0 for absent classes).
+    ``per_class_accuracy[i] = confusion[i][i] / Σ_j confusion[i][j]`` (NaN-free: 0 for absent
+    classes).
     """
 
     loss: float  # mean cross-entropy (nats)

@@ -3,9 +3,11 @@
 The MNIST family fits in memory many times over (60,000·784 floats = 188 MB), so the hot loop never
 calls ``__getitem__``: one gather of a batch of rows per step. :func:`as_tensors` accepts
 
-- a torchvision-like dataset with ``.data`` (uint8 ``(N, H, W)`` or ``(N, C, H, W)``) and ``.targets``,
+- a torchvision-like dataset with ``.data`` (uint8 ``(N, H, W)`` or ``(N, C, H, W)``) and
+  ``.targets``,
 - a ``(x, y)`` pair of tensors, or a ``TensorDataset``,
-- any indexable dataset returning ``(tensor (C, H, W), label)`` — stacked once, slowly, as a fallback.
+- any indexable dataset returning ``(tensor (C, H, W), label)`` — stacked once, slowly, as a
+  fallback.
 """
 
 from __future__ import annotations
