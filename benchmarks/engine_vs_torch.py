@@ -2,12 +2,12 @@
 
     python benchmarks/engine_vs_torch.py [--threads N] [--repeats R] [--dtype float32|float64]
 
-Every case is forward + backward (all gradients). Cases: conv2d for (N,C,H,W)=(64,32,14,14), weight (64,32,3,3), padding 1 (the
-issue's yardstick, goal <= 1.5x torch); the layers of a LeNet-style net on a 28x28 batch; conv1d.
-Each case is warmed up, then engine and torch rounds alternate (so a noisy neighbour slows both);
-the median and the best (minimum) time of each are reported with the ratios engine/torch. On a
-shared machine the ratio of minima is the steadier of the two. Only the op is timed: inputs and
-output gradients are made before the clock starts.
+Every case is forward + backward (all gradients). Cases: conv2d for (N,C,H,W)=(64,32,14,14), weight
+(64,32,3,3), padding 1 (the issue's yardstick, goal <= 1.5x torch); the layers of a LeNet-style net
+on a 28x28 batch; conv1d. Each case is warmed up, then engine and torch rounds alternate (so a noisy
+neighbour slows both); the median and the best (minimum) time of each are reported with the ratios
+engine/torch. On a shared machine the ratio of minima is the steadier of the two. Only the op is
+timed: inputs and output gradients are made before the clock starts.
 """
 
 from __future__ import annotations

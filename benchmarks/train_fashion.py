@@ -40,7 +40,8 @@ TARGET = 0.92
 # The fast recipe, found by sweeping on this 2-core machine (see README "Models and training").
 # conv → pool → BN → ReLU (pool_first): BN/ReLU/pool, not the convs, dominate a step of this small
 # net on 2 cores, and pooling first quarters their work (7.2 vs 10.7 s per epoch measured here).
-# OneCycle over 5 epochs at batch 256 ends at 92.15-92.35% (seeds 0-2) in 33-36 s on a quiet machine.
+# OneCycle over 5 epochs at batch 256 ends at 92.15-92.35% (seeds 0-2) in 33-36 s on a quiet
+# machine.
 FAST_MODEL = {"channels": [16, 32], "hidden": 128, "pool_first": True}
 FAST_TRAIN = {"epochs": 5, "batch_size": 256, "lr": 0.2}
 # The 3-minute recipe: a twice-wider net with horizontal flips, its OneCycle length sized to the
@@ -233,7 +234,8 @@ def main() -> None:
         f"fast recipe: {reached}"
         f" (final {100 * res.metrics.accuracy:.2f}%, {res.elapsed:.1f} s, {steps} steps; "
         f"end-to-end {out['fast']['end_to_end_gflops']:.1f} GFLOP/s); memory peak "
-        f"{out['memory_peak_mib']:.0f} MiB ({rss_before:.0f} MiB before fit: torch + the uint8 datasets)"
+        f"{out['memory_peak_mib']:.0f} MiB "
+        f"({rss_before:.0f} MiB before fit: torch + the uint8 datasets)"
     )
 
     # 3. the PyTorch MNIST example's recipe: one epoch (default), or up to --baseline-epochs (the

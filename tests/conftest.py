@@ -1,4 +1,5 @@
-"""Shared test setup: an isolated data cache, English by default, a headless matplotlib, one thread."""
+"""Shared test setup: an isolated data cache, English by default, a headless matplotlib, one
+thread."""
 
 from __future__ import annotations
 

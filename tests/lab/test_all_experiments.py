@@ -1,5 +1,5 @@
-"""One suite over every registered experiment: runs on a tiny budget, JSON numbers, decodable figures,
-Korean and English text, validated parameters, a working CLI."""
+"""One suite over every registered experiment: runs on a tiny budget, JSON numbers, decodable
+figures, Korean and English text, validated parameters, a working CLI."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""``cnnlab train | evaluate | predict``: results, --json, ko/en, and exit code 2 with nothing written."""
+"""``cnnlab train | evaluate | predict``: results, --json, ko/en, and exit code 2 with nothing
+written."""
 
 from __future__ import annotations
 

@@ -55,7 +55,8 @@ def test_same_seed_same_numbers_different_seed_different():
 
 @pytest.mark.parametrize("split", ["epoch", "mid-epoch"])
 def test_resume_equals_uninterrupted(tmp_path, split):
-    """Stop after epoch 1 (or mid-epoch 2), resume in a fresh model: same final numbers and weights."""
+    """Stop after epoch 1 (or mid-epoch 2), resume in a fresh model: same final numbers and
+    weights."""
     train, val = tiny_data()
     full_model = tiny_model(0)
     full = fit(full_model, train, val, TrainConfig(**CFG, out=str(tmp_path / "full")))
