@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import click
 
@@ -70,7 +71,7 @@ def download_cmd(name: str) -> None:
         info(t("cli.data.downloaded", name=name, path=str(found.images.parent)))
 
 
-def _progress():  # type: ignore[no-untyped-def]
+def _progress() -> Callable[[int, int | None], None]:
     state = {"last": -1}
 
     def report(done: int, total: int | None) -> None:
