@@ -118,13 +118,15 @@ def test_mismatched_checkpoint_names_tensors(tmp_path):
 def test_resume_with_other_settings_is_refused(tmp_path):
     train, val = tiny_data()
     fit(tiny_model(), train, val, TrainConfig(epochs=1, batch_size=64, out=str(tmp_path)))
-    with pytest.raises(CheckpointError, match=r"lr: checkpoint 0\.05 vs now 0\.1"):
+    with pytest.raises(CheckpointError, match=r"lr: checkpoint 0\.05 vs now 0\.1") as info:
         fit(
             tiny_model(),
             train,
             val,
             TrainConfig(epochs=1, batch_size=64, lr=0.1, out=str(tmp_path), resume=True),
         )
+    # the differing settings are catalog messages too: they follow the error into Korean
+    assert "lr: 체크포인트 0.05, 현재 0.1" in info.value.message("ko")
 
 
 @pytest.mark.parametrize(

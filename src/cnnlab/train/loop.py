@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.errors import CheckpointError, ConfigError
+from cnnlab.i18n import Msg, MsgList
 from cnnlab.progress import Progress, emit
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train import distributed as ddp
@@ -289,7 +290,8 @@ def _standardised(
 def _place(model: nn.Module, device: torch.device, channels_last: bool) -> None:
     model.to(device)
     if channels_last:
-        model.to(memory_format=torch.channels_last)
+        # torch's stubs for Module.to omit memory_format, which it accepts at run time
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
 def _restore(run: _Run, found: ckpt.Checkpoint) -> TrainState:
@@ -302,14 +304,18 @@ def _restore(run: _Run, found: ckpt.Checkpoint) -> TrainState:
             run.scheduler.load_state_dict(found.meta["scheduler"])
     except (KeyError, ValueError, RuntimeError) as exc:
         raise CheckpointError(
-            "error.ckpt_corrupt", path=str(found.path), reason=f"optimizer state: {exc}"
+            "error.ckpt_corrupt",
+            path=str(found.path),
+            reason=Msg("error.ckpt_reason.optimizer", error=str(exc)),
         ) from exc
     ckpt.restore_rng(found.state)
     try:
         return TrainState.from_dict(found.meta)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CheckpointError(
-            "error.ckpt_corrupt", path=str(found.path), reason=f"progress: {exc!r}"
+            "error.ckpt_corrupt",
+            path=str(found.path),
+            reason=Msg("error.ckpt_reason.progress", error=repr(exc)),
         ) from exc
 
 
@@ -463,8 +469,10 @@ def _save(run: _Run, state: TrainState, metrics: Metrics | None) -> str | None:
     if run.world.is_main:
         opt_tensors, opt_meta = ckpt.optimizer_split(run.optimizer)
         model = run.model
+        # a ModelSpec, stamped by cnnlab.models.build; a model built elsewhere has none
+        spec = getattr(model, "cnnlab_spec", None)
         meta = {
-            "model": model.cnnlab_spec.to_dict() if hasattr(model, "cnnlab_spec") else None,
+            "model": spec.to_dict() if spec is not None else None,
             "config": run.config.to_dict(),
             "classes": run.classes,
             "num_classes": run.num_classes,
@@ -486,12 +494,12 @@ def _save(run: _Run, state: TrainState, metrics: Metrics | None) -> str | None:
 def _check_same_trajectory(config: TrainConfig, found: ckpt.Checkpoint) -> None:
     saved = found.meta.get("config", {})
     diff = [
-        f"{k}: checkpoint {saved.get(k)!r} vs now {getattr(config, k)!r}"
+        Msg("error.ckpt_setting.differs", name=k, saved=saved.get(k), now=getattr(config, k))
         for k in TRAJECTORY_FIELDS
         if k in saved and saved[k] != getattr(config, k)
     ]
     if diff:
-        raise CheckpointError("error.ckpt_config", path=str(found.path), details="; ".join(diff))
+        raise CheckpointError("error.ckpt_config", path=str(found.path), details=MsgList(diff))
 
 
 __all__ = ["Callback", "FitResult", "fit", "seed_everything"]
