@@ -8,6 +8,7 @@ import torch
 
 from cnnlab.engine import nn
 from cnnlab.engine.torch_twin import to_torch
+from cnnlab.errors import ConfigError
 
 TIGHT = dict(rtol=1e-10, atol=1e-12)
 
@@ -87,6 +88,22 @@ def test_gradients_accumulate_until_zero_grad() -> None:
     np.testing.assert_array_equal(layer.bias.grad, [2.0, 2.0])
     layer.zero_grad()
     assert layer.bias.grad is None
+
+
+def test_torch_twin_of_an_unsupported_layer() -> None:
+    """A layer type without a twin is a ConfigError naming it and the supported types."""
+
+    class Tanh(nn.Module):
+        def forward(self, x: np.ndarray) -> np.ndarray:
+            return np.tanh(x)
+
+    with pytest.raises(
+        ConfigError,
+        match=r"to_torch: layer type 'Tanh' has no PyTorch twin; supported layer types: "
+        r"Conv2d, Conv1d, Linear, .*ReLU, Flatten, Sequential\.",
+    ) as info:
+        to_torch(nn.Sequential(nn.ReLU(), Tanh()))
+    assert "층 종류 'Tanh'에 대응하는 PyTorch 모듈이 없습니다" in info.value.message("ko")
 
 
 def test_torch_twin_of_a_network() -> None:

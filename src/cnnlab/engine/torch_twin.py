@@ -17,6 +17,7 @@ import torch
 from torch import nn as tnn
 
 from cnnlab.engine import nn
+from cnnlab.errors import ConfigError
 
 
 def _conv(cls: type[tnn.Module]) -> Callable[[nn.Conv2d], tnn.Module]:
@@ -51,13 +52,22 @@ _TWINS: dict[type, Callable[[Any], tnn.Module]] = {
 
 
 def _structure(layer: nn.Module) -> tnn.Module:
-    return _TWINS[type(layer)](layer)
+    twin = _TWINS.get(type(layer))
+    if twin is None:
+        raise ConfigError(
+            "engine.torch_twin_layer",
+            layer=type(layer).__name__,
+            valid=", ".join(cls.__name__ for cls in _TWINS),
+        )
+    return twin(layer)
 
 
 def to_torch(module: nn.Module, dtype: torch.dtype | None = None) -> tnn.Module:
     """The ``torch.nn`` module equal to ``module``, its parameters copied from the engine's.
 
     ``dtype`` defaults to the engine parameters' dtype (torch's default for a layer without any).
+    A layer type without a twin (exact type: a subclass is not its parent) raises ConfigError
+    naming it and the supported types.
     """
     twin = _structure(module)
     params = list(module.named_parameters())
