@@ -61,10 +61,13 @@ def test_mlp_with_permuted_columns_is_the_same_function() -> None:
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("c,size,channels,hidden", [(1, 28, (16, 32), 64), (3, 32, (4, 8, 16), 0),
-                                                    (1, 28, (8,), 32), (2, 12, (5, 7), 16)])
-def test_cnn_macs_formula_matches_flop_counter(c: int, size: int, channels: tuple,
-                                               hidden: int) -> None:
+@pytest.mark.parametrize(
+    "c,size,channels,hidden",
+    [(1, 28, (16, 32), 64), (3, 32, (4, 8, 16), 0), (1, 28, (8,), 32), (2, 12, (5, 7), 16)],
+)
+def test_cnn_macs_formula_matches_flop_counter(
+    c: int, size: int, channels: tuple, hidden: int
+) -> None:
     model = build("cnn", in_channels=c, image_size=size, channels=channels, hidden=hidden)
     assert cnn_macs(c, size, channels, hidden)["total"] == counted_macs(model, (1, c, size, size))
 
@@ -77,8 +80,11 @@ def test_mlp_macs_formula_matches_flop_counter(c: int, size: int, hidden: tuple)
 
 def test_default_costs_both_ways() -> None:
     cnn, mlp = cnn_macs(1, 28, (16, 32), 64), mlp_macs(1, 28, (256, 128))
-    assert cnn == {"total": 1_117_056, "conv_layers": 16 * 9 * 784 + 16 * 32 * 9 * 196,
-                   "classifier": 32 * 7 * 7 * 64 + 64 * 10}
+    assert cnn == {
+        "total": 1_117_056,
+        "conv_layers": 16 * 9 * 784 + 16 * 32 * 9 * 196,
+        "classifier": 32 * 7 * 7 * 64 + 64 * 10,
+    }
     assert mlp == {"total": 784 * 256 + 256 * 128 + 128 * 10, "first_layer": 784 * 256}
     assert round(105_914 / 235_146, 2) == 0.45  # fewer parameters …
     assert round(cnn["total"] / mlp["total"], 1) == 4.8  # … but more multiply-adds
@@ -125,7 +131,8 @@ def test_seeds_spread_and_pooled_paired_tests(medium) -> None:
         assert test.n == 2 * n.n_test  # seeds × the same test images
         # the discordant counts give the accuracy difference exactly: the pairing is real
         assert (test.a_only - test.b_only) / test.n == pytest.approx(
-            n.accuracy[a[0]][a[1]] - n.accuracy[b[0]][b[1]])
+            n.accuracy[a[0]][a[1]] - n.accuracy[b[0]][b[1]]
+        )
     assert "lab.cnn_vs_fc.one_seed" not in [key for key, _ in medium.messages]
     # the seed control: seed 0 vs seed 1 of the same model on the same original images
     for model in ("cnn", "mlp"):
@@ -160,16 +167,25 @@ def test_verdicts_follow_the_paired_tests(medium) -> None:
     ahead = {"original": 0.05, "shuffled": 0.05}
     behind = {"original": -0.05, "shuffled": -0.05}
     assert "lab.cnn_vs_fc.original_within_noise" in keys(
-        _with(n, "cnn_vs_mlp", 0.2, cnn_advantage=ahead))  # a 5-point gap the test calls noise
+        _with(n, "cnn_vs_mlp", 0.2, cnn_advantage=ahead)
+    )  # a 5-point gap the test calls noise
     assert "lab.cnn_vs_fc.original_cnn_better" in keys(
-        _with(n, "cnn_vs_mlp", 0.001, cnn_advantage=ahead))
+        _with(n, "cnn_vs_mlp", 0.001, cnn_advantage=ahead)
+    )
     assert "lab.cnn_vs_fc.original_mlp_better" in keys(
-        _with(n, "cnn_vs_mlp", 0.001, cnn_advantage=behind))
+        _with(n, "cnn_vs_mlp", 0.001, cnn_advantage=behind)
+    )
     assert "lab.cnn_vs_fc.shuffled_within_noise" in keys(
-        _with(n, "cnn_vs_mlp_shuffled", 0.5, cnn_advantage=ahead))
+        _with(n, "cnn_vs_mlp_shuffled", 0.5, cnn_advantage=ahead)
+    )
     calm, jumpy = Paired(30, 28, 0.9, 1000), Paired(60, 20, 1e-5, 1000)
-    changed = _with(n, "mlp_original_vs_shuffled", 0.01, mlp_unchanged_within_noise=False,
-                    seed_to_seed={"mlp": calm, "cnn": calm})
+    changed = _with(
+        n,
+        "mlp_original_vs_shuffled",
+        0.01,
+        mlp_unchanged_within_noise=False,
+        seed_to_seed={"mlp": calm, "cnn": calm},
+    )
     assert "lab.cnn_vs_fc.mlp_changed" in keys(changed)
     # … unless another seed alone moves the MLP as much: then the text says so
     seed_noise = dataclasses.replace(changed, seed_to_seed={"mlp": jumpy, "cnn": calm})
@@ -177,15 +193,25 @@ def test_verdicts_follow_the_paired_tests(medium) -> None:
     assert "two seeds of the same MLP" in lab.get("cnn-vs-fc").result(seed_noise).text("en")
     hurt = {"cnn": -0.05, "mlp": 0.0}
     assert "lab.cnn_vs_fc.cnn_not_hurt" in keys(
-        _with(n, "cnn_original_vs_shuffled", 0.3, change_when_shuffled=hurt))
+        _with(n, "cnn_original_vs_shuffled", 0.3, change_when_shuffled=hurt)
+    )
     assert "lab.cnn_vs_fc.cnn_hurt" in keys(
-        _with(n, "cnn_original_vs_shuffled", 0.001, change_when_shuffled=hurt))
+        _with(n, "cnn_original_vs_shuffled", 0.001, change_when_shuffled=hurt)
+    )
     # "the advantage is gone" only when there was one (significant on the original images)
-    lost = _with(_with(n, "cnn_vs_mlp", 0.001), "cnn_vs_mlp_shuffled", 0.5,
-                 cnn_advantage={"original": 0.05, "shuffled": 0.0})
+    lost = _with(
+        _with(n, "cnn_vs_mlp", 0.001),
+        "cnn_vs_mlp_shuffled",
+        0.5,
+        cnn_advantage={"original": 0.05, "shuffled": 0.0},
+    )
     assert "lab.cnn_vs_fc.advantage_lost" in keys(lost)
-    never = _with(_with(n, "cnn_vs_mlp", 0.3), "cnn_vs_mlp_shuffled", 0.5,
-                  cnn_advantage={"original": 0.01, "shuffled": 0.0})
+    never = _with(
+        _with(n, "cnn_vs_mlp", 0.3),
+        "cnn_vs_mlp_shuffled",
+        0.5,
+        cnn_advantage={"original": 0.01, "shuffled": 0.0},
+    )
     assert "lab.cnn_vs_fc.advantage_lost" not in keys(never)
 
 
@@ -199,8 +225,10 @@ def test_figure_draws_costs_seeds_and_tests(medium) -> None:
     assert dots >= 2 * 2 * 2  # models × data × seeds
 
 
-@pytest.mark.skipif(hangul_font() is None and not os.environ.get("CI"),
-                    reason="no Hangul font (CI installs fonts-nanum and never skips this)")
+@pytest.mark.skipif(
+    hangul_font() is None and not os.environ.get("CI"),
+    reason="no Hangul font (CI installs fonts-nanum and never skips this)",
+)
 def test_korean_figures_render_without_missing_glyphs(medium) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

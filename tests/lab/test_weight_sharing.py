@@ -39,8 +39,9 @@ def two_seeds():
 
 
 @pytest.mark.parametrize("c_in,c_out,size,k", CONFIGS)
-def test_lc_params_are_positions_times_conv_and_match_numel(c_in: int, c_out: int, size: int,
-                                                            k: int) -> None:
+def test_lc_params_are_positions_times_conv_and_match_numel(
+    c_in: int, c_out: int, size: int, k: int
+) -> None:
     counts = {kind: layer_params(kind, c_in, c_out, size, k)[0] for kind in KINDS}
     for kind in KINDS:
         layer = build_layer(kind, c_in, c_out, size, k)
@@ -51,12 +52,14 @@ def test_lc_params_are_positions_times_conv_and_match_numel(c_in: int, c_out: in
 
 
 @pytest.mark.parametrize("c_in,c_out,size,k", CONFIGS)
-def test_macs_formula_matches_flop_counter_on_real_layers(c_in: int, c_out: int, size: int,
-                                                          k: int) -> None:
+def test_macs_formula_matches_flop_counter_on_real_layers(
+    c_in: int, c_out: int, size: int, k: int
+) -> None:
     macs = {kind: layer_macs(kind, c_in, c_out, size, k)[0] for kind in KINDS}
     for kind in KINDS:
-        assert macs[kind] == counted_macs(build_layer(kind, c_in, c_out, size, k),
-                                          (1, c_in, size, size)), kind
+        assert macs[kind] == counted_macs(
+            build_layer(kind, c_in, c_out, size, k), (1, c_in, size, size)
+        ), kind
     assert macs["conv"] == macs["locally_connected"]  # sharing changes no multiply-add
     assert macs["fully_connected"] == (c_in * size * size) * (c_out * size * size)
 
@@ -80,8 +83,11 @@ def test_defaults_numbers_in_the_note_sense() -> None:
     assert layer_params("conv", 1, 8, 28, 3) == (80, "8·1·3·3 + 8 = 80")
     assert layer_params("locally_connected", 1, 8, 28, 3)[0] == 784 * 80 == 62_720
     assert layer_params("fully_connected", 1, 8, 28, 3)[0] == 784 * 6272 + 6272
-    assert layer_macs("conv", 1, 8, 28, 3)[0] == layer_macs("locally_connected", 1, 8, 28, 3)[0] \
+    assert (
+        layer_macs("conv", 1, 8, 28, 3)[0]
+        == layer_macs("locally_connected", 1, 8, 28, 3)[0]
         == 56_448
+    )
     assert layer_macs("fully_connected", 1, 8, 28, 3)[0] == 784 * 6272 == 4_917_248
 
 
@@ -101,8 +107,11 @@ def test_quick_run_numbers_progress_and_reproducibility() -> None:
     assert n["macs_match_counter"] is True and n["factors_multiply_exactly"] is True
     assert n["ratio_lc_to_conv"] == 784
     assert n["ratio_fc_to_lc"] * n["ratio_lc_to_conv"] == pytest.approx(n["ratio_fc_to_conv"])
-    assert n["layer_params"]["conv"] < n["layer_params"]["locally_connected"] \
+    assert (
+        n["layer_params"]["conv"]
+        < n["layer_params"]["locally_connected"]
         < n["layer_params"]["fully_connected"]
+    )
     assert set(n["accuracy"]) == set(KINDS) and all(0 <= v <= 1 for v in n["accuracy"].values())
     b = lab.run("weight-sharing", **QUICK)
     assert a.numbers["accuracy"] == b.numbers["accuracy"]  # seeded: same numbers
@@ -136,8 +145,13 @@ def test_seeds_spread_and_pooled_paired_test(two_seeds) -> None:
         assert test.n == 2 * n.n_test
         pooled = (test.a_only - test.b_only) / test.n
         assert pooled == pytest.approx(n.accuracy["conv"] - n.accuracy[rival])
-        assert test.p_value == mcnemar([True] * test.a_only + [False] * test.b_only,
-                                       [False] * test.a_only + [True] * test.b_only).p_value
+        assert (
+            test.p_value
+            == mcnemar(
+                [True] * test.a_only + [False] * test.b_only,
+                [False] * test.a_only + [True] * test.b_only,
+            ).p_value
+        )
         assert len(n.paired_p_per_seed[f"conv_vs_{rival}"]) == 2
     assert "lab.weight_sharing.one_seed" not in [key for key, _ in two_seeds.messages]
     for kind in KINDS:  # the seed control: seed 0 vs seed 1 of the same network, same images
@@ -157,19 +171,25 @@ def test_numbers_round_trip_through_json(two_seeds) -> None:
     assert lab.get("weight-sharing").load(data, arrays).text("en") == two_seeds.text("en")
 
 
-def _with_test(n: WeightSharingNumbers, rival: str, p: float, conv_acc: float,
-               rival_acc: float) -> WeightSharingNumbers:
+def _with_test(
+    n: WeightSharingNumbers, rival: str, p: float, conv_acc: float, rival_acc: float
+) -> WeightSharingNumbers:
     paired = {**n.paired, f"conv_vs_{rival}": Paired(30, 20, p, 200)}
-    return dataclasses.replace(n, paired=paired,
-                               accuracy={**n.accuracy, "conv": conv_acc, rival: rival_acc})
+    return dataclasses.replace(
+        n, paired=paired, accuracy={**n.accuracy, "conv": conv_acc, rival: rival_acc}
+    )
 
 
-@pytest.mark.parametrize("rival,short", [("locally_connected", "sharing"),
-                                         ("fully_connected", "dense")])
+@pytest.mark.parametrize(
+    "rival,short", [("locally_connected", "sharing"), ("fully_connected", "dense")]
+)
 def test_verdict_follows_the_paired_test(two_seeds, rival: str, short: str) -> None:
     n = two_seeds.data
-    cases = [(0.30, 0.90, 0.85, "within_noise"),  # a 5-point gap that the test calls noise
-             (0.001, 0.90, 0.85, "conv_better"), (0.001, 0.85, 0.90, "rival_better")]
+    cases = [
+        (0.30, 0.90, 0.85, "within_noise"),  # a 5-point gap that the test calls noise
+        (0.001, 0.90, 0.85, "conv_better"),
+        (0.001, 0.85, 0.90, "rival_better"),
+    ]
     for p, conv_acc, rival_acc, verdict in cases:
         keys = [key for key, _ in explain(_with_test(n, rival, p, conv_acc, rival_acc))]
         assert f"lab.weight_sharing.{short}_{verdict}" in keys, (p, verdict)
@@ -184,15 +204,21 @@ def test_seed_caveat_when_another_seed_differs_as_much(two_seeds) -> None:
     assert "lab.weight_sharing.seed_caveat" not in [key for key, _ in explain(quiet)]
     noisy = dataclasses.replace(n, seed_to_seed={**quiet.seed_to_seed, "conv": jumpy})
     keys = [key for key, _ in explain(noisy)]
-    assert keys[keys.index("lab.weight_sharing.sharing_conv_better") + 1] \
+    assert (
+        keys[keys.index("lab.weight_sharing.sharing_conv_better") + 1]
         == "lab.weight_sharing.seed_caveat"
+    )
     text = lab.get("weight-sharing").result(noisy).text("en")
     assert "two seeds of the same network also differ" in text
     # within noise: no caveat needed
-    calm_test = dataclasses.replace(noisy, paired={**noisy.paired, "conv_vs_locally_connected":
-                                                   Paired(30, 28, 0.9, 200),
-                                                   "conv_vs_fully_connected":
-                                                   Paired(30, 28, 0.9, 200)})
+    calm_test = dataclasses.replace(
+        noisy,
+        paired={
+            **noisy.paired,
+            "conv_vs_locally_connected": Paired(30, 28, 0.9, 200),
+            "conv_vs_fully_connected": Paired(30, 28, 0.9, 200),
+        },
+    )
     assert "lab.weight_sharing.seed_caveat" not in [key for key, _ in explain(calm_test)]
 
 
@@ -206,8 +232,10 @@ def test_figure_shows_both_factors_and_the_same_compute(two_seeds) -> None:
     assert sum("McNemar p" in t for t in texts) == 2
 
 
-@pytest.mark.skipif(hangul_font() is None and not os.environ.get("CI"),
-                    reason="no Hangul font (CI installs fonts-nanum and never skips this)")
+@pytest.mark.skipif(
+    hangul_font() is None and not os.environ.get("CI"),
+    reason="no Hangul font (CI installs fonts-nanum and never skips this)",
+)
 def test_korean_figure_renders_without_missing_glyphs(two_seeds) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -225,14 +253,17 @@ def test_same_input_and_output_shapes() -> None:
     assert set(shapes.values()) == {(2, 8, 28, 28)}
 
 
-@pytest.mark.parametrize("bad,match", [
-    ({"kernel": 4}, r"kernel = 4 is not valid\. Valid: 1, 3, 5, 7"),
-    ({"channels": 0}, r"channels = 0 is out of range; valid: 1\.\.16"),
-    ({"channels": 17}, r"channels = 17 is out of range; valid: 1\.\.16"),
-    ({"n_train": -1}, r"n_train = -1 is out of range"),
-    ({"epochs": 0}, r"epochs = 0 is out of range; valid: 1\.\.100"),
-    ({"seeds": 0}, r"seeds = 0 is out of range"),
-])
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ({"kernel": 4}, r"kernel = 4 is not valid\. Valid: 1, 3, 5, 7"),
+        ({"channels": 0}, r"channels = 0 is out of range; valid: 1\.\.16"),
+        ({"channels": 17}, r"channels = 17 is out of range; valid: 1\.\.16"),
+        ({"n_train": -1}, r"n_train = -1 is out of range"),
+        ({"epochs": 0}, r"epochs = 0 is out of range; valid: 1\.\.100"),
+        ({"seeds": 0}, r"seeds = 0 is out of range"),
+    ],
+)
 def test_invalid_params_raise_before_work(bad: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
         lab.get("weight-sharing").make_params(**bad)

@@ -63,8 +63,9 @@ N_DIGITS = 6  # test digits drawn before and after the permutation
 class CnnVsFcParams(TrainDataParams):
     perm_seed: int = field(default=0, metadata={"help": "lab.cnn_vs_fc.param.perm_seed", "min": 0})
     # seeds the one pixel permutation shared by the training and test images
-    epochs: int = field(default=4, metadata={"help": "lab.training.param.epochs", "min": 1,
-                                             "max": 100})
+    epochs: int = field(
+        default=4, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
+    )
     # both networks are near their plateau on mnist-sample after 4 AdamW epochs
     seeds: int = field(default=3, metadata={"help": "lab.cnn_vs_fc.param.seeds", "min": 1})
     # seeds seed, seed+1, …: 4 networks per seed + 1 exact control ≈ 90 s on 1 thread
@@ -146,8 +147,15 @@ def mlp_with_permuted_inputs(mlp: nn.Module, perm: torch.Tensor) -> nn.Module:
     return mlp
 
 
-def cnn_macs(in_channels: int, image_size: int, channels: tuple[int, ...], hidden: int,
-             num_classes: int = 10, kernel: int = 3, pool: int = 2) -> dict[str, int]:
+def cnn_macs(
+    in_channels: int,
+    image_size: int,
+    channels: tuple[int, ...],
+    hidden: int,
+    num_classes: int = 10,
+    kernel: int = 3,
+    pool: int = 2,
+) -> dict[str, int]:
     """Multiply-adds per image of :class:`~cnnlab.models.SimpleCNN` (conv and linear weights):
     ``Σ_i c_{i-1}·c_i·k²·s_i²`` (same padding: the conv runs at every pixel of its input ``s_i``)
     plus ``flat·hidden + hidden·classes``. BatchNorm, ReLU and pooling are a few elementwise
@@ -161,12 +169,15 @@ def cnn_macs(in_channels: int, image_size: int, channels: tuple[int, ...], hidde
     return {"total": conv + head, "conv_layers": conv, "classifier": head}
 
 
-def mlp_macs(in_channels: int, image_size: int, hidden: tuple[int, ...],
-             num_classes: int = 10) -> dict[str, int]:
+def mlp_macs(
+    in_channels: int, image_size: int, hidden: tuple[int, ...], num_classes: int = 10
+) -> dict[str, int]:
     """Multiply-adds per image of :class:`~cnnlab.models.MLP`: ``Σ d_{i-1}·d_i``."""
     dims = [in_channels * image_size * image_size, *hidden, num_classes]
-    return {"total": sum(a * b for a, b in itertools.pairwise(dims)),
-            "first_layer": dims[0] * dims[1]}
+    return {
+        "total": sum(a * b for a, b in itertools.pairwise(dims)),
+        "first_layer": dims[0] * dims[1],
+    }
 
 
 def counted_macs(model: nn.Module, x_shape: tuple[int, ...]) -> int:
@@ -191,11 +202,18 @@ def _costs(c: int, h: int) -> dict[str, Any]:
     cnn = build("cnn", in_channels=c, image_size=h, **RECIPES["cnn"])
     mlp = build("mlp", in_channels=c, image_size=h, **RECIPES["mlp"])
     features, classifier = cnn.get_submodule("features"), cnn.get_submodule("classifier")
-    params = {"cnn": {"total": _count(cnn), "conv_layers": _count(features),
-                      "classifier": _count(classifier)},
-              "mlp": {"total": _count(mlp), "first_layer": _count(mlp.get_submodule("net.1"))}}
-    formula = {"cnn": simple_cnn_params(c, image_size=h, **RECIPES["cnn"]),
-               "mlp": mlp_params(c, image_size=h, **RECIPES["mlp"])}
+    params = {
+        "cnn": {
+            "total": _count(cnn),
+            "conv_layers": _count(features),
+            "classifier": _count(classifier),
+        },
+        "mlp": {"total": _count(mlp), "first_layer": _count(mlp.get_submodule("net.1"))},
+    }
+    formula = {
+        "cnn": simple_cnn_params(c, image_size=h, **RECIPES["cnn"]),
+        "mlp": mlp_params(c, image_size=h, **RECIPES["mlp"]),
+    }
     macs = {"cnn": cnn_macs(c, h, **RECIPES["cnn"]), "mlp": mlp_macs(c, h, **RECIPES["mlp"])}
     counted = {"cnn": counted_macs(cnn, (1, c, h, h)), "mlp": counted_macs(mlp, (1, c, h, h))}
     return {"params": params, "formula": formula, "macs": macs, "counted": counted}
@@ -211,9 +229,13 @@ def measure(params: CnnVsFcParams, progress: Progress | None = None) -> CnnVsFcN
     train, test, dataset = load_train_test(params)
     c, h, w = train[0].shape[1:]
     perm = pixel_permutation(h * w, params.perm_seed)
-    data = {"original": (train, test),
-            "shuffled": ((shuffle_pixels(train[0], perm), train[1]),
-                         (shuffle_pixels(test[0], perm), test[1]))}
+    data = {
+        "original": (train, test),
+        "shuffled": (
+            (shuffle_pixels(train[0], perm), train[1]),
+            (shuffle_pixels(test[0], perm), test[1]),
+        ),
+    }
 
     def make(name: str) -> nn.Module:
         return build(name, in_channels=c, image_size=h, **RECIPES[name])
@@ -232,8 +254,15 @@ def measure(params: CnnVsFcParams, progress: Progress | None = None) -> CnnVsFcN
             for kind in DATA:
                 tr, te = data[kind]
                 label = name if kind == "original" else f"{name} (shuffled)"
-                trained = train_model(label, functools.partial(make, name), tr, te,
-                                      run_params, callback=progress, **OPTIM)
+                trained = train_model(
+                    label,
+                    functools.partial(make, name),
+                    tr,
+                    te,
+                    run_params,
+                    callback=progress,
+                    **OPTIM,
+                )
                 correct[(name, kind)].append((trained.logits(te[0]).argmax(1) == te[1]).numpy())
                 seconds[(name, kind)] += trained.seconds
                 if i == 0 and (name, kind) == ("mlp", "original"):
@@ -242,29 +271,42 @@ def measure(params: CnnVsFcParams, progress: Progress | None = None) -> CnnVsFcN
     # The exact control: same initial weights with the first layer's columns permuted.
     emit(progress, "stage", stage="control")
     shuffled_train, shuffled_test = data["shuffled"]
-    control = train_model("mlp (shuffled, permuted init)",
-                          functools.partial(_permuted_mlp, make, perm),
-                          shuffled_train, shuffled_test, dataclasses.replace(params, seed=seeds[0]),
-                          callback=progress, **OPTIM)
+    control = train_model(
+        "mlp (shuffled, permuted init)",
+        functools.partial(_permuted_mlp, make, perm),
+        shuffled_train,
+        shuffled_test,
+        dataclasses.replace(params, seed=seeds[0]),
+        callback=progress,
+        **OPTIM,
+    )
     pred_orig = first["mlp"].logits(test[0]).argmax(1)
     pred_ctrl = control.logits(shuffled_test[0]).argmax(1)
     w_orig = first["mlp"].model.get_parameter("net.1.weight").detach()  # (256, C·H·W)
     w_ctrl = control.model.get_parameter("net.1.weight").detach()
 
-    per_seed = {m: {d: [float(hits.mean()) for hits in correct[(m, d)]] for d in DATA}
-                for m in MODELS}
+    per_seed = {
+        m: {d: [float(hits.mean()) for hits in correct[(m, d)]] for d in DATA} for m in MODELS
+    }
     acc = {m: {d: float(np.mean(per_seed[m][d])) for d in DATA} for m in MODELS}
-    paired = {name: mcnemar(np.concatenate(correct[a]), np.concatenate(correct[b]))
-              for name, (a, b) in PAIRS.items()}
+    paired = {
+        name: mcnemar(np.concatenate(correct[a]), np.concatenate(correct[b]))
+        for name, (a, b) in PAIRS.items()
+    }
     p, macs, counted = costs["params"], costs["macs"], costs["counted"]
     return CnnVsFcNumbers(
-        dataset=dataset, n_train=len(train[1]), n_test=len(test[1]), epochs=params.epochs,
-        seed=params.seed, seeds=seeds, perm_seed=params.perm_seed,
-        recipes={"cnn": "SimpleCNN(channels=(16, 32), hidden=64)",
-                 "mlp": "MLP(hidden=(256, 128))"},
+        dataset=dataset,
+        n_train=len(train[1]),
+        n_test=len(test[1]),
+        epochs=params.epochs,
+        seed=params.seed,
+        seeds=seeds,
+        perm_seed=params.perm_seed,
+        recipes={"cnn": "SimpleCNN(channels=(16, 32), hidden=64)", "mlp": "MLP(hidden=(256, 128))"},
         params=p,
         params_match_formula=all(p[m]["total"] == costs["formula"][m] for m in MODELS),
-        macs=macs, macs_counted=counted,
+        macs=macs,
+        macs_counted=counted,
         macs_match_counter=all(macs[m]["total"] == counted[m] for m in MODELS),
         param_ratio=p["cnn"]["total"] / p["mlp"]["total"],
         mac_ratio=macs["cnn"]["total"] / macs["mlp"]["total"],
@@ -275,13 +317,20 @@ def measure(params: CnnVsFcParams, progress: Progress | None = None) -> CnnVsFcN
         cnn_advantage={d: acc["cnn"][d] - acc["mlp"][d] for d in DATA},
         paired=paired,
         mlp_unchanged_within_noise=paired["mlp_original_vs_shuffled"].p_value >= ALPHA,
-        seed_to_seed={} if len(seeds) < 2 else {
-            m: mcnemar(np.concatenate(correct[(m, "original")][:-1]),
-                       np.concatenate(correct[(m, "original")][1:])) for m in MODELS},
+        seed_to_seed={}
+        if len(seeds) < 2
+        else {
+            m: mcnemar(
+                np.concatenate(correct[(m, "original")][:-1]),
+                np.concatenate(correct[(m, "original")][1:]),
+            )
+            for m in MODELS
+        },
         mlp_permuted_init_control=ExactControl(
             accuracy=control.accuracy,
             prediction_agreement=float((pred_orig == pred_ctrl).double().mean()),
-            max_first_layer_diff=float((w_ctrl - w_orig[:, perm]).abs().max())),
+            max_first_layer_diff=float((w_ctrl - w_orig[:, perm]).abs().max()),
+        ),
         digits_original=test[0][:N_DIGITS, 0].numpy(),
         digits_shuffled=shuffled_test[0][:N_DIGITS, 0].numpy(),
         train_seconds={f"{m}/{d}": round(s, 2) for (m, d), s in seconds.items()},
@@ -290,8 +339,13 @@ def measure(params: CnnVsFcParams, progress: Progress | None = None) -> CnnVsFcN
 
 def _test_kw(n: CnnVsFcNumbers, name: str) -> dict[str, Any]:
     test = n.paired[name]
-    return {"p": test.p_value, "a_only": test.a_only, "b_only": test.b_only,
-            "seeds": len(n.seeds), "n_test": n.n_test}
+    return {
+        "p": test.p_value,
+        "a_only": test.a_only,
+        "b_only": test.b_only,
+        "seeds": len(n.seeds),
+        "n_test": n.n_test,
+    }
 
 
 def _sd(n: CnnVsFcNumbers, model: str, kind: str) -> float:
@@ -309,25 +363,52 @@ def explain(n: CnnVsFcNumbers) -> list[Message]:
     p, m, acc = n.params, n.macs, n.accuracy
     change = n.change_when_shuffled
     messages: list[Message] = [
-        ("lab.cnn_vs_fc.params", {
-            "cnn": p["cnn"]["total"], "conv": p["cnn"]["conv_layers"],
-            "head": p["cnn"]["classifier"], "mlp": p["mlp"]["total"],
-            "first": p["mlp"]["first_layer"]}),
-        ("lab.cnn_vs_fc.cost", {
-            "p_ratio": n.param_ratio, "m_ratio": n.mac_ratio, "cnn_macs": m["cnn"]["total"],
-            "mlp_macs": m["mlp"]["total"], "conv_macs": m["cnn"]["conv_layers"]}),
+        (
+            "lab.cnn_vs_fc.params",
+            {
+                "cnn": p["cnn"]["total"],
+                "conv": p["cnn"]["conv_layers"],
+                "head": p["cnn"]["classifier"],
+                "mlp": p["mlp"]["total"],
+                "first": p["mlp"]["first_layer"],
+            },
+        ),
+        (
+            "lab.cnn_vs_fc.cost",
+            {
+                "p_ratio": n.param_ratio,
+                "m_ratio": n.mac_ratio,
+                "cnn_macs": m["cnn"]["total"],
+                "mlp_macs": m["mlp"]["total"],
+                "conv_macs": m["cnn"]["conv_layers"],
+            },
+        ),
     ]
     if n.params_match_formula and n.macs_match_counter:
         messages.append(("lab.cnn_vs_fc.checked", {}))
-    messages.append(("lab.cnn_vs_fc.original", {
-        "n": n.n_train, "epochs": n.epochs, "seeds": len(n.seeds),
-        "cnn": 100 * acc["cnn"]["original"], "cnn_sd": _sd(n, "cnn", "original"),
-        "mlp": 100 * acc["mlp"]["original"], "mlp_sd": _sd(n, "mlp", "original")}))
+    messages.append(
+        (
+            "lab.cnn_vs_fc.original",
+            {
+                "n": n.n_train,
+                "epochs": n.epochs,
+                "seeds": len(n.seeds),
+                "cnn": 100 * acc["cnn"]["original"],
+                "cnn_sd": _sd(n, "cnn", "original"),
+                "mlp": 100 * acc["mlp"]["original"],
+                "mlp_sd": _sd(n, "mlp", "original"),
+            },
+        )
+    )
     if len(n.seeds) == 1:
         messages.append(("lab.cnn_vs_fc.one_seed", {"n_test": n.n_test}))
     verdict = _three_way(n.paired["cnn_vs_mlp"], n.cnn_advantage["original"])
-    messages.append((f"lab.cnn_vs_fc.original_{verdict}", {
-        "d": 100 * abs(n.cnn_advantage["original"]), **_test_kw(n, "cnn_vs_mlp")}))
+    messages.append(
+        (
+            f"lab.cnn_vs_fc.original_{verdict}",
+            {"d": 100 * abs(n.cnn_advantage["original"]), **_test_kw(n, "cnn_vs_mlp")},
+        )
+    )
     messages.append(("lab.cnn_vs_fc.shuffle_setup", {"seed": n.perm_seed}))
     seeds = n.seed_to_seed.get("mlp")
     if n.mlp_unchanged_within_noise:
@@ -336,29 +417,62 @@ def explain(n: CnnVsFcNumbers) -> list[Message]:
         key = "lab.cnn_vs_fc.mlp_seed_noise"
     else:
         key = "lab.cnn_vs_fc.mlp_changed"
-    messages.append((key, {
-        "before": 100 * acc["mlp"]["original"], "after": 100 * acc["mlp"]["shuffled"],
-        "sd": _sd(n, "mlp", "shuffled"), "d": 100 * change["mlp"],
-        **_test_kw(n, "mlp_original_vs_shuffled"),
-        "seed_p": seeds.p_value if seeds is not None else float("nan")}))
+    messages.append(
+        (
+            key,
+            {
+                "before": 100 * acc["mlp"]["original"],
+                "after": 100 * acc["mlp"]["shuffled"],
+                "sd": _sd(n, "mlp", "shuffled"),
+                "d": 100 * change["mlp"],
+                **_test_kw(n, "mlp_original_vs_shuffled"),
+                "seed_p": seeds.p_value if seeds is not None else float("nan"),
+            },
+        )
+    )
     ctrl = n.mlp_permuted_init_control
-    messages.append(("lab.cnn_vs_fc.control", {
-        "agree": 100 * ctrl.prediction_agreement, "acc": 100 * ctrl.accuracy,
-        "orig": 100 * n.accuracy_per_seed["mlp"]["original"][0], "diff": ctrl.max_first_layer_diff,
-        "seed": n.seeds[0]}))
+    messages.append(
+        (
+            "lab.cnn_vs_fc.control",
+            {
+                "agree": 100 * ctrl.prediction_agreement,
+                "acc": 100 * ctrl.accuracy,
+                "orig": 100 * n.accuracy_per_seed["mlp"]["original"][0],
+                "diff": ctrl.max_first_layer_diff,
+                "seed": n.seeds[0],
+            },
+        )
+    )
     cnn_test = n.paired["cnn_original_vs_shuffled"]
     hurt = cnn_test.p_value < ALPHA and change["cnn"] < 0
-    messages.append(("lab.cnn_vs_fc.cnn_hurt" if hurt else "lab.cnn_vs_fc.cnn_not_hurt", {
-        "before": 100 * acc["cnn"]["original"], "after": 100 * acc["cnn"]["shuffled"],
-        "sd": _sd(n, "cnn", "shuffled"), "d": 100 * change["cnn"],
-        **_test_kw(n, "cnn_original_vs_shuffled")}))
+    messages.append(
+        (
+            "lab.cnn_vs_fc.cnn_hurt" if hurt else "lab.cnn_vs_fc.cnn_not_hurt",
+            {
+                "before": 100 * acc["cnn"]["original"],
+                "after": 100 * acc["cnn"]["shuffled"],
+                "sd": _sd(n, "cnn", "shuffled"),
+                "d": 100 * change["cnn"],
+                **_test_kw(n, "cnn_original_vs_shuffled"),
+            },
+        )
+    )
     verdict = _three_way(n.paired["cnn_vs_mlp_shuffled"], n.cnn_advantage["shuffled"])
-    messages.append((f"lab.cnn_vs_fc.shuffled_{verdict}", {
-        "adv_before": 100 * n.cnn_advantage["original"],
-        "adv_after": 100 * n.cnn_advantage["shuffled"],
-        **_test_kw(n, "cnn_vs_mlp_shuffled")}))
-    if (n.paired["cnn_vs_mlp"].p_value < ALPHA and n.cnn_advantage["original"] > 0
-            and verdict != "cnn_better"):
+    messages.append(
+        (
+            f"lab.cnn_vs_fc.shuffled_{verdict}",
+            {
+                "adv_before": 100 * n.cnn_advantage["original"],
+                "adv_after": 100 * n.cnn_advantage["shuffled"],
+                **_test_kw(n, "cnn_vs_mlp_shuffled"),
+            },
+        )
+    )
+    if (
+        n.paired["cnn_vs_mlp"].p_value < ALPHA
+        and n.cnn_advantage["original"] > 0
+        and verdict != "cnn_better"
+    ):
         messages.append(("lab.cnn_vs_fc.advantage_lost", {}))  # ahead on images, not shuffled
     messages.append(("lab.cnn_vs_fc.truth", {"p_ratio": n.param_ratio, "m_ratio": n.mac_ratio}))
     return messages
@@ -380,29 +494,50 @@ def _accuracy_figure(n: CnnVsFcNumbers, lang: str) -> Figure:
     xs = np.arange(len(MODELS))
     width = 0.38
 
-    for j, (what, values) in enumerate((
+    for j, (what, values) in enumerate(
+        (
             ("params", [n.params[m]["total"] for m in MODELS]),
-            ("macs", [n.macs[m]["total"] for m in MODELS]))):
-        bars = ax_c.bar(xs + (j - 0.5) * width, values, width,
-                        color=("tab:purple", "tab:green")[j],
-                        label=t(f"lab.cnn_vs_fc.fig_{what}", lang))
+            ("macs", [n.macs[m]["total"] for m in MODELS]),
+        )
+    ):
+        bars = ax_c.bar(
+            xs + (j - 0.5) * width,
+            values,
+            width,
+            color=("tab:purple", "tab:green")[j],
+            label=t(f"lab.cnn_vs_fc.fig_{what}", lang),
+        )
         ax_c.bar_label(bars, labels=[f"{v:,}" for v in values], padding=2, fontsize=8)
     ax_c.set_yscale("log")
     top = max(n.macs[m]["total"] for m in MODELS)
     ax_c.set_ylim(1e4, top * 20)
     ax_c.set_xticks(xs, [t(f"lab.cnn_vs_fc.fig_model_{m}", lang) for m in MODELS])
-    ax_c.set_title(t("lab.cnn_vs_fc.fig_cost_title", lang, p_ratio=n.param_ratio,
-                     m_ratio=n.mac_ratio), fontsize=10)
+    ax_c.set_title(
+        t("lab.cnn_vs_fc.fig_cost_title", lang, p_ratio=n.param_ratio, m_ratio=n.mac_ratio),
+        fontsize=10,
+    )
     ax_c.legend(loc="upper left", fontsize=8)
 
     for j, (kind, color) in enumerate((("original", "tab:blue"), ("shuffled", "tab:gray"))):
         pos = xs + (j - 0.5) * width
         means = [100 * n.accuracy_spread[m][kind].mean for m in MODELS]
         stds = [100 * n.accuracy_spread[m][kind].std for m in MODELS]
-        bars = ax.bar(pos, means, width, yerr=stds, capsize=4, color=color,
-                      label=t(f"lab.cnn_vs_fc.fig_{kind}", lang))
-        ax.bar_label(bars, labels=[f"{a:.1f}%" for a in means], label_type="center",
-                     color="white", fontsize=9)
+        bars = ax.bar(
+            pos,
+            means,
+            width,
+            yerr=stds,
+            capsize=4,
+            color=color,
+            label=t(f"lab.cnn_vs_fc.fig_{kind}", lang),
+        )
+        ax.bar_label(
+            bars,
+            labels=[f"{a:.1f}%" for a in means],
+            label_type="center",
+            color="white",
+            fontsize=9,
+        )
         for x, m in zip(pos, MODELS, strict=True):
             dots = [100 * a for a in n.accuracy_per_seed[m][kind]]
             ax.scatter(np.full(len(dots), x + width / 4), dots, s=12, color="black", zorder=3)
@@ -411,22 +546,35 @@ def _accuracy_figure(n: CnnVsFcNumbers, lang: str) -> Figure:
     high, floor = max(every + tops), max(0.0, min(every) - 10.0)
     step = (high - floor) * 0.08
     # brackets: CNN vs MLP on each kind of pixels, each model original vs shuffled
-    spots = {(m, d): xs[i] + (j - 0.5) * width for i, m in enumerate(MODELS)
-             for j, d in enumerate(DATA)}
-    for name, tier in (("cnn_original_vs_shuffled", 0), ("mlp_original_vs_shuffled", 0),
-                       ("cnn_vs_mlp", 1), ("cnn_vs_mlp_shuffled", 2)):
+    spots = {
+        (m, d): xs[i] + (j - 0.5) * width for i, m in enumerate(MODELS) for j, d in enumerate(DATA)
+    }
+    for name, tier in (
+        ("cnn_original_vs_shuffled", 0),
+        ("mlp_original_vs_shuffled", 0),
+        ("cnn_vs_mlp", 1),
+        ("cnn_vs_mlp_shuffled", 2),
+    ):
         a, b = PAIRS[name]
         y = high + step * (1 + 1.5 * tier)
         x0, x1 = sorted((spots[a], spots[b]))
         ax.plot([x0, x0, x1, x1], [y - step / 3, y, y, y - step / 3], color="black", lw=1)
-        ax.text((x0 + x1) / 2, y, t("lab.cnn_vs_fc.fig_p", lang, p=n.paired[name].p_value),
-                ha="center", va="bottom", fontsize=8)
+        ax.text(
+            (x0 + x1) / 2,
+            y,
+            t("lab.cnn_vs_fc.fig_p", lang, p=n.paired[name].p_value),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax.set_ylim(floor, high + step * 7.5)
     ax.set_yticks([y for y in ax.get_yticks() if floor <= y <= 100])  # no ticks past 100 %
     ax.set_xticks(xs, [t(f"lab.cnn_vs_fc.fig_model_{m}", lang) for m in MODELS])
     ax.set_ylabel(t("lab.cnn_vs_fc.fig_y", lang))
-    ax.set_title(t("lab.cnn_vs_fc.fig_title", lang, n=n.n_train, epochs=n.epochs,
-                   seeds=len(n.seeds)), fontsize=10)
+    ax.set_title(
+        t("lab.cnn_vs_fc.fig_title", lang, n=n.n_train, epochs=n.epochs, seeds=len(n.seeds)),
+        fontsize=10,
+    )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=2, fontsize=8)
     return fig
 
@@ -440,8 +588,9 @@ def _digits_figure(n: CnnVsFcNumbers, lang: str) -> Figure:
     count = n.digits_original.shape[0]
     fig = Figure(figsize=(1.5 * count + 1.2, 3.6), layout="constrained")
     axes = fig.subplots(2, count, squeeze=False)
-    for r, (imgs, key) in enumerate(((n.digits_original, "fig_row_original"),
-                                     (n.digits_shuffled, "fig_row_shuffled"))):
+    for r, (imgs, key) in enumerate(
+        ((n.digits_original, "fig_row_original"), (n.digits_shuffled, "fig_row_shuffled"))
+    ):
         for j in range(count):
             ax = axes[r][j]
             ax.imshow(imgs[j], cmap="gray")
@@ -453,10 +602,30 @@ def _digits_figure(n: CnnVsFcNumbers, lang: str) -> Figure:
     return fig
 
 
-EXPERIMENT = register("cnn-vs-fc", CnnVsFcParams, "lab.cnn_vs_fc.title", numbers=CnnVsFcNumbers,
-                      measure=measure, explain=explain, draw=draw,
-                      quick={"n_train": 300, "n_test": 100, "epochs": 1, "seeds": 1})
+EXPERIMENT = register(
+    "cnn-vs-fc",
+    CnnVsFcParams,
+    "lab.cnn_vs_fc.title",
+    numbers=CnnVsFcNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+    quick={"n_train": 300, "n_test": 100, "epochs": 1, "seeds": 1},
+)
 
-__all__ = ["CnnVsFcParams", "CnnVsFcNumbers", "ExactControl", "PAIRS", "pixel_permutation",
-           "shuffle_pixels", "mlp_with_permuted_inputs", "cnn_macs", "mlp_macs", "counted_macs",
-           "measure", "explain", "draw", "EXPERIMENT"]
+__all__ = [
+    "CnnVsFcParams",
+    "CnnVsFcNumbers",
+    "ExactControl",
+    "PAIRS",
+    "pixel_permutation",
+    "shuffle_pixels",
+    "mlp_with_permuted_inputs",
+    "cnn_macs",
+    "mlp_macs",
+    "counted_macs",
+    "measure",
+    "explain",
+    "draw",
+    "EXPERIMENT",
+]

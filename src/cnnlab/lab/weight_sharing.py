@@ -57,15 +57,18 @@ RIVALS = ("locally_connected", "fully_connected")  # each compared with conv by 
 
 @dataclass
 class WeightSharingParams(TrainDataParams):
-    channels: int = field(default=8, metadata={"help": "lab.weight_sharing.param.channels",
-                                               "min": 1, "max": 16})
+    channels: int = field(
+        default=8, metadata={"help": "lab.weight_sharing.param.channels", "min": 1, "max": 16}
+    )
     # output channels C_out of the compared layer; 8 keeps the dense layer at ~4.9 M weights
     # (16 → 9.8 M, the most that still trains in seconds on a laptop CPU)
-    kernel: int = field(default=3, metadata={"help": "lab.weight_sharing.param.kernel",
-                                             "choices": (1, 3, 5, 7)})
+    kernel: int = field(
+        default=3, metadata={"help": "lab.weight_sharing.param.kernel", "choices": (1, 3, 5, 7)}
+    )
     # odd, with padding k//2, so every variant maps 28×28 to 28×28 ("same input and output sizes")
-    epochs: int = field(default=3, metadata={"help": "lab.training.param.epochs", "min": 1,
-                                             "max": 100})
+    epochs: int = field(
+        default=3, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
+    )
     # a small budget: ~5 s per network on 1 thread at the defaults (9 networks ≈ 45 s)
     seeds: int = field(default=3, metadata={"help": "lab.weight_sharing.param.seeds", "min": 1})
     # seeds seed, seed+1, …: the spread over seeds is the noise a difference must beat
@@ -124,8 +127,10 @@ def layer_params(kind: str, c_in: int, c_out: int, size: int, kernel: int) -> tu
         return conv, f"{c_out}·{c_in}·{kernel}·{kernel} + {c_out} = {conv:,}"
     if kind == "locally_connected":
         n = locally_connected_params(c_in, c_out, size, kernel, padding=kernel // 2)
-        return n, (f"{size}·{size} · ({c_out}·{c_in}·{kernel}·{kernel} + {c_out})"
-                   f" = {positions} × {conv} = {n:,}")
+        return n, (
+            f"{size}·{size} · ({c_out}·{c_in}·{kernel}·{kernel} + {c_out})"
+            f" = {positions} × {conv} = {n:,}"
+        )
     d_in, d_out = c_in * positions, c_out * positions
     n = d_in * d_out + d_out
     return n, f"({c_in}·{size}·{size})·({c_out}·{size}·{size}) + {c_out}·{size}·{size} = {n:,}"
@@ -165,19 +170,27 @@ def build_layer(kind: str, c_in: int, c_out: int, size: int, kernel: int) -> nn.
     if kind == "locally_connected":
         return LocallyConnected2d(c_in, c_out, size, kernel, padding=kernel // 2)
     # dense: flatten (N, c_in·size²) → Linear → unflatten back to (N, c_out, size, size)
-    return nn.Sequential(nn.Flatten(), nn.Linear(c_in * size * size, c_out * size * size),
-                         nn.Unflatten(1, (c_out, size, size)))
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(c_in * size * size, c_out * size * size),
+        nn.Unflatten(1, (c_out, size, size)),
+    )
 
 
-def build_net(kind: str, c_in: int, c_out: int, size: int, kernel: int,
-              num_classes: int = 10) -> nn.Module:
+def build_net(
+    kind: str, c_in: int, c_out: int, size: int, kernel: int, num_classes: int = 10
+) -> nn.Module:
     """The shared tiny network around the compared layer (see the module docstring)."""
     from torch import nn
 
     half = size // 2
-    return nn.Sequential(build_layer(kind, c_in, c_out, size, kernel), nn.ReLU(),
-                         nn.MaxPool2d(2),  # (N, c_out, size, size) -> (N, c_out, half, half)
-                         nn.Flatten(), nn.Linear(c_out * half * half, num_classes))
+    return nn.Sequential(
+        build_layer(kind, c_in, c_out, size, kernel),
+        nn.ReLU(),
+        nn.MaxPool2d(2),  # (N, c_out, size, size) -> (N, c_out, half, half)
+        nn.Flatten(),
+        nn.Linear(c_out * half * half, num_classes),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -217,23 +230,38 @@ def measure(params: WeightSharingParams, progress: Progress | None = None) -> We
             seconds[kind] += trained.seconds
             net_params[kind] = trained.n_params
 
-    paired = {f"conv_vs_{rival}": mcnemar(np.concatenate(correct["conv"]),
-                                          np.concatenate(correct[rival])) for rival in RIVALS}
-    per_seed = {f"conv_vs_{rival}": [mcnemar(a, b).p_value for a, b in
-                                     zip(correct["conv"], correct[rival], strict=True)]
-                for rival in RIVALS}
+    paired = {
+        f"conv_vs_{rival}": mcnemar(np.concatenate(correct["conv"]), np.concatenate(correct[rival]))
+        for rival in RIVALS
+    }
+    per_seed = {
+        f"conv_vs_{rival}": [
+            mcnemar(a, b).p_value for a, b in zip(correct["conv"], correct[rival], strict=True)
+        ]
+        for rival in RIVALS
+    }
     fc, lc, conv = (Fraction(p[kind]) for kind in ("fully_connected", "locally_connected", "conv"))
     return WeightSharingNumbers(
-        dataset=dataset, n_train=len(train[1]), n_test=len(test[1]), epochs=params.epochs,
-        seed=params.seed, seeds=seeds,
-        input_shape=(c_in, size, size), output_shape=(c_out, size, size),
-        kernel=k, padding=k // 2, positions=positions,
-        layer_params=p, layer_formulas={kind: counts[kind][1] for kind in KINDS},
-        layer_numel=numel, formula_matches_numel=all(p[kind] == numel[kind] for kind in KINDS),
+        dataset=dataset,
+        n_train=len(train[1]),
+        n_test=len(test[1]),
+        epochs=params.epochs,
+        seed=params.seed,
+        seeds=seeds,
+        input_shape=(c_in, size, size),
+        output_shape=(c_out, size, size),
+        kernel=k,
+        padding=k // 2,
+        positions=positions,
+        layer_params=p,
+        layer_formulas={kind: counts[kind][1] for kind in KINDS},
+        layer_numel=numel,
+        formula_matches_numel=all(p[kind] == numel[kind] for kind in KINDS),
         lc_equals_positions_times_conv=p["locally_connected"] == positions * p["conv"],
-        ratio_lc_to_conv=float(lc / conv), ratio_fc_to_lc=float(fc / lc),
-        ratio_fc_to_conv=float(fc / conv), factors_multiply_exactly=(fc / lc) * (lc / conv)
-        == fc / conv,
+        ratio_lc_to_conv=float(lc / conv),
+        ratio_fc_to_lc=float(fc / lc),
+        ratio_fc_to_conv=float(fc / conv),
+        factors_multiply_exactly=(fc / lc) * (lc / conv) == fc / conv,
         layer_macs={kind: macs[kind][0] for kind in KINDS},
         macs_formulas={kind: macs[kind][1] for kind in KINDS},
         macs_counted=counted,
@@ -243,13 +271,18 @@ def measure(params: WeightSharingParams, progress: Progress | None = None) -> We
         accuracy_spread={kind: spread(acc[kind]) for kind in KINDS},
         accuracy_per_seed=acc,
         train_accuracy={kind: float(np.mean(train_acc[kind])) for kind in KINDS},
-        paired=paired, paired_p_per_seed=per_seed,
-        conv_ahead_in={f"conv_vs_{rival}": sum(a > b for a, b in
-                                               zip(acc["conv"], acc[rival], strict=True))
-                       for rival in RIVALS},
-        seed_to_seed={} if len(seeds) < 2 else {
+        paired=paired,
+        paired_p_per_seed=per_seed,
+        conv_ahead_in={
+            f"conv_vs_{rival}": sum(a > b for a, b in zip(acc["conv"], acc[rival], strict=True))
+            for rival in RIVALS
+        },
+        seed_to_seed={}
+        if len(seeds) < 2
+        else {
             kind: mcnemar(np.concatenate(correct[kind][:-1]), np.concatenate(correct[kind][1:]))
-            for kind in KINDS},
+            for kind in KINDS
+        },
         train_seconds={kind: round(seconds[kind], 2) for kind in KINDS},
     )
 
@@ -258,26 +291,59 @@ def explain(n: WeightSharingNumbers) -> list[Message]:
     c_in, size = n.input_shape[0], n.input_shape[-1]
     k, c_out = n.kernel, n.output_shape[0]
     messages: list[Message] = [
-        ("lab.weight_sharing.setup", {"c_in": c_in, "size": size, "c_out": c_out, "k": k,
-                                      "p": n.padding}),
+        (
+            "lab.weight_sharing.setup",
+            {"c_in": c_in, "size": size, "c_out": c_out, "k": k, "p": n.padding},
+        ),
     ]
-    messages += [(f"lab.weight_sharing.count_{kind}", {"formula": n.layer_formulas[kind]})
-                 for kind in KINDS]
-    messages.append(("lab.weight_sharing.factors", {
-        "k": k, "positions": n.positions, "locality": n.ratio_fc_to_lc,
-        "sharing": n.ratio_lc_to_conv, "total": n.ratio_fc_to_conv}))
+    messages += [
+        (f"lab.weight_sharing.count_{kind}", {"formula": n.layer_formulas[kind]}) for kind in KINDS
+    ]
+    messages.append(
+        (
+            "lab.weight_sharing.factors",
+            {
+                "k": k,
+                "positions": n.positions,
+                "locality": n.ratio_fc_to_lc,
+                "sharing": n.ratio_lc_to_conv,
+                "total": n.ratio_fc_to_conv,
+            },
+        )
+    )
     m = n.layer_macs
-    messages.append(("lab.weight_sharing.macs", {
-        "conv": m["conv"], "lc": m["locally_connected"], "fc": m["fully_connected"],
-        "fc_ratio": m["fully_connected"] / m["locally_connected"], "k": k, "c_in": c_in}))
+    messages.append(
+        (
+            "lab.weight_sharing.macs",
+            {
+                "conv": m["conv"],
+                "lc": m["locally_connected"],
+                "fc": m["fully_connected"],
+                "fc_ratio": m["fully_connected"] / m["locally_connected"],
+                "k": k,
+                "c_in": c_in,
+            },
+        )
+    )
     if n.formula_matches_numel and n.macs_match_counter:
         messages.append(("lab.weight_sharing.checked", {}))
     s = n.accuracy_spread
-    messages.append(("lab.weight_sharing.trained", {
-        "epochs": n.epochs, "n": n.n_train, "seeds": len(n.seeds),
-        "conv": 100 * s["conv"].mean, "conv_sd": 100 * s["conv"].std,
-        "lc": 100 * s["locally_connected"].mean, "lc_sd": 100 * s["locally_connected"].std,
-        "fc": 100 * s["fully_connected"].mean, "fc_sd": 100 * s["fully_connected"].std}))
+    messages.append(
+        (
+            "lab.weight_sharing.trained",
+            {
+                "epochs": n.epochs,
+                "n": n.n_train,
+                "seeds": len(n.seeds),
+                "conv": 100 * s["conv"].mean,
+                "conv_sd": 100 * s["conv"].std,
+                "lc": 100 * s["locally_connected"].mean,
+                "lc_sd": 100 * s["locally_connected"].std,
+                "fc": 100 * s["fully_connected"].mean,
+                "fc_sd": 100 * s["fully_connected"].std,
+            },
+        )
+    )
     if len(n.seeds) == 1:
         messages.append(("lab.weight_sharing.one_seed", {"n_test": n.n_test}))
     for rival in RIVALS:
@@ -293,15 +359,26 @@ def _verdict(n: WeightSharingNumbers, rival: str) -> Message:
     """Conv vs ``rival``: the sentence follows McNemar's p, never the raw difference alone."""
     test = n.paired[f"conv_vs_{rival}"]
     diff = n.accuracy["conv"] - n.accuracy[rival]
-    kw = {"d": 100 * abs(diff), "p": test.p_value, "a_only": test.a_only, "b_only": test.b_only,
-          "seeds": len(n.seeds), "n_test": n.n_test, "n_conv": n.network_params["conv"],
-          "n_other": n.network_params[rival], "positions": n.positions,
-          "ratio": n.layer_params[rival] / n.layer_params["conv"]}
+    kw = {
+        "d": 100 * abs(diff),
+        "p": test.p_value,
+        "a_only": test.a_only,
+        "b_only": test.b_only,
+        "seeds": len(n.seeds),
+        "n_test": n.n_test,
+        "n_conv": n.network_params["conv"],
+        "n_other": n.network_params[rival],
+        "positions": n.positions,
+        "ratio": n.layer_params[rival] / n.layer_params["conv"],
+    }
     short = "sharing" if rival == "locally_connected" else "dense"
     if test.p_value >= ALPHA:
         return f"lab.weight_sharing.{short}_within_noise", kw
-    return (f"lab.weight_sharing.{short}_conv_better" if diff > 0
-            else f"lab.weight_sharing.{short}_rival_better"), kw
+    return (
+        f"lab.weight_sharing.{short}_conv_better"
+        if diff > 0
+        else f"lab.weight_sharing.{short}_rival_better"
+    ), kw
 
 
 def _seed_caveat(n: WeightSharingNumbers, rival: str) -> Message | None:
@@ -313,8 +390,11 @@ def _seed_caveat(n: WeightSharingNumbers, rival: str) -> Message | None:
     worst = min(n.seed_to_seed[kind].p_value for kind in ("conv", rival))
     if worst >= ALPHA:
         return None
-    return "lab.weight_sharing.seed_caveat", {"p": worst, "ahead": n.conv_ahead_in[name],
-                                              "seeds": len(n.seeds)}
+    return "lab.weight_sharing.seed_caveat", {
+        "p": worst,
+        "ahead": n.conv_ahead_in[name],
+        "seeds": len(n.seeds),
+    }
 
 
 def draw(n: WeightSharingNumbers, lang: str) -> dict[str, Figure]:
@@ -340,30 +420,57 @@ def draw(n: WeightSharingNumbers, lang: str) -> dict[str, Figure]:
         ax.set_ylim(1, max(counts + macs) * 30)  # one scale for both: compare heights across
     # the two factors as arrows from one parameter bar's top to the next:
     # fully connected → locally connected (locality), locally connected → conv (sharing)
-    for i, j, key, factor in ((2, 1, "fig_locality", n.ratio_fc_to_lc),
-                              (1, 0, "fig_sharing", n.ratio_lc_to_conv)):
+    for i, j, key, factor in (
+        (2, 1, "fig_locality", n.ratio_fc_to_lc),
+        (1, 0, "fig_sharing", n.ratio_lc_to_conv),
+    ):
         start, end = (xs[i] - 0.3, counts[i]), (xs[j] + 0.3, counts[j])  # bar corners
-        ax_p.annotate("", xy=end, xytext=start,
-                      arrowprops={"arrowstyle": "-|>", "lw": 1.6, "color": "black"})
-        ax_p.text((start[0] + end[0]) / 2 - 0.06, (start[1] * end[1]) ** 0.5,
-                  t(f"lab.weight_sharing.{key}", lang, factor=factor), ha="right",
-                  va="center", fontsize=10, bbox={"facecolor": "white", "edgecolor": "none"})
+        ax_p.annotate(
+            "", xy=end, xytext=start, arrowprops={"arrowstyle": "-|>", "lw": 1.6, "color": "black"}
+        )
+        ax_p.text(
+            (start[0] + end[0]) / 2 - 0.06,
+            (start[1] * end[1]) ** 0.5,
+            t(f"lab.weight_sharing.{key}", lang, factor=factor),
+            ha="right",
+            va="center",
+            fontsize=10,
+            bbox={"facecolor": "white", "edgecolor": "none"},
+        )
     ax_p.set_ylabel(t("lab.weight_sharing.fig_params_y", lang))
-    ax_p.set_title(t("lab.weight_sharing.fig_params", lang, c_in=n.input_shape[0],
-                     c_out=n.output_shape[0], size=n.input_shape[-1], k=n.kernel,
-                     total=n.ratio_fc_to_conv), fontsize=10)
+    ax_p.set_title(
+        t(
+            "lab.weight_sharing.fig_params",
+            lang,
+            c_in=n.input_shape[0],
+            c_out=n.output_shape[0],
+            size=n.input_shape[-1],
+            k=n.kernel,
+            total=n.ratio_fc_to_conv,
+        ),
+        fontsize=10,
+    )
     ax_m.set_title(t("lab.weight_sharing.fig_macs", lang), fontsize=10)
     ax_m.set_ylabel(t("lab.weight_sharing.fig_macs_y", lang))
-    ax_m.annotate("", xy=(xs[1] - 0.2, macs[1] * 12), xytext=(xs[0] + 0.2, macs[0] * 12),
-                  arrowprops={"arrowstyle": "<->", "lw": 1.4, "color": "black"})
-    ax_m.text((xs[0] + xs[1]) / 2, macs[0] * 16, t("lab.weight_sharing.fig_same_macs", lang),
-              ha="center", va="bottom", fontsize=10)
+    ax_m.annotate(
+        "",
+        xy=(xs[1] - 0.2, macs[1] * 12),
+        xytext=(xs[0] + 0.2, macs[0] * 12),
+        arrowprops={"arrowstyle": "<->", "lw": 1.4, "color": "black"},
+    )
+    ax_m.text(
+        (xs[0] + xs[1]) / 2,
+        macs[0] * 16,
+        t("lab.weight_sharing.fig_same_macs", lang),
+        ha="center",
+        va="bottom",
+        fontsize=10,
+    )
 
     means = [100 * n.accuracy_spread[kind].mean for kind in KINDS]
     stds = [100 * n.accuracy_spread[kind].std for kind in KINDS]
     bars = ax_a.bar(xs, means, 0.6, yerr=stds, capsize=4, color=colors)
-    ax_a.bar_label(bars, labels=[f"{m:.1f}%" for m in means], label_type="center",
-                   color="white")
+    ax_a.bar_label(bars, labels=[f"{m:.1f}%" for m in means], label_type="center", color="white")
     for x, kind in zip(xs, KINDS, strict=True):
         per_seed = [100 * a for a in n.accuracy_per_seed[kind]]
         ax_a.scatter(np.full(len(per_seed), x + 0.2), per_seed, s=14, color="black", zorder=3)
@@ -376,14 +483,22 @@ def draw(n: WeightSharingNumbers, lang: str) -> dict[str, Figure]:
     for level, rival in enumerate(RIVALS):  # a bracket conv ↔ rival labelled with p
         j = KINDS.index(rival)
         y = high + step * (0.6 + 1.2 * level)
-        ax_a.plot([xs[0], xs[0], xs[j], xs[j]], [y - step / 3, y, y, y - step / 3],
-                  color="black", lw=1)
-        ax_a.text((xs[0] + xs[j]) / 2, y, t("lab.weight_sharing.fig_p", lang,
-                                            p=n.paired[f"conv_vs_{rival}"].p_value),
-                  ha="center", va="bottom", fontsize=8)
+        ax_a.plot(
+            [xs[0], xs[0], xs[j], xs[j]], [y - step / 3, y, y, y - step / 3], color="black", lw=1
+        )
+        ax_a.text(
+            (xs[0] + xs[j]) / 2,
+            y,
+            t("lab.weight_sharing.fig_p", lang, p=n.paired[f"conv_vs_{rival}"].p_value),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax_a.set_ylabel(t("lab.weight_sharing.fig_acc_y", lang))
-    ax_a.set_title(t("lab.weight_sharing.fig_acc", lang, epochs=n.epochs, n=n.n_train,
-                     seeds=len(n.seeds)), fontsize=10)
+    ax_a.set_title(
+        t("lab.weight_sharing.fig_acc", lang, epochs=n.epochs, n=n.n_train, seeds=len(n.seeds)),
+        fontsize=10,
+    )
     for ax in (ax_p, ax_m, ax_a):
         ax.set_xticks(xs, labels)
         ax.tick_params(axis="x", labelsize=9)
@@ -392,11 +507,28 @@ def draw(n: WeightSharingNumbers, lang: str) -> dict[str, Figure]:
     return {"params_accuracy": fig}
 
 
-EXPERIMENT = register("weight-sharing", WeightSharingParams, "lab.weight_sharing.title",
-                      numbers=WeightSharingNumbers, measure=measure, explain=explain, draw=draw,
-                      quick={"n_train": 500, "n_test": 200, "epochs": 1, "channels": 2,
-                             "seeds": 1})
+EXPERIMENT = register(
+    "weight-sharing",
+    WeightSharingParams,
+    "lab.weight_sharing.title",
+    numbers=WeightSharingNumbers,
+    measure=measure,
+    explain=explain,
+    draw=draw,
+    quick={"n_train": 500, "n_test": 200, "epochs": 1, "channels": 2, "seeds": 1},
+)
 
-__all__ = ["WeightSharingParams", "WeightSharingNumbers", "layer_params", "layer_macs",
-           "counted_macs", "build_layer", "build_net", "measure", "explain", "draw", "EXPERIMENT",
-           "KINDS"]
+__all__ = [
+    "WeightSharingParams",
+    "WeightSharingNumbers",
+    "layer_params",
+    "layer_macs",
+    "counted_macs",
+    "build_layer",
+    "build_net",
+    "measure",
+    "explain",
+    "draw",
+    "EXPERIMENT",
+    "KINDS",
+]
