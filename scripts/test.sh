@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install the test dependencies and run the whole test suite (what CI runs).
+# Install the test dependencies, run the static checks, then the whole test suite (what CI runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh test
 PY="${PYTHON:-python3}"
+# static checks (ruff, mypy, import layers) before the suite; set -e stops here if any fails
+bash scripts/lint.sh
 exec $PY -m pytest -q "$@"
