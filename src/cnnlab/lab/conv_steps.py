@@ -21,6 +21,7 @@ import numpy as np
 
 from cnnlab.data import names
 from cnnlab.engine.explain import Step
+from cnnlab.i18n import Msg
 from cnnlab.lab.registry import register
 from cnnlab.progress import Progress
 from cnnlab.result import Message
@@ -199,7 +200,7 @@ def explain(n: ConvStepsNumbers) -> list[Message]:
                 {
                     "size": n.input_size,
                     "dataset": n.dataset,
-                    "split": n.split,
+                    "split": Msg(f"lab.split.{n.split}"),
                     "index": n.index,
                     "label": n.label,
                 },

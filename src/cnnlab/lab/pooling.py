@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnlab.errors import ConfigError
+from cnnlab.i18n import Msg
 from cnnlab.lab.common import DataParams, open_data
 from cnnlab.lab.registry import register
 from cnnlab.lab.stats import Spread, spread
@@ -329,7 +330,12 @@ def explain(n: PoolingNumbers) -> list[Message]:
     msgs: list[Message] = [
         (
             "lab.pooling.data",
-            {"dataset": n.dataset, "split": n.split, "index": n.index, "label": n.label},
+            {
+                "dataset": n.dataset,
+                "split": Msg(f"lab.split.{n.split}"),
+                "index": n.index,
+                "label": n.label,
+            },
         ),
         (
             "lab.pooling.shapes",

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnlab.errors import ConfigError
+from cnnlab.i18n import Msg
 from cnnlab.lab.common import DataParams, open_data
 from cnnlab.lab.registry import register
 from cnnlab.lab.stats import Spread, spread
@@ -389,7 +390,7 @@ def explain(n: ReceptiveFieldNumbers) -> list[Message]:
             "lab.receptive_field.data",
             {
                 "dataset": n.dataset,
-                "split": n.split,
+                "split": Msg(f"lab.split.{n.split}"),
                 "index": n.index,
                 "label": n.label,
                 "stack": n.stack,
