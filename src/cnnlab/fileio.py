@@ -1,16 +1,25 @@
-"""Atomic file writes and output-directory checks.
+"""Atomic file writes, output-directory checks and the one-run-per-folder lock.
 
 Every file cnnlab writes (downloads, checkpoints, figures, reports) goes through a temporary file in
 the destination's directory followed by :func:`os.replace`, so a reader — or a crash — never sees a
 half-written file.
+
+An output folder belongs to one run at a time: :func:`lock_output_dir` holds an OS advisory lock
+(``flock``) on ``<dir>/.cnnlab.lock`` for the whole run, and a second run on the same folder is
+refused at once with an :class:`~cnnlab.errors.OutputError` naming the process that holds it. The
+kernel drops the lock when its holder exits, however it exits (crash, ``kill -9``), so a stale lock
+file never blocks a later run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -75,4 +84,143 @@ def ensure_out_dir(path: str | os.PathLike[str]) -> Path:
     return out
 
 
-__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text", "ensure_out_dir"]
+LOCK_NAME = ".cnnlab.lock"
+
+
+@dataclass(frozen=True)
+class OutputLock:
+    """A held lock on an output folder: the folder and the lock file inside it."""
+
+    path: Path
+    lock_file: Path
+
+
+# Folders this process holds, with a nesting count: a run that locks its folder and then calls a
+# helper that locks it again (a tour writing a lab result) must not refuse itself. flock locks
+# belong to an open file description, so a second open() in the same process would conflict.
+_held: dict[Path, tuple[int, int]] = {}  # resolved folder → (fd, depth)
+_held_guard = threading.Lock()
+
+
+def _holder(lock_file: Path) -> tuple[str, str]:
+    """The PID and command written by the lock's holder ('?' while it is still writing them)."""
+    try:
+        lines = lock_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    pid = lines[0].strip() if lines and lines[0].strip() else "?"
+    command = lines[1].strip() if len(lines) > 1 and lines[1].strip() else "?"
+    return pid, command
+
+
+def _try_lock(lock_file: Path) -> int | None:
+    """Open and flock ``lock_file`` without waiting; the fd, or None when another process holds it.
+
+    A holder removes the lock file on release, so the file we opened may have been unlinked (or
+    replaced) between open() and flock(): then the lock we got guards nothing, and we try again on
+    the file that is there now.
+    """
+    import fcntl
+
+    while True:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            same = os.stat(lock_file).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # releases the flock on the stale inode
+
+
+@contextlib.contextmanager
+def lock_output_dir(
+    path: str | os.PathLike[str], command: str | None = None
+) -> Iterator[OutputLock]:
+    """Hold ``path`` for one run: ``with lock_output_dir(out) as lock: ...``.
+
+    Takes an exclusive, non-blocking ``flock`` on ``<path>/.cnnlab.lock`` and writes the holder's
+    PID and ``command`` (default: the process's command line) into it. A second process asking for
+    the same folder gets :class:`OutputError` at once, naming the folder and the holder. The folder
+    is created (with parents) only when missing; a refused run creates nothing of its own. The lock
+    file is removed on release; after a crash or a kill the kernel releases the lock and the file
+    left behind is reused by the next run. Re-entrant within one process.
+    """
+    out = Path(path).expanduser()
+    if not str(path).strip():
+        raise OutputError("error.output_dir", path=str(path), reason=Msg("error.reason.empty_path"))
+    if out.exists() and not out.is_dir():
+        raise OutputError(
+            "error.output_dir", path=str(out), reason=Msg("error.reason.not_dir", path=str(out))
+        )
+    key = out.resolve()
+    with _held_guard:
+        if key in _held:
+            fd, depth = _held[key]
+            _held[key] = (fd, depth + 1)
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield OutputLock(out, out / LOCK_NAME)
+        finally:
+            with _held_guard:
+                fd, depth = _held[key]
+                _held[key] = (fd, depth - 1)
+        return
+
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            "error.output_dir", path=str(out), reason=exc.strerror or str(exc)
+        ) from exc
+    lock_file = out / LOCK_NAME
+    try:
+        fd = _try_lock(lock_file)
+    except OSError as exc:
+        if created:
+            with contextlib.suppress(OSError):
+                out.rmdir()
+        raise OutputError(
+            "error.output_dir", path=str(out), reason=exc.strerror or str(exc)
+        ) from exc
+    if fd is None:
+        pid, holder_cmd = _holder(lock_file)
+        raise OutputError("error.output_locked", path=str(out), pid=pid, command=holder_cmd)
+    try:
+        text = f"{os.getpid()}\n{command if command is not None else ' '.join(sys.argv)}\n"
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, text.encode("utf-8", errors="replace"), 0)
+        with _held_guard:
+            _held[key] = (fd, 1)
+        yield OutputLock(out, lock_file)
+    finally:
+        with _held_guard:
+            _held.pop(key, None)
+        # Unlink while still holding the lock, then close (which releases it): a process that
+        # opened the old file meanwhile sees the inode change in _try_lock and retries.
+        with contextlib.suppress(OSError):
+            lock_file.unlink()
+        os.close(fd)
+
+
+__all__ = [
+    "LOCK_NAME",
+    "OutputLock",
+    "atomic_open",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "ensure_out_dir",
+    "lock_output_dir",
+]
