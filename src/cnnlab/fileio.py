@@ -164,8 +164,8 @@ def lock_output_dir(
     key = out.resolve()
     with _held_guard:
         if key in _held:
-            fd, depth = _held[key]
-            _held[key] = (fd, depth + 1)
+            held_fd, depth = _held[key]
+            _held[key] = (held_fd, depth + 1)
             reentered = True
         else:
             reentered = False
@@ -174,8 +174,8 @@ def lock_output_dir(
             yield OutputLock(out, out / LOCK_NAME)
         finally:
             with _held_guard:
-                fd, depth = _held[key]
-                _held[key] = (fd, depth - 1)
+                held_fd, depth = _held[key]
+                _held[key] = (held_fd, depth - 1)
         return
 
     created = not out.exists()
@@ -187,7 +187,7 @@ def lock_output_dir(
         ) from exc
     lock_file = out / LOCK_NAME
     try:
-        fd = _try_lock(lock_file)
+        got = _try_lock(lock_file)
     except OSError as exc:
         if created:
             with contextlib.suppress(OSError):
@@ -195,9 +195,10 @@ def lock_output_dir(
         raise OutputError(
             "error.output_dir", path=str(out), reason=exc.strerror or str(exc)
         ) from exc
-    if fd is None:
+    if got is None:
         pid, holder_cmd = _holder(lock_file)
         raise OutputError("error.output_locked", path=str(out), pid=pid, command=holder_cmd)
+    fd = got
     try:
         text = f"{os.getpid()}\n{command if command is not None else ' '.join(sys.argv)}\n"
         os.ftruncate(fd, 0)
