@@ -20,6 +20,7 @@ from cnnlab.models.classic import ClassicNet, classic_net_params
 from cnnlab.models.gap import GAPNet, gap_net_params
 from cnnlab.models.locally_connected import LCNet, lc_net_params
 from cnnlab.models.mlp import MLP, mlp_params
+from cnnlab.models.series import FCN1d, MLP1d, fcn1d_params, mlp1d_params
 from cnnlab.models.simple_cnn import SimpleCNN, simple_cnn_params
 
 # name -> (constructor, parameter-count formula taking the same keywords minus dropout)
@@ -29,6 +30,8 @@ MODELS: dict[str, tuple[Callable[..., nn.Module], Callable[..., int]]] = {
     "lc": (LCNet, lc_net_params),
     "gap": (GAPNet, gap_net_params),
     "classic": (ClassicNet, classic_net_params),  # PyTorch's MNIST example, the benchmark baseline
+    "cnn1d": (FCN1d, fcn1d_params),  # series (N, C, L): the FCN of Wang et al. 2017
+    "mlp1d": (MLP1d, mlp1d_params),  # series baseline: flatten → hidden layers → linear
 }
 
 
