@@ -7,7 +7,10 @@ calls ``__getitem__``: one gather of a batch of rows per step. :func:`as_tensors
   ``.targets``,
 - a ``(x, y)`` pair of tensors, or a ``TensorDataset``,
 - any indexable dataset returning ``(tensor (C, H, W), label)`` — stacked once, slowly, as a
-  fallback.
+  fallback,
+- a series dataset (``.series`` NumPy ``(N, C, L)``, ``.labels``): carried as ``(N, C, 1, L)``, a
+  one-pixel-high image, so the same loop, standardisation and checkpoints serve series (the series
+  models accept both forms).
 """
 
 from __future__ import annotations
@@ -74,9 +77,19 @@ def _as_nchw_unit(x: torch.Tensor) -> torch.Tensor:
     return x.to(torch.float32, copy=True)  # a copy: fit() standardises it in place
 
 
+def is_series(data: Any) -> bool:
+    """True for a series dataset: one with ``.series`` ``(N, C, L)`` rather than images."""
+    return getattr(data, "series", None) is not None
+
+
 def as_tensors(data: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """``(x (N, C, H, W) float32 in [0, 1], y (N,) int64)`` from any supported dataset form."""
-    if isinstance(data, (tuple, list)) and len(data) == 2 and all(torch.is_tensor(t) for t in data):
+    if is_series(data):
+        x = torch.as_tensor(data.series).unsqueeze(2)  # (N, C, L) -> (N, C, 1, L)
+        y = torch.as_tensor(data.labels)
+    elif (
+        isinstance(data, (tuple, list)) and len(data) == 2 and all(torch.is_tensor(t) for t in data)
+    ):
         x, y = data
     elif hasattr(data, "tensors"):  # TensorDataset
         x, y = data.tensors[0], data.tensors[1]
@@ -104,4 +117,4 @@ def class_names(data: Any, num_classes: int) -> list[str]:
     return [str(i) for i in range(num_classes)]
 
 
-__all__ = ["Preprocess", "as_tensors", "class_names"]
+__all__ = ["Preprocess", "as_tensors", "class_names", "is_series"]
