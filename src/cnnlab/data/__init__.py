@@ -1,4 +1,6 @@
-"""Datasets: IDX files, the MNIST family (download + cache), and the embedded ``mnist-sample``.
+"""Datasets: IDX files, the MNIST family (download + cache), the embedded ``mnist-sample``, and
+the series sets (``mnist1d``, ``mnist1d-shuffled``, ``ucr:<Name>``, ``csv:<path>``; see
+:mod:`cnnlab.data.series`).
 
 Torch-free at import time (tensors are created lazily) so the CLI starts instantly.
 
@@ -20,6 +22,7 @@ from cnnlab.data.idx import read_idx, write_idx
 from cnnlab.data.mnist import KMNIST, MNIST, FashionMNIST, IdxImageDataset, locate
 from cnnlab.data.registry import REGISTRY
 from cnnlab.data.sample import MNISTSample
+from cnnlab.data.series import PLACEHOLDERS, SERIES, SeriesDataset, is_series_name, open_series
 from cnnlab.errors import DataError
 
 
@@ -45,9 +48,37 @@ DATASETS: dict[str, DatasetClass] = {
 AUTO = "auto"
 
 
-def names() -> list[str]:
-    """Every name ``get_dataset`` accepts, ``auto`` first."""
+class Names(list[str]):
+    """The dataset names as a list, whose ``in`` also accepts the open-ended ``ucr:<Name>`` and
+    ``csv:<path>`` (so ``name in names()`` — and the lab's ``choices`` check — stays right)."""
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and is_valid_name(name)
+
+
+def names() -> Names:
+    """Every name ``get_dataset`` accepts, ``auto`` first; open-ended ones as ``ucr:<Name>``."""
+    return Names([AUTO, *DATASETS, *SERIES, *PLACEHOLDERS])
+
+
+def image_names() -> list[str]:
+    """The image datasets' names, ``auto`` first (for options that need images)."""
     return [AUTO, *DATASETS]
+
+
+def series_names() -> Names:
+    """The series datasets' names (``ucr:``/``csv:`` open-ended; ``in`` accepts any of them)."""
+    return _SeriesNames([*SERIES, *PLACEHOLDERS])
+
+
+class _SeriesNames(Names):
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and is_series_name(name)
+
+
+def is_valid_name(name: str) -> bool:
+    """True for any name ``get_dataset`` accepts: an image set, ``auto`` or a series name."""
+    return name == AUTO or name in DATASETS or is_series_name(name)
 
 
 @dataclass(frozen=True)
@@ -82,6 +113,8 @@ def resolve(
         if locate(REGISTRY["mnist"], train, data_dir) is not None:
             return Resolution("mnist", "local", "data.using.auto_mnist")
         return Resolution("mnist-sample", "embedded", "data.using.auto_sample")
+    if is_series_name(name):
+        return Resolution(name, "series", "data.series.using")
     if name not in DATASETS:
         raise DataError("data.unknown", name=name, valid=", ".join(names()))
     if name == "mnist-sample":
@@ -120,12 +153,18 @@ def get_dataset(
     download: bool = False,
     transform: Any = None,
     progress: Progress | None = None,
-) -> IdxImageDataset:
+    *,
+    label_column: str = "label",
+) -> Any:
     """Open a dataset by registry name (see :func:`names`), torchvision-style.
 
-    Raises DataError for an unknown name (listing the valid ones) or for data that is neither local,
-    cached nor downloadable (suggesting ``mnist-sample`` or ``--data-dir``).
+    Returns an :class:`IdxImageDataset` for an image name and a :class:`SeriesDataset` for a series
+    name (``label_column`` is used by ``csv:`` only). Raises DataError for an unknown name (listing
+    the valid ones) or for data that is neither local, cached nor downloadable (suggesting
+    ``mnist-sample`` or ``--data-dir``).
     """
+    if is_series_name(name):
+        return open_series(name, train=train, transform=transform, label_column=label_column)
     resolved = resolve(name, root, download, train).name
     return DATASETS[resolved](
         root=root, train=train, download=download, transform=transform, progress=progress
@@ -136,6 +175,12 @@ __all__ = [
     "DATASETS",
     "AUTO",
     "names",
+    "Names",
+    "image_names",
+    "series_names",
+    "is_valid_name",
+    "SERIES",
+    "SeriesDataset",
     "resolve",
     "Resolution",
     "get_dataset",
