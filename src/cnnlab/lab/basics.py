@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnlab.lab.common import DataParams, open_data
-from cnnlab.lab.registry import register
+from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.progress import Progress
 from cnnlab.result import Message
 
@@ -39,7 +39,7 @@ KERNELS = ("random", "sobel", "blur")
 class BasicsParams(DataParams):
     index: int = field(default=0, metadata={"help": "lab.param.index", "min": 0})
     # the note's train_dataset[0]
-    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
+    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0, "max": SEED_MAX})
     # seeds the random (asymmetric) 3×3 kernel and the Conv2d of the unbatched-input check
 
 

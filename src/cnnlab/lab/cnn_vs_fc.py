@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnlab.lab.registry import register
+from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.lab.stats import ALPHA, Paired, Spread, mcnemar, spread
 from cnnlab.lab.training import TrainDataParams, load_train_test, train_model
 from cnnlab.progress import Progress, emit
@@ -61,13 +61,17 @@ N_DIGITS = 6  # test digits drawn before and after the permutation
 
 @dataclass
 class CnnVsFcParams(TrainDataParams):
-    perm_seed: int = field(default=0, metadata={"help": "lab.cnn_vs_fc.param.perm_seed", "min": 0})
+    perm_seed: int = field(
+        default=0, metadata={"help": "lab.cnn_vs_fc.param.perm_seed", "min": 0, "max": SEED_MAX}
+    )
     # seeds the one pixel permutation shared by the training and test images
     epochs: int = field(
         default=4, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
     )
     # both networks are near their plateau on mnist-sample after 4 AdamW epochs
-    seeds: int = field(default=3, metadata={"help": "lab.cnn_vs_fc.param.seeds", "min": 1})
+    seeds: int = field(
+        default=3, metadata={"help": "lab.cnn_vs_fc.param.seeds", "min": 1, "max": 10}
+    )
     # seeds seed, seed+1, …: 4 networks per seed + 1 exact control ≈ 90 s on 1 thread
 
 

@@ -43,19 +43,32 @@ class ConvStepsParams:
         default=3, metadata={"help": "cli.conv_steps.opt.kernel_size", "min": 1, "max": MAX_SIZE}
     )
     # the guide's 3×3 kernel
-    padding: int = field(default=0, metadata={"help": "cli.conv_steps.opt.padding"})
-    stride: int = field(default=1, metadata={"help": "cli.conv_steps.opt.stride"})
-    dilation: int = field(default=1, metadata={"help": "cli.conv_steps.opt.dilation"})
-    # padding, stride and dilation are checked by the engine, whose error shows the size formula
-    bias: float = field(default=0.0, metadata={"help": "cli.conv_steps.opt.bias"})
+    padding: int = field(
+        default=0, metadata={"help": "cli.conv_steps.opt.padding", "min": 0, "max": MAX_SIZE}
+    )
+    stride: int = field(
+        default=1, metadata={"help": "cli.conv_steps.opt.stride", "min": 1, "max": MAX_SIZE}
+    )
+    dilation: int = field(
+        default=1, metadata={"help": "cli.conv_steps.opt.dilation", "min": 1, "max": MAX_SIZE}
+    )
+    # bounded like the sizes; an impossible combination is the engine's ShapeError with the formula
+    bias: float = field(
+        default=0.0, metadata={"help": "cli.conv_steps.opt.bias", "min": -1e6, "max": 1e6}
+    )
     image: str | None = field(
         default=None, metadata={"help": "cli.conv_steps.opt.image", "choices": names()}
     )
     # None: the guide's small integers; a dataset name: the centre patch of one of its test images
     index: int = field(default=0, metadata={"help": "cli.conv_steps.opt.index", "min": 0})
-    limit: int = field(default=9, metadata={"help": "cli.conv_steps.opt.limit", "min": 0})
+    limit: int = field(
+        default=9,
+        metadata={"help": "cli.conv_steps.opt.limit", "min": 0, "max": MAX_SIZE * MAX_SIZE},
+    )
     # 9 shows every cell of the default 3×3 output; 0 shows all
-    at: tuple[int, int] | None = field(default=None, metadata={"help": "cli.conv_steps.opt.at"})
+    at: tuple[int, int] | None = field(
+        default=None, metadata={"help": "cli.conv_steps.opt.at", "min": 0, "max": 3 * MAX_SIZE}
+    )
     # show only output cell (i, j)
 
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnlab.lab.common import DataParams, open_data
-from cnnlab.lab.registry import register
+from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.progress import Progress, emit
 from cnnlab.result import Message
 
@@ -67,7 +67,7 @@ class NoGradParams(DataParams):
         default=2, metadata={"help": "lab.no_grad.param.warmup", "min": 0, "max": 50}
     )
     # untimed rounds first (oneDNN primitive creation, caches)
-    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
+    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0, "max": SEED_MAX})
     # model weights (values do not change the cost, but keep runs identical)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from cnnlab.i18n import Msg
 from cnnlab.lab.common import DataParams, open_data
-from cnnlab.lab.registry import register
+from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.progress import Progress
 from cnnlab.result import Message
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 class PaddingParams(DataParams):
     index: int = field(default=0, metadata={"help": "lab.param.index", "min": 0})
     # the note uses train_dataset[0]; on the embedded sample index i is a digit of class i % 10
-    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
+    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0, "max": SEED_MAX})
     # torch.manual_seed before building the models, so the random kernels are reproducible
 
 

@@ -36,7 +36,7 @@ import numpy as np
 from cnnlab.errors import ConfigError
 from cnnlab.i18n import Msg
 from cnnlab.lab.common import DataParams, open_data
-from cnnlab.lab.registry import register
+from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.lab.stats import Spread, spread
 from cnnlab.progress import Progress, emit
 from cnnlab.result import Message
@@ -60,13 +60,15 @@ class PoolingParams(DataParams):
         default=4, metadata={"help": "lab.pooling.param.max_shift", "min": 1, "max": 27}
     )
     # shifts 0..max_shift pixels = 0..2 pooled cells for pool 2; must reach one whole cell (≥ pool)
-    n_images: int = field(default=500, metadata={"help": "lab.pooling.param.n_images", "min": 1})
+    n_images: int = field(
+        default=500, metadata={"help": "lab.pooling.param.n_images", "min": 1, "max": 60_000}
+    )
     # digits averaged for the residual curves (the first n of the split)
     channels: int = field(
         default=8, metadata={"help": "lab.pooling.param.channels", "min": 1, "max": 256}
     )
     # feature maps of the random conv layer
-    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
+    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0, "max": SEED_MAX})
     # the first conv seed; the others are seed + 1, …
     seeds: int = field(default=3, metadata={"help": "lab.pooling.param.seeds", "min": 1, "max": 20})
     # random conv layers the residuals are averaged over (mean ± std)

@@ -45,7 +45,7 @@ import numpy as np
 from cnnlab.errors import ConfigError
 from cnnlab.i18n import Msg
 from cnnlab.lab.common import DataParams, open_data
-from cnnlab.lab.registry import register
+from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.lab.stats import Spread, spread
 from cnnlab.progress import Progress, emit
 from cnnlab.result import Message
@@ -56,6 +56,10 @@ if TYPE_CHECKING:
 TOKEN = re.compile(r"^(?P<op>[cma])(?P<k>\d+)(?:s(?P<s>\d+))?(?:d(?P<d>\d+))?(?:p(?P<p>\d+))?$")
 MAX_LAYERS = 16
 CHANNELS = 4  # channels of every conv of the real network (enough for a nonzero unit)
+# Per-token limits: on a 28×28 digit a kernel, stride or padding past 32 (dilation past 16) only
+# adds zeros and time; they also keep one layer's tensors small before the memory estimate.
+TOKEN_LIMITS = {"kernel": 32, "stride": 32, "dilation": 16, "padding": 32}
+MAX_BYTES = 2 << 30  # the gradient canvases are 3× the field; past 2 GiB a stack is not a lesson
 KINDS = {"c": "Conv2d", "m": "MaxPool2d", "a": "AvgPool2d"}
 UNIFORM_SHARE = 0.25  # central half of width × half of height of a uniformly weighted field
 
@@ -65,12 +69,15 @@ class ReceptiveFieldParams(DataParams):
     index: int = field(default=0, metadata={"help": "lab.param.index", "min": 0})
     # which digit the fields are drawn on (index i of the embedded sample is a digit i % 10)
     stack: str = field(
-        default="c3,c3,m2,c3,c3,m2,c3", metadata={"help": "lab.receptive_field.param.stack"}
+        default="c3,c3,m2,c3,c3,m2,c3",
+        metadata={"help": "lab.receptive_field.param.stack", "check": lambda v: check_stack(v)},
     )
     # SimpleCNN-like: two 3×3 convs per block, 2×2 max-pool between blocks → field 3,5,6,10,14,16,24
-    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
+    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0, "max": SEED_MAX})
     # first seed of the random networks (seed, seed + 1, …)
-    seeds: int = field(default=3, metadata={"help": "lab.receptive_field.param.seeds", "min": 1})
+    seeds: int = field(
+        default=3, metadata={"help": "lab.receptive_field.param.seeds", "min": 1, "max": 20}
+    )
     # random ReLU networks whose central share is averaged (mean ± std)
 
 
@@ -114,8 +121,75 @@ def parse_spec(spec: str) -> list[LayerSpec]:
             pad = (0, 0)
         if m["op"] == "a" and d != 1:
             raise ConfigError("error.pool_dilation", dilation=d)
+        typed = {"kernel": k, "stride": s, "dilation": d, "padding": int(m["p"] or 0)}
+        for what, value in typed.items():  # only what the user wrote: 'same' padding follows k, d
+            if value > TOKEN_LIMITS[what]:
+                raise ConfigError(
+                    "lab.receptive_field.token_limit",
+                    token=tok,
+                    spec=spec,
+                    what=Msg(f"bounds.what.{what}"),
+                    value=value,
+                    low=0 if what == "padding" else 1,
+                    high=TOKEN_LIMITS[what],
+                )
         layers.append(LayerSpec(KINDS[m["op"]], k, s, pad, d))
     return layers
+
+
+def estimate_bytes(specs: list[LayerSpec], size: int = 28) -> int:
+    """Peak bytes ``measure`` allocates for ``specs`` on a ``size × size`` image (an estimate).
+
+    The largest part is the linearised check: for layer ``d`` a canvas ``max(size, 3·field_d)``
+    wide, run through the prefix ``0..d`` in float32 (each layer's padded input and output, and
+    their gradients: 3 × 4 bytes a cell), plus two float64 copies of the canvas-sized gradient.
+    The real networks (``CHANNELS`` channels on the image itself) are counted the same way.
+    """
+    from cnnlab.geometry import rf_chain
+
+    fields = rf_chain((ls.kernel, ls.stride, ls.padding[0], ls.dilation) for ls in specs)
+    peak = 0
+    for depth, f in enumerate(fields):
+        for side, channels in ((max(size, 3 * f.size), 1), (size, CHANNELS)):
+            total = 2 * 8 * side * side if channels == 1 else 0
+            n = side
+            for ls, out in zip(
+                specs[: depth + 1], out_sizes(specs[: depth + 1], side), strict=True
+            ):
+                padded = n + ls.padding[0] + ls.padding[1]
+                total += 3 * 4 * channels * (padded * padded + out * out)
+                n = out
+            peak = max(peak, total)
+    return peak
+
+
+def mem_available() -> int | None:
+    """``MemAvailable`` from /proc/meminfo in bytes (None where there is no such file)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_stack(spec: str) -> None:
+    """Refuse a stack before any work: bad tokens, per-token limits, and a memory estimate over
+    ``MAX_BYTES`` or over half of the machine's available memory (both named in the message)."""
+    specs = parse_spec(spec)
+    need = estimate_bytes(specs)
+    avail = mem_available()
+    limit = MAX_BYTES if avail is None else min(MAX_BYTES, avail // 2)
+    if need > limit:
+        raise ConfigError(
+            "lab.receptive_field.too_big",
+            spec=spec,
+            need=f"{need / 2**20:,.0f}",
+            limit=f"{limit / 2**20:,.0f}",
+            avail="?" if avail is None else f"{avail / 2**20:,.0f}",
+        )
 
 
 def parse_stack(spec: str, in_channels: int = 1) -> Any:
@@ -761,6 +835,8 @@ __all__ = [
     "LayerSpec",
     "parse_spec",
     "parse_stack",
+    "check_stack",
+    "estimate_bytes",
     "out_sizes",
     "central_weights",
     "central_share",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -121,37 +122,56 @@ class Experiment:
         return self.run(params, lang=lang, callback=callback)
 
 
+SEED_MAX = 2**32 - 1  # torch.manual_seed and numpy take larger ones, but 32 bits is the
+# range every generator (and a seed range seed, seed + 1, …) accepts; larger overflowed in torch
+
+
 def check_params(params: Any) -> None:
-    """Validate fields against their ``metadata`` (``min``, ``max``, ``choices``) before any
-    work."""
+    """Validate fields against their ``metadata`` before any work.
+
+    ``choices``, ``min`` and ``max`` apply to the value, or to each item of a tuple/list value;
+    ``max_items`` bounds a tuple's length; ``check`` is a callable run last on the whole value
+    (a field whose limit is not a plain range, such as a layer spec). A float must be finite and a
+    NaN fails every range (the comparisons are written so that NaN is never "in range").
+    """
     for f in dataclasses.fields(params):
         value = getattr(params, f.name)
         meta = f.metadata
         if value is None:
             continue
-        if "choices" in meta and value not in meta["choices"]:
+        items = tuple(value) if isinstance(value, tuple | list) else (value,)
+        if "max_items" in meta and not (1 <= len(items) <= meta["max_items"]):
             raise ConfigError(
-                "lab.error.choice",
-                param=f.name,
-                value=value,
-                valid=", ".join(map(str, meta["choices"])),
+                "bounds.items", param=f.name, n=len(items), low=1, high=meta["max_items"]
             )
-        if "min" in meta and value < meta["min"]:
-            raise ConfigError(
-                "lab.error.range",
-                param=f.name,
-                value=value,
-                low=meta["min"],
-                high=meta.get("max", "∞"),
-            )
-        if "max" in meta and value > meta["max"]:
-            raise ConfigError(
-                "lab.error.range",
-                param=f.name,
-                value=value,
-                low=meta.get("min", "-∞"),
-                high=meta["max"],
-            )
+        for item in items:
+            _check_value(f.name, item, meta)
+        if "check" in meta:
+            meta["check"](value)
+
+
+def _check_value(name: str, value: Any, meta: Any) -> None:
+    if "choices" in meta and value not in meta["choices"]:
+        raise ConfigError(
+            "lab.error.choice", param=name, value=value, valid=", ".join(map(str, meta["choices"]))
+        )
+    low, high = meta.get("min"), meta.get("max")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(
+            "bounds.not_finite",
+            param=name,
+            value=value,
+            low="-∞" if low is None else low,
+            high="∞" if high is None else high,
+        )
+    if (low is not None and not value >= low) or (high is not None and not value <= high):
+        raise ConfigError(
+            "lab.error.range",
+            param=name,
+            value=value,
+            low="-∞" if low is None else low,
+            high="∞" if high is None else high,
+        )
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -197,6 +217,8 @@ MODULES = (
     "cnn_vs_fc",
     "translation",
     "no_grad",
+    "conv1d",
+    "series_translation",
 )
 
 
@@ -213,4 +235,13 @@ def get(name: str) -> Experiment:
     return experiments[name]
 
 
-__all__ = ["Experiment", "EXPERIMENTS", "register", "load_all", "get", "check_params", "MODULES"]
+__all__ = [
+    "Experiment",
+    "EXPERIMENTS",
+    "register",
+    "load_all",
+    "get",
+    "check_params",
+    "MODULES",
+    "SEED_MAX",
+]

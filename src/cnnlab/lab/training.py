@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from cnnlab.data import get_dataset, names
 from cnnlab.errors import ConfigError
+from cnnlab.lab.registry import SEED_MAX
 
 if TYPE_CHECKING:
     import torch
@@ -41,15 +42,19 @@ class TrainDataParams:
     # auto: full MNIST when found locally, else the embedded 4,000/1,000-digit sample
     data_dir: str | None = field(default=None, metadata={"help": "lab.param.data_dir"})
     download: bool = field(default=False, metadata={"help": "lab.param.download"})
-    n_train: int = field(default=4000, metadata={"help": "lab.training.param.n_train", "min": 10})
+    n_train: int = field(
+        default=4000, metadata={"help": "lab.training.param.n_train", "min": 10, "max": 60_000}
+    )
     # all of mnist-sample's training split: enough for ~95 % with a small CNN in seconds
-    n_test: int = field(default=1000, metadata={"help": "lab.training.param.n_test", "min": 10})
+    n_test: int = field(
+        default=1000, metadata={"help": "lab.training.param.n_test", "min": 10, "max": 10_000}
+    )
     # all of mnist-sample's test split: ±0.7 % binomial standard error at 95 % accuracy
     epochs: int = field(
         default=4, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
     )
     # a small budget: the point is the comparison, not state-of-the-art accuracy
-    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
+    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0, "max": SEED_MAX})
     # seeds model init and fit's shuffling: the same seed gives the same numbers
 
 

@@ -70,7 +70,9 @@ class WeightSharingParams(TrainDataParams):
         default=3, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
     )
     # a small budget: ~5 s per network on 1 thread at the defaults (9 networks ≈ 45 s)
-    seeds: int = field(default=3, metadata={"help": "lab.weight_sharing.param.seeds", "min": 1})
+    seeds: int = field(
+        default=3, metadata={"help": "lab.weight_sharing.param.seeds", "min": 1, "max": 10}
+    )
     # seeds seed, seed+1, …: the spread over seeds is the noise a difference must beat
 
 
