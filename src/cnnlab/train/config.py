@@ -14,7 +14,7 @@ from cnnlab.errors import ConfigError
 
 OPTIMIZERS = ("sgd", "adamw", "adadelta")
 SCHEDULES = ("onecycle", "step", "constant")
-AUGMENTS = ("none", "flip")
+AUGMENTS = ("none", "flip", "roll")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 # Fields that shape the optimisation trajectory: a resumed run must use the checkpoint's values or
@@ -50,6 +50,7 @@ class TrainConfig:
     step_gamma: float = 0.7  # StepLR decay per epoch, as in the PyTorch MNIST example
     label_smoothing: float = 0.0  # cross-entropy label smoothing (0 = plain CE)
     augment: str = "none"  # none | flip (random horizontal flip, batched: for clothes, not digits)
+    # … | roll (each series shifted circularly by -3..3 steps: for series, cnnlab.train.tensors)
     seed: int = 0  # seeds init, shuffling, dropout and augmentation: same seed → same numbers
     device: str = "auto"  # auto picks cuda, then mps, then cpu
     channels_last: bool = True  # NHWC lets oneDNN run convs ~1.5-2x faster on CPU

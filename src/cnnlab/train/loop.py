@@ -31,7 +31,7 @@ from cnnlab.train.device import resolve_device
 from cnnlab.train.metrics import Metrics, evaluate_tensors
 from cnnlab.train.optim import make_optimizer, make_scheduler
 from cnnlab.train.state import TrainState, fresh_running
-from cnnlab.train.tensors import Preprocess, as_tensors, class_names
+from cnnlab.train.tensors import ROLL_STEPS, Preprocess, as_tensors, class_names, random_roll
 
 Callback = Progress  # one event type: see cnnlab.progress
 _SHUFFLE_SALT = 1_000_003  # keeps per-epoch and per-step seeds of one run apart
@@ -356,6 +356,9 @@ def _train_step(run: _Run, state: TrainState, perm: torch.Tensor) -> None:
         g = torch.Generator().manual_seed(cfg.seed * _SHUFFLE_SALT - state.global_step - 1)
         flip = (torch.rand(len(idx), generator=g) < 0.5).view(-1, 1, 1, 1)
         xb = torch.where(flip, xb.flip(3), xb)
+    elif cfg.augment == "roll":  # series (N, C, 1, L): shift along L
+        g = torch.Generator().manual_seed(cfg.seed * _SHUFFLE_SALT - state.global_step - 1)
+        xb = random_roll(xb, ROLL_STEPS, g)
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     xb = xb.to(run.device, non_blocking=True).contiguous(memory_format=memory_format)
     yb = yb.to(run.device, non_blocking=True)

@@ -109,6 +109,18 @@ def as_tensors(data: Any) -> tuple[torch.Tensor, torch.Tensor]:
     return _as_nchw_unit(x), y.to(torch.int64)
 
 
+ROLL_STEPS = 3  # ``augment="roll"``: shift each series by -3..3 steps (the MNIST-1D recipe)
+
+
+def random_roll(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Each sample of ``x (B, C, H, W)`` rolled circularly along W by its own shift in
+    ``[-max_shift, max_shift]`` — ``torch.roll`` per sample, as one gather."""
+    b, length = x.shape[0], x.shape[-1]
+    shift = torch.randint(-max_shift, max_shift + 1, (b, 1), generator=generator)  # (B, 1)
+    pos = (torch.arange(length).view(1, -1) - shift) % length  # (B, W): out[i] = x[i - shift]
+    return x.gather(3, pos.view(b, 1, 1, length).expand_as(x))
+
+
 def class_names(data: Any, num_classes: int) -> list[str]:
     """The dataset's ``classes`` if it has them, else ``"0".."K-1"``."""
     classes = getattr(data, "classes", None)
@@ -117,4 +129,4 @@ def class_names(data: Any, num_classes: int) -> list[str]:
     return [str(i) for i in range(num_classes)]
 
 
-__all__ = ["Preprocess", "as_tensors", "class_names", "is_series"]
+__all__ = ["Preprocess", "as_tensors", "class_names", "is_series", "random_roll", "ROLL_STEPS"]
