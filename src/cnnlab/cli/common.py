@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -53,24 +54,32 @@ def out_option(
 
 
 def check_out_dir(path: str | os.PathLike[str]) -> Path:
-    """Check, without creating anything, that ``path`` is or can become a writable directory.
+    """Check, leaving nothing behind, that ``path`` is or can become a writable directory.
 
-    Called before any work so that an unwritable ``--out`` fails fast and leaves nothing behind.
+    Called before any work so that an unwritable ``--out`` fails fast. The check is a real probe:
+    a temp file created and removed in the nearest existing ancestor (``os.access`` says yes to
+    ``/proc/x`` as root, where nothing can be created). An empty path is refused by name.
     """
+    if not str(path).strip():
+        raise OutputError("error.output_dir", path=str(path), reason=Msg("bounds.reason.empty_out"))
     out = Path(path).expanduser().absolute()
     probe = out
-    while not probe.exists():
+    while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not probe.is_dir():
         raise OutputError(
             "error.output_dir", path=str(out), reason=Msg("error.reason.not_dir", path=str(probe))
         )
-    if not os.access(probe, os.W_OK | os.X_OK):
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".cnnlab-probe-", dir=probe)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
         raise OutputError(
             "error.output_dir",
             path=str(out),
             reason=Msg("error.reason.not_writable", path=str(probe)),
-        )
+        ) from exc
     return out
 
 

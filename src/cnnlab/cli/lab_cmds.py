@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from cnnlab.cli.click_i18n import ListingGroup
 from cnnlab.cli.common import check_out_dir, emit_result, info, json_option, lang_option, out_option
 from cnnlab.i18n import t
 from cnnlab.lab.registry import Experiment, load_all
@@ -81,7 +82,7 @@ def make_command(exp: Experiment, name: str | None = None) -> click.Command:
     def callback(as_json: bool, out: str | None, **values: Any) -> None:
         values = {k: (tuple(v) if isinstance(v, tuple | list) else v) for k, v in values.items()}
         params = exp.make_params(**values)  # validates ranges/choices before any work
-        out_dir = check_out_dir(out) if out else None  # fail fast on an unwritable --out
+        out_dir = check_out_dir(out) if out is not None else None  # fail fast, "" included
         if hasattr(params, "data"):
             from cnnlab.data import resolve
 
@@ -118,7 +119,7 @@ def _apply(decorator: Any, command: click.Command) -> click.Command:
     return decorator(command)
 
 
-@click.group("lab", help=t("cli.lab.help"))
+@click.group("lab", cls=ListingGroup, help=t("cli.lab.help"))
 @lang_option
 def lab_group() -> None:
     pass
