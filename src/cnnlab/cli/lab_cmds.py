@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 
-from cnnlab.cli.click_i18n import ListingGroup
 from cnnlab.cli.common import check_out_dir, emit_result, info, json_option, lang_option, out_option
 from cnnlab.i18n import t
 from cnnlab.lab.registry import Experiment, load_all
@@ -119,7 +118,7 @@ def _apply(decorator: Any, command: click.Command) -> click.Command:
     return decorator(command)
 
 
-@click.group("lab", cls=ListingGroup, help=t("cli.lab.help"))
+@click.group("lab", help=t("cli.lab.help"))
 @lang_option
 def lab_group() -> None:
     pass
