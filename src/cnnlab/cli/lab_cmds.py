@@ -13,7 +13,15 @@ from typing import Any
 
 import click
 
-from cnnlab.cli.common import check_out_dir, emit_result, info, json_option, lang_option, out_option
+from cnnlab.cli.common import (
+    check_out_dir,
+    emit_result,
+    hold_out_dir,
+    info,
+    json_option,
+    lang_option,
+    out_option,
+)
 from cnnlab.i18n import t
 from cnnlab.lab.registry import Experiment, load_all
 
@@ -95,9 +103,10 @@ def make_command(exp: Experiment, name: str | None = None) -> click.Command:
             )
         from cnnlab.cli.progress import ProgressBar
 
-        with ProgressBar() as progress:
-            result = exp(params, callback=progress)
-        emit_result(result, as_json, out_dir)
+        with hold_out_dir(out_dir):  # one run per --out folder, held until the files are saved
+            with ProgressBar() as progress:
+                result = exp(params, callback=progress)
+            emit_result(result, as_json, out_dir)
 
     params: list[click.Parameter] = [_option(f, hints[f.name]) for f in fields]
     command = click.Command(

@@ -6,7 +6,14 @@ import time
 
 import click
 
-from cnnlab.cli.common import check_out_dir, info, json_option, lang_option, out_option
+from cnnlab.cli.common import (
+    check_out_dir,
+    hold_out_dir,
+    info,
+    json_option,
+    lang_option,
+    out_option,
+)
 from cnnlab.cli.progress import ProgressBar
 from cnnlab.i18n import t
 
@@ -31,14 +38,15 @@ def tour(
     out_dir = check_out_dir(out)
     info(resolve(data, data_dir).describe())
     start = time.perf_counter()
-    with ProgressBar() as progress:
-        entries = run_tour(
-            quick=quick,
-            only=list(only) or None,
-            data={"data": data, "data_dir": data_dir},
-            callback=progress,
-        )
-    index = write_report(entries, out_dir)
+    with hold_out_dir(out_dir):  # one run per --out folder, from the first experiment to the report
+        with ProgressBar() as progress:
+            entries = run_tour(
+                quick=quick,
+                only=list(only) or None,
+                data={"data": data, "data_dir": data_dir},
+                callback=progress,
+            )
+        index = write_report(entries, out_dir)
     seconds = time.perf_counter() - start
     if as_json:
         click.echo((out_dir / "numbers.json").read_text(encoding="utf-8"))
@@ -59,8 +67,9 @@ def report(report_dir: str, out: str | None) -> None:
     from cnnlab.report import read_report, write_report
 
     entries = read_report(report_dir)  # fails before writing anything
-    out_dir = check_out_dir(out or report_dir)
-    index = write_report(entries, out_dir, rerendered=True)
+    out_dir = check_out_dir(report_dir if out is None else out)
+    with hold_out_dir(out_dir):
+        index = write_report(entries, out_dir, rerendered=True)
     click.echo(t("cli.tour.report", path=str(index)))
 
 

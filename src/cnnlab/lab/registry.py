@@ -217,8 +217,6 @@ MODULES = (
     "cnn_vs_fc",
     "translation",
     "no_grad",
-    "conv1d",
-    "series_translation",
 )
 
 

@@ -99,6 +99,14 @@ def check_model_name(name: str) -> None:
         raise ConfigError("error.model_name", value=name, valid=", ".join(names()))
 
 
+def check_series_fit(model: str, data: str) -> None:
+    """ConfigError for a series model on an image dataset or an image model on a series one."""
+    from cnnlab.data.series import is_series_name
+    from cnnlab.train.series import check_model_fits_data
+
+    check_model_fits_data(model, data, is_series_name(data))
+
+
 def plan_training(
     model: str,
     data: str,
@@ -141,6 +149,7 @@ def plan_training(
         check_positive("limit", limit)
     check_model_name(model)
     check_data_name(data)
+    check_series_fit(model, data)
     return TrainPlan(model, {**base_kwargs, **arch.kwargs(model)}, data, data_dir, limit, config)
 
 
@@ -155,8 +164,11 @@ def _saved_meta(out: str | os.PathLike[str]) -> dict[str, Any] | None:
 def load_split(name: str, data_dir: str | None, train: bool, limit: int | None = None) -> Any:
     """The ``train`` or test split of dataset ``name``; only its first ``limit`` items if given."""
     from cnnlab.data import get_dataset
+    from cnnlab.train.series import is_series, subset_series
 
     ds = get_dataset(name, train=train, root=data_dir)
+    if limit is not None and is_series(ds):
+        return subset_series(ds, limit)
     if limit is not None:
         return _Subset(
             ds.data[:limit].clone(), ds.targets[:limit].clone(), getattr(ds, "classes", None)
@@ -179,12 +191,15 @@ def run_training(plan: TrainPlan, progress: Progress | None = None) -> TrainRun:
     """
     from cnnlab.models import build, num_params
     from cnnlab.train.loop import fit, seed_everything
+    from cnnlab.train.series import model_kwargs_for, series_info
 
     train_ds = load_split(plan.data, plan.data_dir, True, plan.limit)
     test_ds = load_split(plan.data, plan.data_dir, False)
     seed_everything(plan.config.seed)
-    net = build(plan.model, **plan.model_kwargs)
-    result = fit(net, train_ds, test_ds, plan.config, progress, run_info=plan.run_info)
+    kwargs = {**model_kwargs_for(plan.model, plan.data, train_ds), **plan.model_kwargs}
+    net = build(plan.model, **kwargs)
+    info = {**plan.run_info, **series_info(train_ds)}
+    result = fit(net, train_ds, test_ds, plan.config, progress, run_info=info)
     classes = getattr(train_ds, "classes", None)
     return TrainRun(plan, result, num_params(net), list(classes) if classes else None)
 
@@ -198,4 +213,5 @@ __all__ = [
     "load_split",
     "check_data_name",
     "check_model_name",
+    "check_series_fit",
 ]
