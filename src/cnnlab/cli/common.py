@@ -3,10 +3,11 @@ library)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,35 @@ def check_out_dir(path: str | os.PathLike[str]) -> Path:
     return out
 
 
+@contextlib.contextmanager
+def hold_out_dir(out: Path | None) -> Iterator[Path | None]:
+    """Own ``out`` for the whole run: :func:`cnnlab.fileio.lock_output_dir` (a second run on the
+    same folder is refused at once, naming it and the holder's PID). On failure, the folders this
+    run created and left empty are removed again, so a refused or failed run leaves nothing.
+    ``None`` (no ``--out``) holds nothing.
+    """
+    if out is None:
+        yield None
+        return
+    from cnnlab.fileio import lock_output_dir
+
+    created = []
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        created.append(probe)  # deepest first
+        probe = probe.parent
+    ok = False
+    try:
+        with lock_output_dir(out):
+            yield out
+        ok = True
+    finally:
+        if not ok:
+            for folder in created:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only when empty
+
+
 def info(message: str) -> None:
     """A status line for the user on stderr (keeps stdout clean for --json)."""
     click.echo(message, err=True)
@@ -111,6 +141,7 @@ __all__ = [
     "json_option",
     "out_option",
     "check_out_dir",
+    "hold_out_dir",
     "emit_result",
     "info",
     "DEFAULT_OUT",
