@@ -21,7 +21,7 @@ from cnnlab.cli.common import check_out_dir, info, json_option, lang_option
 from cnnlab.cli.progress import ProgressBar
 from cnnlab.i18n import t
 
-MODEL_CHOICES = "cnn|mlp|lc|gap|classic"
+MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d"
 
 
 @click.command("train", help=t("cli.train.help"))
@@ -70,7 +70,7 @@ MODEL_CHOICES = "cnn|mlp|lc|gap|classic"
     "--augment",
     default="none",
     show_default=True,
-    metavar="none|flip",
+    metavar="none|flip|roll",
     help=t("cli.train.opt.augment"),
 )
 @click.option("--target-acc", type=float, default=None, help=t("cli.train.opt.target_acc"))
@@ -202,7 +202,7 @@ def evaluate(
     device: str,
     as_json: bool,
 ) -> None:
-    from cnnlab.train.session import check_data_name, load_split
+    from cnnlab.train.session import check_data_name, check_series_fit, load_split
 
     if data is not None:
         check_data_name(data)
@@ -212,6 +212,7 @@ def evaluate(
     loaded = load_model(checkpoint)
     data = data or loaded.meta.get("run", {}).get("data") or "auto"
     check_data_name(data)
+    check_series_fit(str((loaded.meta.get("model") or {}).get("name", "")), data)
     ds = load_split(data, data_dir, split == "train", limit)
     m = run_eval(loaded.model, ds, loaded.preprocess, device=device).to_dict()
     if as_json:
@@ -256,9 +257,14 @@ def predict(
     from cnnlab.train import load_model
     from cnnlab.train.predict import open_image, prepare
     from cnnlab.train.predict import predict as run_predict
+    from cnnlab.train.series import check_predict_input, is_series_file
 
+    if is_series_file(image):
+        _predict_series(checkpoint, image, top, as_json)
+        return
     prepared = prepare(open_image(image), invert)  # bad image → DataError before loading the model
     loaded = load_model(checkpoint)
+    check_predict_input(loaded.meta, checkpoint, image, series=False)
     ranking = run_predict(loaded.model, loaded.preprocess, prepared, loaded.classes)[:top]
     if save_input:
         import io
@@ -295,6 +301,35 @@ def predict(
         click.echo(f"  {r['index']:>2} {r['class']:<14} {100 * r['prob']:6.2f}%")
     if save_input:
         click.echo(t("cli.saved", path=save_input))
+
+
+def _predict_series(checkpoint: str, path: str, top: int, as_json: bool) -> None:
+    """``predict`` for a series model: read, z-normalise as the training data was, rank."""
+    from cnnlab.i18n import Msg
+    from cnnlab.train import load_model
+    from cnnlab.train.series import (
+        check_predict_input,
+        predict_series,
+        prepare_series,
+        read_series,
+    )
+
+    loaded = load_model(checkpoint)
+    check_predict_input(loaded.meta, checkpoint, path, series=True)
+    znorm = bool((loaded.meta.get("run") or {}).get("znorm", False))
+    channels = int(loaded.input_shape[0]) if loaded.input_shape else 1
+    x = prepare_series(read_series(path, channels), znorm)  # (C, L)
+    ranking = predict_series(loaded.model, loaded.preprocess, x, loaded.classes)[:top]
+    if as_json:
+        result = {"series": path, "shape": list(x.shape), "znorm": znorm}
+        click.echo(json.dumps({**result, "prediction": ranking[0], "top": ranking}))
+        return
+    norm = Msg("data.series.norm.znorm" if znorm else "data.series.norm.none")
+    c, length = x.shape
+    click.echo(t("cli.predict.series_input", path=path, channels=c, length=length, norm=norm))
+    click.echo(t("cli.predict.result", cls=ranking[0]["class"], prob=100 * ranking[0]["prob"]))
+    for r in ranking:
+        click.echo(f"  {r['index']:>2} {r['class']:<14} {100 * r['prob']:6.2f}%")
 
 
 commands = [train, evaluate, predict]

@@ -4,7 +4,7 @@
 ("Time series classification from scratch with deep neural networks"), the strongest plain baseline
 of Fawaz et al. 2019's benchmark::
 
-    [Conv1d(k_i, 'same') → BatchNorm1d → ReLU] × 3, widths 128-256-128, kernels 8-5-3
+    [ZeroPad 'same' → Conv1d(k_i) → BatchNorm1d → ReLU] × 3, widths 128-256-128, kernels 8-5-3
       → global pooling over time (N, c_last) → Linear → (N, num_classes)
 
 Shapes for the defaults on MNIST-1D (``in_channels=1``, ``L=40``)::
@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from cnnlab.errors import ConfigError
-from cnnlab.geometry import check_positive
+from cnnlab.geometry import check_positive, same_padding
 from cnnlab.models.checks import check_channels, check_dropout
 
 POOLS = ("avg", "max")
@@ -130,7 +130,10 @@ class FCN1d(nn.Module):
         layers: list[nn.Module] = []
         c_prev = in_channels
         for c, k in zip(channels, kernels, strict=True):
-            layers.append(nn.Conv1d(c_prev, c, k, padding="same", bias=not batch_norm))
+            # 'same' as explicit zeros, split as PyTorch does (an even kernel's extra one on the
+            # right): identical output, without padding="same"'s copy-warning for even kernels
+            layers.append(nn.ConstantPad1d(same_padding(k), 0.0))
+            layers.append(nn.Conv1d(c_prev, c, k, bias=not batch_norm))
             if batch_norm:
                 layers.append(nn.BatchNorm1d(c))
             layers.append(nn.ReLU(inplace=True))

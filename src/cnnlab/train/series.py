@@ -95,6 +95,23 @@ def subset_series(ds: Any, limit: int) -> Any:
     )
 
 
+def check_predict_input(meta: dict[str, Any], checkpoint: str, path: str, series: bool) -> None:
+    """DataError unless the checkpoint's model takes what ``path`` holds (a series or an image)."""
+    model = str((meta.get("model") or {}).get("name", "?"))
+    wants_series = model in _series_models()
+    if wants_series == series:
+        return
+    raise DataError(
+        "train.series.predict_kind",
+        path=checkpoint,
+        model=model,
+        needs=Msg("train.series.kind.series" if wants_series else "train.series.kind.images"),
+        file=path,
+        holds=Msg("train.series.kind.series" if series else "train.series.kind.images"),
+        expected=Msg("train.series.expect.series" if wants_series else "train.series.expect.image"),
+    )
+
+
 def is_series_file(path: str | os.PathLike[str]) -> bool:
     """True when ``predict`` should read ``path`` as a series (``.npy`` or ``.csv``)."""
     return Path(path).suffix.lower() in SERIES_SUFFIXES
@@ -200,6 +217,7 @@ __all__ = [
     "series_info",
     "subset_series",
     "is_series_file",
+    "check_predict_input",
     "read_series",
     "prepare_series",
     "predict_series",
