@@ -5,7 +5,9 @@ Commands live in area modules (``cli/<area>_cmds.py``), each exposing ``commands
 torch at import time — ``cnnlab --help`` stays instant (``benchmarks/cli_startup.py`` measures it).
 
 Errors: any :class:`cnnlab.errors.CnnlabError` becomes a one-paragraph message on stderr and exit
-code 2; ``--debug`` (or ``CNNLAB_DEBUG=1``) shows the traceback instead.
+code 2; ``--debug`` (or ``CNNLAB_DEBUG=1``) shows the traceback instead. Click's own words
+(``Usage:``, option-parsing errors) follow ``--lang`` through :mod:`cnnlab.cli.click_i18n`. Bare
+``cnnlab`` (or a bare group such as ``cnnlab lab``) prints its help and exits 0.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from types import ModuleType
 
 import click
 
 from cnnlab import __version__
+from cnnlab.cli import click_i18n
 from cnnlab.errors import CnnlabError
-from cnnlab.i18n import set_lang, t
+from cnnlab.i18n import get_lang, set_lang, t
 
 AREAS = (
     "cnnlab.cli.tour_cmds",
@@ -28,6 +32,9 @@ AREAS = (
     "cnnlab.cli.train_cmds",
     "cnnlab.cli.engine_cmds",
 )
+# The language the area modules' help texts were rendered in when imported (they are built at
+# import time); a later in-process main() in another language rebuilds them.
+_built_lang: str | None = None
 
 
 def _prescan_lang(args: list[str]) -> None:
@@ -39,18 +46,40 @@ def _prescan_lang(args: list[str]) -> None:
             set_lang(arg.split("=", 1)[1])
 
 
+def _area_modules() -> list[ModuleType]:
+    """The area modules, imported, or re-imported when the language changed since."""
+    global _built_lang
+    lang = get_lang()
+    stale = _built_lang is not None and _built_lang != lang
+    modules = []
+    for area in AREAS:
+        module = importlib.import_module(area)
+        modules.append(importlib.reload(module) if stale else module)
+    _built_lang = lang
+    return modules
+
+
 def build_cli() -> click.Group:
     from cnnlab.cli.common import lang_option
 
-    @click.group(help=t("cli.help"), context_settings={"help_option_names": ["-h", "--help"]})
+    click_i18n.install()
+
+    @click.group(
+        cls=click_i18n.ListingGroup,
+        help=t("cli.help"),
+        context_settings={"help_option_names": ["-h", "--help"]},
+        invoke_without_command=True,
+    )
     @click.version_option(__version__, prog_name="cnnlab")
     @click.option("--debug", is_flag=True, help=t("cli.opt.debug"))
     @lang_option
-    def cli(debug: bool) -> None:
-        pass
+    @click.pass_context
+    def cli(ctx: click.Context, debug: bool) -> None:
+        if ctx.invoked_subcommand is None:  # `cnnlab` or `cnnlab --lang ko` alone: the help
+            click.echo(ctx.get_help())
 
-    for area in AREAS:
-        for command in importlib.import_module(area).commands:
+    for module in _area_modules():
+        for command in module.commands:
             cli.add_command(command)
     return cli
 
@@ -71,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:  # bare `cnnlab`: the help, not an error
+        click.echo(exc.ctx.get_help())
+        return 0
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 import click
 
+from cnnlab.cli.click_i18n import ListingGroup
 from cnnlab.cli.common import info, json_option, lang_option
 from cnnlab.i18n import t
 
 
-@click.group("data", help=t("cli.data.help"))
+@click.group("data", cls=ListingGroup, help=t("cli.data.help"))
 @lang_option
 def data_group() -> None:
     pass

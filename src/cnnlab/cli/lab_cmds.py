@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from cnnlab.cli.click_i18n import ListingGroup
 from cnnlab.cli.common import (
     check_out_dir,
     emit_result,
@@ -127,7 +128,7 @@ def _apply(decorator: Any, command: click.Command) -> click.Command:
     return decorator(command)
 
 
-@click.group("lab", help=t("cli.lab.help"))
+@click.group("lab", cls=ListingGroup, help=t("cli.lab.help"))
 @lang_option
 def lab_group() -> None:
     pass
