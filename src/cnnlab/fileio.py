@@ -150,9 +150,10 @@ def lock_output_dir(
     Takes an exclusive, non-blocking ``flock`` on ``<path>/.cnnlab.lock`` and writes the holder's
     PID and ``command`` (default: the process's command line) into it. A second process asking for
     the same folder gets :class:`OutputError` at once, naming the folder and the holder. The folder
-    is created (with parents) only when missing; a refused run creates nothing of its own. The lock
-    file is removed on release; after a crash or a kill the kernel releases the lock and the file
-    left behind is reused by the next run. Re-entrant within one process.
+    is created (with parents) only when missing, and removed again on release if the run left it
+    empty, so a refused or failed run leaves nothing behind. The lock file is removed on release;
+    after a crash or a kill the kernel releases the lock and the file left behind is reused by the
+    next run. Re-entrant within one process.
     """
     out = Path(path).expanduser()
     if not str(path).strip():
@@ -178,7 +179,12 @@ def lock_output_dir(
                 _held[key] = (held_fd, depth - 1)
         return
 
-    created = not out.exists()
+    # The outermost folder this call creates: removed again on release if the run left it empty.
+    created: Path | None = None
+    for folder in [out, *out.parents]:
+        if folder.exists():
+            break
+        created = folder
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -189,9 +195,7 @@ def lock_output_dir(
     try:
         got = _try_lock(lock_file)
     except OSError as exc:
-        if created:
-            with contextlib.suppress(OSError):
-                out.rmdir()
+        _remove_empty(out, created)
         raise OutputError(
             "error.output_dir", path=str(out), reason=exc.strerror or str(exc)
         ) from exc
@@ -214,6 +218,20 @@ def lock_output_dir(
         with contextlib.suppress(OSError):
             lock_file.unlink()
         os.close(fd)
+        _remove_empty(out, created)
+
+
+def _remove_empty(out: Path, created: Path | None) -> None:
+    """Remove the folders from ``out`` up to ``created`` that this run made and left empty."""
+    if created is None:
+        return
+    for folder in [out, *out.parents]:
+        try:
+            folder.rmdir()  # only an empty folder: anything the run wrote keeps it
+        except OSError:
+            return
+        if folder == created:
+            return
 
 
 __all__ = [

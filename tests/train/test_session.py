@@ -46,16 +46,16 @@ def test_resume_takes_what_was_not_given_from_the_checkpoint(tmp_path):
     assert other.model == "mlp" and other.model_kwargs == {"hidden": [8]}
 
 
-def test_without_a_checkpoint_resume_plans_a_fresh_run(tmp_path):
-    plan = plan_training(
-        "cnn",
-        "mnist-sample",
-        options=OPTIONS,
-        arch=Architecture(),
-        out=tmp_path / "new",
-        resume=True,
-    )
-    assert plan.model_kwargs == {} and plan.config.resume and plan.limit is None
+def test_without_a_checkpoint_resume_is_refused_not_a_fresh_run(tmp_path):
+    with pytest.raises(ConfigError, match=r"--resume: there is no checkpoint to resume in '.*new'"):
+        plan_training(
+            "cnn",
+            "mnist-sample",
+            options=OPTIONS,
+            arch=Architecture(),
+            out=tmp_path / "new",
+            resume=True,
+        )
     assert not (tmp_path / "new").exists()
 
 

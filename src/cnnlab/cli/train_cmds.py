@@ -109,10 +109,11 @@ def train(
     out: str,
     resume: bool,
     as_json: bool,
+    overwrite: bool,
     **opts: Any,
 ) -> None:
     from cnnlab.data import resolve
-    from cnnlab.train.session import Architecture, plan_training, run_training
+    from cnnlab.train.session import Architecture, output_lock, plan_training, run_training
 
     out_dir = check_out_dir(out)  # fail fast, create nothing
     given = {
@@ -120,20 +121,24 @@ def train(
         for p in ctx.command.params
         if p.name and ctx.get_parameter_source(p.name) != ParameterSource.DEFAULT
     }
-    plan = plan_training(
-        model,
-        data,
-        options=opts,
-        out=out_dir,
-        resume=resume,
-        limit=limit,
-        data_dir=data_dir,
-        given=given,
-        arch=Architecture(channels, dropout, pool_first, hidden),
-    )
-    info(resolve(plan.data, plan.data_dir).describe())
-    with ProgressBar() as progress:
-        run = run_training(plan, progress)
+    # One run per folder, held from the first check to the last write; a refused or failed run
+    # leaves no folder it created behind.
+    with output_lock(out_dir):
+        plan = plan_training(
+            model,
+            data,
+            options=opts,
+            out=out_dir,
+            resume=resume,
+            overwrite=overwrite,
+            limit=limit,
+            data_dir=data_dir,
+            given=given,
+            arch=Architecture(channels, dropout, pool_first, hidden),
+        )
+        info(resolve(plan.data, plan.data_dir).describe())
+        with ProgressBar() as progress:
+            run = run_training(plan, progress)
     if not run.reports:
         return  # under torchrun only rank 0 reports
     result = run.result

@@ -14,6 +14,8 @@ optional ``callback`` as :mod:`cnnlab.progress` events; the library prints nothi
 
 from __future__ import annotations
 
+import contextlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnlab.errors import CheckpointError, ConfigError
+from cnnlab.fileio import lock_output_dir
 from cnnlab.i18n import Msg, MsgList
 from cnnlab.progress import Progress, emit
 from cnnlab.train import checkpoint as ckpt
@@ -104,7 +107,14 @@ def fit(
     device = resolve_device(config.device)
     world = ddp.setup(device.type)
     try:
-        return _fit(model, train, val, config, callback, device, world, run_info or {})
+        # One run per folder (rank 0 holds it; the other ranks share its folder). Re-entrant, so a
+        # face that already holds the lock (run_training) keeps holding it.
+        with (
+            lock_output_dir(config.out)
+            if config.out is not None and world.is_main
+            else contextlib.nullcontext()
+        ):
+            return _fit(model, train, val, config, callback, device, world, run_info or {})
     finally:
         ddp.teardown(world)
 
@@ -384,6 +394,8 @@ def _accumulate(
     if run.world.distributed:
         stats = ddp.all_reduce_sum(stats)
     loss_sum, correct = stats.tolist()
+    if not math.isfinite(loss_sum):  # the same verdict on every rank: the sum is all-reduced
+        _diverged(run, state, Msg("train.diverged.loss", loss=loss_sum / len(yb)))
     state.running["loss_sum"] += loss_sum
     state.running["correct"] += int(correct)
     state.running["count"] += run.batch
@@ -450,6 +462,8 @@ def _record(run: _Run, state: TrainState, metrics: Metrics | None) -> bool:
         "lr": run.optimizer.param_groups[0]["lr"],
     }
     hit = False
+    if metrics is not None and not math.isfinite(metrics.loss):  # same on every rank (reduced)
+        _diverged(run, state, Msg("train.diverged.val_loss", loss=metrics.loss))
     if metrics is not None:
         row.update(val_loss=metrics.loss, val_accuracy=metrics.accuracy)
         best = state.best_accuracy
@@ -468,6 +482,10 @@ def _save(run: _Run, state: TrainState, metrics: Metrics | None) -> str | None:
     """Write a checkpoint (rank 0; the others wait for it); return its path or None."""
     if run.out is None:
         return None
+    # Never save non-finite weights: they would replace the last good checkpoint. Identical on
+    # every rank (DDP keeps the replicas equal), so every rank stops here together.
+    if not all(torch.isfinite(t).all() for t in run.model.state_dict().values()):
+        _diverged(run, state, Msg("train.diverged.weights"))
     path = None
     if run.world.is_main:
         opt_tensors, opt_meta = ckpt.optimizer_split(run.optimizer)
@@ -492,6 +510,28 @@ def _save(run: _Run, state: TrainState, metrics: Metrics | None) -> str | None:
         _emit(run.callback, run.world, "checkpoint", path=path, global_step=state.global_step)
     ddp.barrier(run.world)
     return path
+
+
+def _diverged(run: _Run, state: TrainState, what: Msg) -> None:
+    """Stop training: the loss (or the weights) became NaN or infinite.
+
+    Raised before anything is saved, so the checkpoint on disk (if any) stays the last good one.
+    """
+    kept = (
+        Msg("train.diverged.kept", path=str(run.out))
+        if run.out is not None and ckpt.exists(run.out)
+        else Msg("train.diverged.nothing_saved")
+    )
+    raise ConfigError(
+        "train.diverged",
+        what=what,
+        step=state.global_step,
+        epoch=state.epoch + 1 if state.step_in_epoch else max(state.epoch, 1),  # 1-based
+        lr=float(run.optimizer.param_groups[0]["lr"]),
+        peak=run.config.lr,
+        suggest=run.config.lr / 10,
+        kept=kept,
+    )
 
 
 def _check_same_trajectory(config: TrainConfig, found: ckpt.Checkpoint) -> None:

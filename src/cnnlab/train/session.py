@@ -8,6 +8,7 @@ returns a :class:`TrainPlan`; :func:`run_training` loads the data, builds the mo
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class TrainPlan:
     data_dir: str | None
     limit: int | None  # train on the first ``limit`` training images (None = all)
     config: TrainConfig
+    overwrite: bool = False  # replace a checkpoint already in config.out (else refused)
 
     @property
     def run_info(self) -> dict[str, Any]:
@@ -115,6 +117,7 @@ def plan_training(
     arch: Architecture,
     out: str | os.PathLike[str],
     resume: bool = False,
+    overwrite: bool = False,
     limit: int | None = None,
     data_dir: str | None = None,
     given: Collection[str] = (),
@@ -125,10 +128,11 @@ def plan_training(
     option, ``model``, ``data`` and ``limit`` whose name is not in ``given`` (the ones the user set
     explicitly) comes from the checkpoint, and so do the architecture options unless ``model``
     was given. Raises ConfigError / DataError naming the bad value, CheckpointError for a
-    checkpoint that cannot be read.
+    checkpoint that cannot be read. Work is never lost silently: ``out`` holding a checkpoint
+    needs ``resume`` or ``overwrite``, and ``resume`` needs a checkpoint (:func:`check_out_state`).
     """
     options = dict(options)
-    saved = _saved_meta(out) if resume else None
+    saved = check_out_state(out, resume, overwrite)
     base_kwargs: dict[str, Any] = {}
     if saved is not None:  # options left at their defaults come from the checkpoint being resumed
         options.update(
@@ -150,15 +154,49 @@ def plan_training(
     check_model_name(model)
     check_data_name(data)
     check_series_fit(model, data)
-    return TrainPlan(model, {**base_kwargs, **arch.kwargs(model)}, data, data_dir, limit, config)
+    kwargs = {**base_kwargs, **arch.kwargs(model)}
+    return TrainPlan(model, kwargs, data, data_dir, limit, config, overwrite)
 
 
-def _saved_meta(out: str | os.PathLike[str]) -> dict[str, Any] | None:
+def check_out_state(
+    out: str | os.PathLike[str], resume: bool, overwrite: bool
+) -> dict[str, Any] | None:
+    """The index of the checkpoint to resume (None for a fresh run); refuse what would lose work.
+
+    ``out`` holding a checkpoint: refused unless ``resume`` (continue it) or ``overwrite`` (replace
+    it); the message says what is there. ``resume`` with no checkpoint: refused, never a silent
+    fresh start. Both flags at once: refused. Reads the checkpoint, writes nothing.
+    """
     from cnnlab.train import checkpoint as ckpt
 
+    if resume and overwrite:
+        raise ConfigError("train.resume_and_overwrite")
     if not ckpt.exists(out):
+        if resume:
+            raise ConfigError("train.resume_nothing", path=str(out))
         return None
-    return ckpt.load(out).meta
+    if overwrite:
+        return None
+    meta = ckpt.load(out).meta
+    if resume:
+        return meta
+    raise ConfigError("train.out_has_checkpoint", path=str(out), what=describe_checkpoint(meta))
+
+
+def describe_checkpoint(meta: dict[str, Any]) -> Any:
+    """A catalog message saying what a checkpoint holds: model, epochs done, accuracy."""
+    from cnnlab.i18n import Msg
+
+    def part(name: str) -> dict[str, Any]:
+        value = meta.get(name)
+        return value if isinstance(value, dict) else {}
+
+    model = part("run").get("model") or part("model").get("name") or "?"
+    epochs = part("progress").get("epoch", "?")
+    acc = part("metrics").get("accuracy")
+    if isinstance(acc, (int, float)) and not isinstance(acc, bool):
+        return Msg("train.ckpt_summary", model=model, epochs=epochs, acc=100 * float(acc))
+    return Msg("train.ckpt_summary_no_acc", model=model, epochs=epochs)
 
 
 def load_split(name: str, data_dir: str | None, train: bool, limit: int | None = None) -> Any:
@@ -183,6 +221,19 @@ class _Subset:
         self.data, self.targets, self.classes = data, targets, classes
 
 
+def output_lock(out: str | os.PathLike[str] | None) -> contextlib.AbstractContextManager[Any]:
+    """Hold ``out`` for one run (:func:`cnnlab.fileio.lock_output_dir`); re-entrant.
+
+    Only rank 0 of a torchrun job locks: the other ranks share its folder. ``None``: no lock.
+    A face takes it before :func:`plan_training`, so the plan's checks and the run see one state.
+    """
+    from cnnlab.fileio import lock_output_dir
+
+    if out is None or int(os.environ.get("RANK", "0")) != 0:
+        return contextlib.nullcontext()
+    return lock_output_dir(out)
+
+
 def run_training(plan: TrainPlan, progress: Progress | None = None) -> TrainRun:
     """Load the data, build the model under the plan's seed and :func:`~cnnlab.train.fit` it.
 
@@ -193,13 +244,17 @@ def run_training(plan: TrainPlan, progress: Progress | None = None) -> TrainRun:
     from cnnlab.train.loop import fit, seed_everything
     from cnnlab.train.series import model_kwargs_for, series_info
 
-    train_ds = load_split(plan.data, plan.data_dir, True, plan.limit)
-    test_ds = load_split(plan.data, plan.data_dir, False)
-    seed_everything(plan.config.seed)
-    kwargs = {**model_kwargs_for(plan.model, plan.data, train_ds), **plan.model_kwargs}
-    net = build(plan.model, **kwargs)
-    info = {**plan.run_info, **series_info(train_ds)}
-    result = fit(net, train_ds, test_ds, plan.config, progress, run_info=info)
+    out = plan.config.out
+    with output_lock(out):
+        if out is not None:  # another run may have written a checkpoint since plan_training
+            check_out_state(out, plan.config.resume, plan.overwrite)
+        train_ds = load_split(plan.data, plan.data_dir, True, plan.limit)
+        test_ds = load_split(plan.data, plan.data_dir, False)
+        seed_everything(plan.config.seed)
+        kwargs = {**model_kwargs_for(plan.model, plan.data, train_ds), **plan.model_kwargs}
+        net = build(plan.model, **kwargs)
+        info = {**plan.run_info, **series_info(train_ds)}
+        result = fit(net, train_ds, test_ds, plan.config, progress, run_info=info)
     classes = getattr(train_ds, "classes", None)
     return TrainRun(plan, result, num_params(net), list(classes) if classes else None)
 
@@ -214,4 +269,7 @@ __all__ = [
     "check_data_name",
     "check_model_name",
     "check_series_fit",
+    "check_out_state",
+    "output_lock",
+    "describe_checkpoint",
 ]
