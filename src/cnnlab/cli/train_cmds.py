@@ -93,6 +93,7 @@ MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d"
     help=t("cli.train.opt.out"),
 )
 @click.option("--resume", is_flag=True, help=t("cli.train.opt.resume"))
+@click.option("--overwrite", is_flag=True, help=t("cli.train.opt.overwrite"))
 @json_option
 @lang_option
 @click.pass_context
@@ -108,8 +109,8 @@ def train(
     limit: int | None,
     out: str,
     resume: bool,
-    as_json: bool,
     overwrite: bool,
+    as_json: bool,
     **opts: Any,
 ) -> None:
     from cnnlab.data import resolve
