@@ -17,10 +17,12 @@ uncompressed size comes from the gzip trailer (ISIZE, size mod 2^32).
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +39,8 @@ DTYPES: dict[int, np.dtype] = {
 }
 CODES = {dt.newbyteorder("="): code for code, dt in DTYPES.items()}
 MAX_NDIM = 8  # MNIST uses 1 (labels) and 3 (images); anything past this is not an IDX file
+MAX_BYTES = 8 << 30  # 8 GiB: 170× MNIST's training images; a header past this is not a dataset here
+CHUNK = 1 << 20  # gzip payloads are read 1 MiB at a time
 
 
 def is_gzip(path: Path) -> bool:
@@ -56,6 +60,19 @@ def _payload_size(path: Path, gz: bool) -> int:
         fh.seek(-4, os.SEEK_END)
         (size,) = struct.unpack("<I", fh.read(4))  # ISIZE: uncompressed size mod 2**32
         return int(size)
+
+
+def _read_at_most(fh: Any, n: int) -> bytes:
+    """Up to ``n`` bytes, in chunks: memory grows with what the file holds, not with what its
+    header claims (a gzip trailer can agree with a false header modulo 2^32)."""
+    chunks = []
+    while n > 0:
+        chunk = fh.read(min(n, CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
@@ -85,7 +102,18 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
                 raise DataError("data.idx.corrupt", path=str(p), reason="header is truncated")
             dims = struct.unpack(f">{ndim}I", raw_dims)
             dtype = DTYPES[code]
-            expected = int(np.prod(dims, dtype=np.float64)) * dtype.itemsize
+            expected = math.prod(dims) * dtype.itemsize  # exact: no float rounding
+            # The shape itself must be one NumPy can hold, zero-sized axes aside (0 × 2^32 × 2^32
+            # is empty, yet no array has that shape).
+            span = math.prod(max(d, 1) for d in dims) * dtype.itemsize
+            if span > MAX_BYTES:
+                raise DataError(
+                    "bounds.idx.too_big",
+                    path=str(p),
+                    dims=" x ".join(map(str, dims)),
+                    size=f"{span / 2**30:,.1f}",
+                    limit=MAX_BYTES >> 30,
+                )
             header = 4 + 4 * ndim
             actual = _payload_size(p, gz) - header
             # gzip's ISIZE is the size mod 2^32, so compare modulo that for gzip files.
@@ -98,7 +126,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
                     expected=expected,
                     actual=actual,
                 )
-            payload = fh.read(expected)
+            payload = _read_at_most(fh, expected)
             if len(payload) != expected or fh.read(1):
                 raise DataError(
                     "data.idx.size",

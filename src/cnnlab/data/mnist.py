@@ -75,6 +75,24 @@ def download_split(spec: DatasetSpec, train: bool, progress: Progress | None = N
     return Located(paths[0], paths[1], "cache")
 
 
+def check_labels(labels: np.ndarray, n_classes: int, path: str) -> None:
+    """Refuse labels that are not integers in ``0..n_classes-1``, naming the file and the first
+    bad index (a label 200 would otherwise crash training deep inside the loss)."""
+    if labels.dtype.kind not in "iu":
+        raise DataError("bounds.data.label_dtype", path=path, dtype=str(labels.dtype))
+    bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
+    if bad.size:
+        first = int(bad[0])
+        raise DataError(
+            "bounds.data.label",
+            path=path,
+            index=first,
+            label=int(labels[first]),
+            n=int(bad.size),
+            high=n_classes - 1,
+        )
+
+
 class IdxImageDataset:
     """28×28 grayscale images + integer labels held in memory as NumPy arrays."""
 
@@ -90,11 +108,13 @@ class IdxImageDataset:
         transform: Callable[[Any], Any] | None = None,
         source: str = "",
         path: str = "",
+        labels_file: str = "",
     ) -> None:
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise DataError(
                 "data.shape_mismatch", images=str(images.shape), labels=str(labels.shape)
             )
+        check_labels(labels, len(self.classes), labels_file or path)
         self.images = images  # (N, H, W) uint8
         self.labels = labels.astype(np.int64, copy=False)  # (N,)
         self.train = train
@@ -188,6 +208,7 @@ class MNISTFamily(IdxImageDataset):
             transform=transform,
             source=found.source,
             path=str(found.images.parent),
+            labels_file=str(found.labels),
         )
 
 
@@ -203,4 +224,13 @@ class KMNIST(MNISTFamily):
     name = "kmnist"
 
 
-__all__ = ["MNIST", "FashionMNIST", "KMNIST", "MNISTFamily", "IdxImageDataset", "locate", "Located"]
+__all__ = [
+    "check_labels",
+    "MNIST",
+    "FashionMNIST",
+    "KMNIST",
+    "MNISTFamily",
+    "IdxImageDataset",
+    "locate",
+    "Located",
+]
