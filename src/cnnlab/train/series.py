@@ -151,7 +151,7 @@ def read_series(path: str | os.PathLike[str], channels: int) -> np.ndarray:
             path=str(p),
             row=row + 1,
             column=col + 1,
-            value=arr[row, col],
+            value=float(arr[row, col]),
         )
     return arr.astype(np.float32)
 
