@@ -217,6 +217,8 @@ MODULES = (
     "cnn_vs_fc",
     "translation",
     "no_grad",
+    "conv1d",
+    "series_translation",
 )
 
 
