@@ -108,6 +108,10 @@ def test_names_accept_series_and_keep_image_names() -> None:
         assert bad not in names() and not is_valid_name(bad)
     assert "mnist1d" in series_names() and "mnist" not in series_names()
     assert "mnist1d" not in image_names() and "fashion-mnist" in image_names()
-    assert resolve("mnist1d").describe() == "Data: mnist1d (series)."
+    assert resolve("mnist1d").describe().startswith("Data: mnist1d, MNIST-1D generated locally")
+    assert "permuted by one fixed permutation" in resolve("mnist1d-shuffled").describe()
+    assert "z-normalised per channel" in resolve("ucr:GunPoint").describe()
+    assert "split 80/20 per class (seed 0)" in resolve("csv:a.csv").describe()
+    assert "z-정규화" in resolve("csv:a.csv").describe("ko")
     with pytest.raises(DataError, match=r"Unknown dataset 'mnist2d'. Valid: auto, .*mnist1d"):
         resolve("mnist2d")

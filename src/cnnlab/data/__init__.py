@@ -90,9 +90,10 @@ class Resolution:
     reason_key: str  # i18n key explaining the choice
 
     def describe(self, lang: str | None = None) -> str:
-        from cnnlab.i18n import t
+        from cnnlab.i18n import Msg, t
 
-        return t(self.reason_key, lang, name=self.name, source=self.source)
+        source = Msg(f"data.status.{self.source.replace('-', '_')}")  # a word, in the language
+        return t(self.reason_key, lang, name=self.name, source=source)
 
 
 def resolve(
@@ -114,7 +115,8 @@ def resolve(
             return Resolution("mnist", "local", "data.using.auto_mnist")
         return Resolution("mnist-sample", "embedded", "data.using.auto_sample")
     if is_series_name(name):
-        return Resolution(name, "series", "data.series.using")
+        kind = name.split(":")[0] if ":" in name else name.replace("-", "_")
+        return Resolution(name, "series", f"data.series.using.{kind}")
     if name not in DATASETS:
         raise DataError("data.unknown", name=name, valid=", ".join(names()))
     if name == "mnist-sample":
