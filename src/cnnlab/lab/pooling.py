@@ -35,7 +35,7 @@ import numpy as np
 
 from cnnlab.errors import ConfigError
 from cnnlab.i18n import Msg
-from cnnlab.lab.common import DataParams, open_data
+from cnnlab.lab.common import DataParams, item_words, open_data
 from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.lab.stats import Spread, spread
 from cnnlab.progress import Progress, emit
@@ -335,8 +335,7 @@ def explain(n: PoolingNumbers) -> list[Message]:
             {
                 "dataset": n.dataset,
                 "split": Msg(f"lab.split.{n.split}"),
-                "index": n.index,
-                "label": n.label,
+                **item_words(n.dataset, n.index, n.label),
             },
         ),
         (
