@@ -155,3 +155,17 @@ def test_two_files_share_classes_and_length(tmp_path: Path) -> None:
     assert tr.classes == te.classes == ["x", "y", "z"]
     assert te.labels.tolist() == [2, 0] and tr.length == te.length == 3 and te.padding == 1
     assert te.path == str(test) and tr.path == str(train)
+
+
+def test_cli_refuses_a_bad_csv_with_exit_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cnnlab.cli import main
+
+    path = _write(tmp_path, "a,b,label\n1,2,x\n2,inf,y\n")
+    out = tmp_path / "run"
+    args = ["train", "--model", "mlp1d", "--data", f"csv:{path}", "--out", str(out)]
+    assert main([*args, "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "line 3, column 'b': 'inf' is not a finite number" in err and "Traceback" not in err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["s.csv"]
