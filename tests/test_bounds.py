@@ -294,3 +294,25 @@ def test_data_list_status_words_in_korean(capsys: pytest.CaptureFixture[str]) ->
     assert "embedded" not in out and "missing" not in out and "system" not in out
     assert main(["data", "list", "--json"]) == 0  # JSON keeps the machine words
     assert '"train": "embedded"' in capsys.readouterr().out
+
+
+def test_a_run_that_fails_inside_the_lock_leaves_no_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad labels in a user's IDX files: refused when the data loads (inside the run), exit 2, the
+    --out folder the run created is gone again."""
+    import numpy as np
+
+    from cnnlab.data.idx import write_idx
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_idx(data / "t10k-images-idx3-ubyte.gz", np.zeros((3, 28, 28), np.uint8))
+    write_idx(data / "t10k-labels-idx1-ubyte.gz", np.array([1, 200, 2], np.uint8))
+    out = tmp_path / "out" / "run"
+    args = ["padding", "--data", "mnist", "--data-dir", str(data), "--split", "test"]
+    assert main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "t10k-labels-idx1-ubyte.gz" in err and "index 1 has label 200" in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
