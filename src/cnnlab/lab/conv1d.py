@@ -264,7 +264,8 @@ def top_windows(
     import torch.nn.functional as F
     from torch import nn
 
-    layers = list(model.features)  # ([ConstantPad1d,] Conv1d, BatchNorm1d, ReLU, …)
+    features: Any = model.features
+    layers = list(features)  # ([ConstantPad1d,] Conv1d, BatchNorm1d, ReLU, …)
     ci = next(i for i, layer in enumerate(layers) if isinstance(layer, nn.Conv1d))
     conv: Any = layers[ci]
     first = nn.Sequential(*layers[: ci + 3]).eval()  # up to the first ReLU
@@ -487,6 +488,8 @@ def _slide_figure(n: Conv1dNumbers, lang: str) -> Figure:
         fontsize=9,
     )
     ax_x.set_xlim(-1 - n.padding, n.length + n.padding)
+    low, high = float(n.series.min()), float(n.series.max())
+    ax_x.set_ylim(low - 0.1 * (high - low), high + 0.25 * (high - low))  # room for the products
     ax_w.bar(np.arange(k), n.kernel, color=np.where(n.kernel >= 0, "#d62728", "#1f77b4"))
     ax_w.axhline(0, color="black", lw=0.6)
     ax_w.set_xticks(range(k))

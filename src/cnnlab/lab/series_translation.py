@@ -370,11 +370,13 @@ def _accuracy_figure(n: SeriesTranslationNumbers, lang: str) -> Figure:
                      alpha=0.35, label=label)  # fmt: skip
             seeds = [100 * v for v in n.accuracy_per_seed[key]]
             ax_a.plot([x] * len(seeds), seeds, "o", color=COLORS[m], ms=4)
-            ax_a.text(x, 100 * s.mean + 1, f"{100 * s.mean:.1f}", ha="center", fontsize=7)
+            top = 100 * (s.mean + s.std) + 1.5  # above the error bar
+            ax_a.text(x, top, f"{100 * s.mean:.1f}", ha="center", va="bottom", fontsize=7)
     ax_a.set_xticks(
         range(len(DATASETS)), [t(f"lab.series_translation.data.{w}", lang) for w in DATA_WORDS]
     )
-    ax_a.set_ylim(0, 100)
+    ax_a.set_ylim(0, 109)  # room for the labels above 100 %
+    ax_a.set_yticks(range(0, 101, 20))
     ax_a.set_ylabel(t("lab.series_translation.fig.accuracy", lang), fontsize=8)
     ax_a.set_title(t("lab.series_translation.fig.bars", lang, seeds=n.seeds), fontsize=9)
     ax_a.legend(fontsize=7, loc="lower left")
