@@ -156,8 +156,8 @@ def test_missing_checkpoint():
 @pytest.mark.parametrize(
     "kw,pattern",
     [
-        ({"lr": 0}, r"lr must be a finite number > 0, got 0"),
-        ({"lr": -1.0}, r"lr must be a finite number > 0"),
+        ({"lr": 0}, r"lr must be in \(0, 10\], got 0"),
+        ({"lr": -1.0}, r"lr must be in \(0, 10\]"),
         ({"batch_size": 0}, r"batch_size must be an integer >= 1, got 0"),
         ({"epochs": 0}, r"epochs must be an integer >= 1"),
         ({"optimizer": "lbfgs"}, r"Unknown optimizer 'lbfgs'\. Valid: sgd, adamw, adadelta"),

@@ -65,7 +65,7 @@ def test_without_a_checkpoint_resume_is_refused_not_a_fresh_run(tmp_path):
         ({"model": "resnet"}, ConfigError, r"Unknown model 'resnet'\. Valid: cnn, mlp"),
         ({"data": "cifar"}, DataError, r"cifar"),
         ({"limit": 0}, ConfigError, r"limit must be an integer >= 1, got 0"),
-        ({"options": {"lr": 0.0}}, ConfigError, r"lr must be a finite number > 0, got 0\.0"),
+        ({"options": {"lr": 0.0}}, ConfigError, r"lr must be in \(0, 10\], got 0\.0"),
     ],
 )
 def test_bad_plan_raises_before_work(tmp_path, kw, error, pattern):

@@ -36,6 +36,7 @@ from torch import nn
 from cnnlab.errors import CheckpointError
 from cnnlab.fileio import atomic_write_bytes, atomic_write_text
 from cnnlab.i18n import Msg, MsgList
+from cnnlab.train.index import validate_index
 
 FORMAT = "cnnlab-checkpoint"
 VERSION = 1
@@ -178,10 +179,12 @@ def load(path: str | os.PathLike[str]) -> Checkpoint:
             path=str(index),
             reason=Msg("error.ckpt_reason.format", format=FORMAT),
         )
-    if int(meta.get("version", 0)) > VERSION:
+    version = meta.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
         raise CheckpointError(
-            "error.ckpt_version", path=str(index), version=meta.get("version"), supported=VERSION
+            "error.ckpt_version", path=str(index), version=version, supported=VERSION
         )
+    validate_index(meta, str(index))  # every field's type, range and shape, refused by name
     loaded: dict[str, dict[str, torch.Tensor]] = {}
     for role in ("weights", "state"):
         name = meta.get("files", {}).get(role)

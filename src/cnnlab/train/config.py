@@ -7,6 +7,7 @@ written for a bad value); each message names the field, the value and what is va
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -16,6 +17,10 @@ OPTIMIZERS = ("sgd", "adamw", "adadelta")
 SCHEDULES = ("onecycle", "step", "constant")
 AUGMENTS = ("none", "flip", "roll")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+# Seeds fit torch's 64-bit generator even after the loop's per-epoch salt (seed · 1,000,003 + epoch)
+MAX_SEED = 2**32 - 1
+# A peak learning rate above this is a typo, not a schedule: every model here diverges far below it
+MAX_LR = 10.0
 
 # Fields that shape the optimisation trajectory: a resumed run must use the checkpoint's values or
 # its numbers could not equal an uninterrupted run's.
@@ -70,10 +75,10 @@ class TrainConfig:
         _int_min("eval_batch_size", self.eval_batch_size, 1)
         _int_min("eval_every", self.eval_every, 0)
         _int_min("checkpoint_every", self.checkpoint_every, 0)
-        _int_min("seed", self.seed, 0)
+        _int_range("seed", self.seed, 0, MAX_SEED)
         if self.threads is not None:
-            _int_min("threads", self.threads, 1)
-        _positive("lr", self.lr)
+            _int_range("threads", self.threads, 1, max_threads())
+        _range("lr", self.lr, 0.0, MAX_LR, lo_open=True)
         _range("momentum", self.momentum, 0.0, 1.0, hi_open=True)
         _range("weight_decay", self.weight_decay, 0.0, math.inf)
         _range("step_gamma", self.step_gamma, 0.0, 1.0, lo_open=True)
@@ -98,10 +103,15 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise ConfigError("error.train_number", name=name, value=value)
-    return float(value)
+def max_threads() -> int:
+    """The most intra-op threads a run may ask for: this machine's cores (more only oversubscribe;
+    ``--threads 100000`` used to crash torch)."""
+    return max(os.cpu_count() or 1, 1)
+
+
+def _int_range(name: str, value: Any, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ConfigError("train.int_range", name=name, value=value, lo=lo, hi=hi)
 
 
 def _int_min(name: str, value: Any, minimum: int) -> None:
@@ -110,15 +120,25 @@ def _int_min(name: str, value: Any, minimum: int) -> None:
 
 
 def _positive(name: str, value: Any) -> None:
-    if _number(name, value) <= 0 or math.isinf(value):
+    """A finite number > 0; NaN, infinity and non-numbers fail with the same message."""
+    try:
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = numeric and math.isfinite(float(value)) and value > 0
+    except OverflowError:
+        ok = False
+    if not ok:
         raise ConfigError("error.train_positive", name=name, value=value)
 
 
 def _range(
     name: str, value: Any, lo: float, hi: float, lo_open: bool = False, hi_open: bool = False
 ) -> None:
-    v = _number(name, value)
-    if (v < lo or (lo_open and v == lo)) or (v > hi or (hi_open and v == hi)):
+    try:  # NaN, a non-number and an int too large for a float fail every range check
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        v = float(value) if numeric else math.nan
+    except OverflowError:
+        v = math.inf
+    if math.isnan(v) or (v < lo or (lo_open and v == lo)) or (v > hi or (hi_open and v == hi)):
         interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
         raise ConfigError("error.train_range", name=name, value=value, interval=interval)
 
@@ -128,4 +148,14 @@ def _choice(name: str, value: Any, valid: tuple[str, ...]) -> None:
         raise ConfigError("error.train_choice", name=name, value=value, valid=", ".join(valid))
 
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "AUGMENTS", "DEVICES", "TRAJECTORY_FIELDS"]
+__all__ = [
+    "MAX_LR",
+    "MAX_SEED",
+    "max_threads",
+    "TrainConfig",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "AUGMENTS",
+    "DEVICES",
+    "TRAJECTORY_FIELDS",
+]

@@ -1,0 +1,209 @@
+"""Validation of a checkpoint's index (``checkpoint.json``) before anything in it is used.
+
+The tensor files are sha256-checked, but the index itself is plain JSON a user can edit (or a disk
+can damage): ``std: [0.0]`` used to give NaN predictions with exit 0. :func:`validate_index` checks
+every field a reader uses — type, range and shape — and refuses a broken one by name with
+:class:`~cnnlab.errors.CheckpointError` ("field preprocess.std[0] is 0.0, expected a finite number
+> 0"). It never raises anything else, whatever the JSON holds (a hypothesis test fuzzes it).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from cnnlab.errors import CheckpointError, CnnlabError
+from cnnlab.i18n import Msg
+
+MAX_DIM = 1 << 16  # a channel count or side length beyond this is no checkpoint cnnlab wrote
+MAX_PARAMS = 1 << 31  # 2G parameters (8 GB of float32): refuse before any model is built
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_FILE = re.compile(r"(model|state)-[0-9A-Za-z_-]+\.safetensors")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Index:
+    """The index being checked, with the path and field names for the messages."""
+
+    def __init__(self, meta: Any, path: str) -> None:
+        self.meta, self.path = meta, path
+
+    def bad(self, field: str, value: Any, expected: Msg) -> CheckpointError:
+        return CheckpointError(
+            "train.index_field", path=self.path, field=field, value=_show(value), expected=expected
+        )
+
+    def get(self, parent: dict[str, Any], key: str, field: str) -> Any:
+        if key not in parent:
+            raise CheckpointError("train.index_missing", path=self.path, field=field)
+        return parent[key]
+
+    def dict_(self, value: Any, field: str) -> dict[str, Any]:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise self.bad(field, value, Msg("train.index_expect.object"))
+        return value
+
+    def int_(self, value: Any, field: str, lo: int, hi: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise self.bad(field, value, Msg("train.index_expect.int", lo=lo, hi=hi))
+        return value
+
+    def number(self, value: Any, field: str, lo: float, hi: float, lo_open: bool = False) -> float:
+        try:  # float(10**400) overflows: that is out of range too
+            v = float(value) if isinstance(value, (int, float)) else math.nan
+        except OverflowError:
+            v = math.nan
+        ok = (
+            not isinstance(value, bool)
+            and math.isfinite(v)
+            and (lo < v if lo_open else lo <= v)
+            and v <= hi
+        )
+        if not ok:
+            interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}]"
+            raise self.bad(field, value, Msg("train.index_expect.number", interval=interval))
+        return v
+
+    def str_(self, value: Any, field: str, pattern: re.Pattern[str] | None = None) -> str:
+        if not isinstance(value, str) or not value or (pattern and not pattern.fullmatch(value)):
+            what = pattern.pattern if pattern else "non-empty"
+            raise self.bad(field, value, Msg("train.index_expect.text", pattern=what))
+        return value
+
+    def list_(self, value: Any, field: str, lo: int, hi: int) -> list[Any]:
+        if not isinstance(value, list) or not lo <= len(value) <= hi:
+            raise self.bad(field, value, Msg("train.index_expect.list", lo=lo, hi=hi))
+        return value
+
+
+def validate_index(meta: Any, path: str) -> dict[str, Any]:
+    """Return ``meta`` if it is a well-formed index; else raise CheckpointError naming the field.
+
+    Checked: ``version``; ``files`` (plain file names, no path) and their ``sha256``; the model
+    spec (a known model, options it takes, at most :data:`MAX_PARAMS` parameters); ``config`` (the
+    same checks as a new run's options); ``classes``/``num_classes``; ``input_shape``;
+    ``preprocess`` (one finite mean and one finite std > 0 per input channel); ``progress``
+    counters; ``best_accuracy``, ``metrics.accuracy`` in [0, 1]; ``world_size``; ``run``.
+    """
+    ix = _Index(meta, path)
+    top = ix.dict_(meta, "checkpoint.json")
+    ix.int_(ix.get(top, "version", "version"), "version", 1, 1)
+    _files(ix, top)
+    _model(ix, top.get("model"))
+    _config(ix, ix.dict_(ix.get(top, "config", "config"), "config"))
+    num_classes = ix.int_(ix.get(top, "num_classes", "num_classes"), "num_classes", 1, MAX_DIM)
+    classes = ix.list_(top.get("classes", []), "classes", 0, num_classes)
+    for i, name in enumerate(classes):
+        ix.str_(name, f"classes[{i}]")
+    shape = ix.list_(ix.get(top, "input_shape", "input_shape"), "input_shape", 2, 3)
+    for i, n in enumerate(shape):
+        ix.int_(n, f"input_shape[{i}]", 1, MAX_DIM)
+    pre = ix.dict_(ix.get(top, "preprocess", "preprocess"), "preprocess")
+    for key, lo_open in (("mean", False), ("std", True)):
+        values = ix.list_(ix.get(pre, key, f"preprocess.{key}"), f"preprocess.{key}", 1, MAX_DIM)
+        if len(values) != shape[0]:
+            raise ix.bad(
+                f"preprocess.{key}", values, Msg("train.index_expect.per_channel", n=shape[0])
+            )
+        lo = 0.0 if lo_open else -math.inf
+        for i, v in enumerate(values):
+            ix.number(v, f"preprocess.{key}[{i}]", lo, math.inf, lo_open=lo_open)
+    _progress(ix, ix.dict_(ix.get(top, "progress", "progress"), "progress"))
+    ix.list_(top.get("history", []), "history", 0, 10**7)
+    if top.get("best_accuracy") is not None:
+        ix.number(top["best_accuracy"], "best_accuracy", 0.0, 1.0)
+    if top.get("seconds_to_target") is not None:
+        ix.number(top["seconds_to_target"], "seconds_to_target", 0.0, math.inf)
+    if top.get("metrics") is not None:
+        metrics = ix.dict_(top["metrics"], "metrics")
+        ix.number(ix.get(metrics, "accuracy", "metrics.accuracy"), "metrics.accuracy", 0.0, 1.0)
+    ix.dict_(ix.get(top, "optimizer", "optimizer"), "optimizer")
+    if top.get("scheduler") is not None:
+        ix.dict_(top["scheduler"], "scheduler")
+    if "world_size" in top:
+        ix.int_(top["world_size"], "world_size", 1, MAX_DIM)
+    run = ix.dict_(top.get("run") or {}, "run")
+    if run.get("model") is not None:
+        ix.str_(run["model"], "run.model")
+    if run.get("data") is not None:
+        ix.str_(run["data"], "run.data")
+    if run.get("limit") is not None:
+        ix.int_(run["limit"], "run.limit", 1, 2**62)
+    return top
+
+
+def _files(ix: _Index, top: dict[str, Any]) -> None:
+    files = ix.dict_(ix.get(top, "files", "files"), "files")
+    sums = ix.dict_(ix.get(top, "sha256", "sha256"), "sha256")
+    for role in ("weights", "state"):
+        # a plain name in the checkpoint's folder: an edited index must not read ../../etc/x
+        name = ix.str_(ix.get(files, role, f"files.{role}"), f"files.{role}", _FILE)
+        ix.str_(ix.get(sums, name, f"sha256.{name}"), f"sha256.{name}", _SHA256)
+
+
+def _model(ix: _Index, spec: Any) -> None:
+    """A known model with options it takes and a sane size (counted by formula: nothing built)."""
+    if spec is None:
+        return  # a model built outside cnnlab.models: evaluate/predict refuse it by name
+    from cnnlab.models import count_params, names
+
+    spec = ix.dict_(spec, "model")
+    name = ix.get(spec, "name", "model.name")
+    if name not in names():
+        raise ix.bad("model.name", name, Msg("train.index_expect.one_of", valid=", ".join(names())))
+    kwargs = ix.dict_(spec.get("kwargs", {}), "model.kwargs")
+    try:
+        n = count_params(name, **kwargs)
+    except CnnlabError as exc:
+        reason: Msg | str = Msg(exc.key, **exc.params)
+        raise ix.bad(
+            "model.kwargs", kwargs, Msg("train.index_expect.kwargs", reason=reason)
+        ) from exc
+    except Exception as exc:  # a size formula fed untrusted JSON may fail in any way
+        reason = f"{type(exc).__name__}: {exc}"
+        raise ix.bad(
+            "model.kwargs", kwargs, Msg("train.index_expect.kwargs", reason=reason)
+        ) from exc
+    if not isinstance(n, int) or not 1 <= n <= MAX_PARAMS:
+        raise ix.bad("model.kwargs", kwargs, Msg("train.index_expect.params", n=n, max=MAX_PARAMS))
+
+
+def _config(ix: _Index, config: dict[str, Any]) -> None:
+    """The training options pass the same checks as a new run's (TrainConfig.validate)."""
+    from cnnlab.train.config import TrainConfig
+
+    known = {k: v for k, v in config.items() if k in TrainConfig.__dataclass_fields__}
+    try:
+        TrainConfig(**known).validate()
+    except CnnlabError as exc:
+        name = exc.params.get("name", "?")
+        reason: Msg | str = Msg(exc.key, **exc.params)
+        raise ix.bad(
+            f"config.{name}",
+            exc.params.get("value"),
+            Msg("train.index_expect.config", reason=reason),
+        ) from exc
+    except (TypeError, AttributeError, ArithmeticError) as exc:  # e.g. a device that is a number
+        reason = f"{type(exc).__name__}: {exc}"
+        raise ix.bad("config", config, Msg("train.index_expect.config", reason=reason)) from exc
+
+
+def _progress(ix: _Index, prog: dict[str, Any]) -> None:
+    for key in ("epoch", "step_in_epoch", "global_step"):
+        ix.int_(ix.get(prog, key, f"progress.{key}"), f"progress.{key}", 0, 2**62)
+    ix.int_(prog.get("steps_per_epoch", 0), "progress.steps_per_epoch", 0, 2**62)
+    ix.number(prog.get("elapsed", 0.0), "progress.elapsed", 0.0, math.inf)
+    running = ix.dict_(prog.get("running", {}), "progress.running")
+    if "loss_sum" in running:
+        ix.number(running["loss_sum"], "progress.running.loss_sum", 0.0, math.inf)
+    for key in ("correct", "count"):
+        if key in running:
+            ix.int_(running[key], f"progress.running.{key}", 0, 2**62)
+
+
+__all__ = ["MAX_PARAMS", "validate_index"]
