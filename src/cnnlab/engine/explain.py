@@ -94,7 +94,8 @@ def default_kernel(size: int) -> np.ndarray:
         guide: np.ndarray = GUIDE_KERNEL.copy()
         return guide
     a, b = np.indices((size, size))
-    return ((a + 2 * b) % 3).astype(np.float64)
+    kernel: np.ndarray = ((a + 2 * b) % 3).astype(np.float64)  # typed: numpy 2.3's stubs give Any
+    return kernel
 
 
 def edge_kernel(size: int) -> np.ndarray:
