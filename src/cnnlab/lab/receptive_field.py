@@ -142,8 +142,10 @@ def estimate_bytes(specs: list[LayerSpec], size: int = 28) -> int:
 
     The largest part is the linearised check: for layer ``d`` a canvas ``max(size, 3·field_d)``
     wide, run through the prefix ``0..d`` in float32 (each layer's padded input and output, and
-    their gradients: 3 × 4 bytes a cell), plus two float64 copies of the canvas-sized gradient.
+    their gradients, and autograd's copies: 4 × 4 bytes a cell), plus three float64 canvas copies.
     The real networks (``CHANNELS`` channels on the image itself) are counted the same way.
+    Checked against the peak RSS growth of ``measure`` (seeds=1): ``c3s2``×8 + ``c3`` estimates
+    456 MiB for 421 measured, ×9 1,823 MiB for 1,074 — an upper bound, within 2×.
     """
     from cnnlab.geometry import rf_chain
 
@@ -151,13 +153,13 @@ def estimate_bytes(specs: list[LayerSpec], size: int = 28) -> int:
     peak = 0
     for depth, f in enumerate(fields):
         for side, channels in ((max(size, 3 * f.size), 1), (size, CHANNELS)):
-            total = 2 * 8 * side * side if channels == 1 else 0
+            total = 3 * 8 * side * side if channels == 1 else 0
             n = side
             for ls, out in zip(
                 specs[: depth + 1], out_sizes(specs[: depth + 1], side), strict=True
             ):
                 padded = n + ls.padding[0] + ls.padding[1]
-                total += 3 * 4 * channels * (padded * padded + out * out)
+                total += 4 * 4 * channels * (padded * padded + out * out)
                 n = out
             peak = max(peak, total)
     return peak
