@@ -94,6 +94,7 @@ def run_one(recipe: Recipe, train: Any, test: Any, data: str, seed: int, threads
     model = build(recipe.model, **{**model_kwargs_for(recipe.model, data, train), **recipe.kwargs})
     cfg = TrainConfig(**{**recipe.train, "seed": seed, "threads": threads, "device": "cpu"})
     result = fit(model, train, test, cfg)
+    assert result.metrics is not None  # a test split is always given here
     return result.metrics.accuracy, result.elapsed, num_params(model)
 
 
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = range(1 if args.quick else args.seeds)
     print(f"torch {torch.__version__}, threads {args.threads}, load average {load_average()}")
     sets = [s for s in SETS if args.ucr or not s.startswith("ucr:")]
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for data in sets:
         recipes, published, goal = SETS[data]
         try:

@@ -58,7 +58,7 @@ def _kernels(kernel_size: int | Sequence[int] | None, n: int) -> tuple[int, ...]
     None the FCN's 8-5-3 cut or extended with 3 to ``n`` blocks."""
     if kernel_size is None:
         return (FCN_KERNELS + (3,) * n)[:n]
-    if isinstance(kernel_size, int) and not isinstance(kernel_size, bool):
+    if isinstance(kernel_size, int):  # check_positive refuses a bool
         return (check_positive("kernel_size", kernel_size),) * n
     ks = check_channels(kernel_size, "kernel_size")
     if len(ks) != n:
