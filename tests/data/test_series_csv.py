@@ -108,6 +108,7 @@ def test_long_format_channels_time_order_and_padding(tmp_path: Path) -> None:
         ("label\nx\ny\n", r"has only the label column \(label\)"),
         ("a,b,label\n1,2,x\n2,3,x\n", r"column 'label' holds one class only \('x'\)"),
         ("a,b,label\n", r"has no data: it is empty or holds only a header"),
+        ("a,b,label\n1,2,x\n3,4,y\n", r"has 2 series and no class with 2 or more"),
         ("", r"has no data: it is empty"),
         ("  \n\n", r"has no data: it is empty"),
         ("id,time,value,label\na,0,1,x\na,1,2,y\n", r"line 3: series 'a' has label 'y', but"),

@@ -240,6 +240,8 @@ def load_csv(
     labels = np.array([index[v] for v in all_labels], dtype=np.int64)
     if test_path is None:
         in_test = stratified_split(labels)
+        if not in_test.any():  # every class has a single series: nothing to test on
+            raise DataError("data.csv.too_few", path=str(train_path), n=len(labels))
     else:
         in_test = np.arange(len(labels)) >= len(files[0].rows)
     keep = ~in_test if train else in_test
