@@ -105,3 +105,21 @@ def test_a_set_placed_in_the_cache_is_read(tmp_path: Path, monkeypatch: pytest.M
 def test_classes_sort_numerically() -> None:
     assert sort_classes(np.array(["10", "2", "1", "2"])) == ["1", "2", "10"]
     assert sort_classes(np.array(["b", "a", "10"])) == ["10", "a", "b"]
+
+
+def test_series_table_lists_shapes() -> None:
+    from cnnlab.data.series import series_table
+
+    rows = {r["name"]: r for r in series_table()}
+    assert rows["mnist1d"]["train"] == [4000, 1, 40] and rows["mnist1d-shuffled"]["test"] == [
+        1000,
+        1,
+        40,
+    ]
+    assert rows["mnist1d"]["source"] == "generated on first use"  # the test's empty cache
+    assert rows["ucr:BasicMotions"]["train"] == [40, 6, 100] and rows["ucr:GunPoint"]["test"] == [
+        150,
+        1,
+        150,
+    ]
+    assert rows["ucr:JapaneseVowels"]["padding"] == 22 and rows["ucr:OSULeaf"]["classes"] == 6

@@ -50,7 +50,49 @@ def open_series(
     )
 
 
+def series_table() -> list[dict[str, Any]]:
+    """One row per series set readable here: name, source, and (N, C, L) of each split.
+
+    For ``cnnlab data list``. MNIST-1D's shapes are fixed (it is not generated just to list it);
+    the UCR/UEA sets are read (a few seconds for all); without aeon there is one row saying so.
+    """
+    from cnnlab.data.series import mnist1d
+
+    try:
+        import mnist1d as _package  # noqa: F401  # only to know whether it can be generated
+    except ImportError:
+        m1d_source = "needs: pip install cnnlab[series]"
+    else:
+        m1d_source = "cache" if mnist1d.cache_path().exists() else "generated on first use"
+    train_shape = [mnist1d.N_TRAIN, 1, mnist1d.LENGTH]
+    test_shape = [mnist1d.N_TEST, 1, mnist1d.LENGTH]
+    rows: list[dict[str, Any]] = [
+        {"name": n, "source": m1d_source, "train": train_shape, "test": test_shape} for n in SERIES
+    ]
+    from cnnlab.data.series.ucr import available, load_ucr_splits
+    from cnnlab.errors import DataError
+
+    try:
+        names = available()
+    except DataError:
+        return [*rows, {"name": "ucr:<Name>", "source": "needs: pip install cnnlab[series]"}]
+    for name in names:
+        train, test = load_ucr_splits(name)
+        rows.append(
+            {
+                "name": f"ucr:{name}",
+                "source": train.source,
+                "train": list(train.series.shape),
+                "test": list(test.series.shape),
+                "classes": len(train.classes),
+                "padding": train.padding,
+            }
+        )
+    return rows
+
+
 __all__ = [
+    "series_table",
     "SERIES",
     "PREFIXES",
     "PLACEHOLDERS",

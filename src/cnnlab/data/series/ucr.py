@@ -124,28 +124,40 @@ def load_ucr(
     name: str, train: bool = True, transform: Callable[[Any], Any] | None = None
 ) -> SeriesDataset:
     """Read one split of UCR/UEA set ``name``: z-normalised, zero-padded, labels as indices."""
+    return load_ucr_splits(name, transform)[0 if train else 1]
+
+
+def load_ucr_splits(
+    name: str, transform: Callable[[Any], Any] | None = None
+) -> tuple[SeriesDataset, SeriesDataset]:
+    """Both splits of ``name`` (train, test), each file read once."""
     train_path, test_path, source = locate(name)
     splits = {True: _read(train_path), False: _read(test_path)}
     classes = sort_classes(np.concatenate([splits[True][1], splits[False][1]]))
-    rows, labels = splits[train]
-    rows = [znormalise(r[None])[0] for r in rows]  # each (C, L_i), normalised before padding
-    longest = max(r.shape[-1] for s in splits.values() for r in s[0])
-    series, _ = pad_series(rows, length=longest)  # (N, C, longest)
-    shortest = min(r.shape[-1] for s in splits.values() for r in s[0])
     index = {c: i for i, c in enumerate(classes)}
-    return SeriesDataset(
-        series,
-        np.array([index[v] for v in labels], dtype=np.int64),
-        name=f"ucr:{name}",
-        train=train,
-        classes=classes,
-        source=source,
-        path=str(train_path if train else test_path),
-        znorm=True,
-        padding=longest - shortest,
-        transform=transform,
-        lengths=np.array([r.shape[-1] for r in rows], dtype=np.int64),
-    )
+    longest = max(r.shape[-1] for s in splits.values() for r in s[0])
+    shortest = min(r.shape[-1] for s in splits.values() for r in s[0])
+    out = []
+    for train in (True, False):
+        rows, labels = splits[train]
+        rows = [znormalise(r[None])[0] for r in rows]  # each (C, L_i), normalised before padding
+        series, _ = pad_series(rows, length=longest)  # (N, C, longest)
+        out.append(
+            SeriesDataset(
+                series,
+                np.array([index[v] for v in labels], dtype=np.int64),
+                name=f"ucr:{name}",
+                train=train,
+                classes=classes,
+                source=source,
+                path=str(train_path if train else test_path),
+                znorm=True,
+                padding=longest - shortest,
+                transform=transform,
+                lengths=np.array([r.shape[-1] for r in rows], dtype=np.int64),
+            )
+        )
+    return out[0], out[1]
 
 
-__all__ = ["load_ucr", "available", "locate", "aeon_data_dir", "sort_classes"]
+__all__ = ["load_ucr", "load_ucr_splits", "available", "locate", "aeon_data_dir", "sort_classes"]
