@@ -167,3 +167,28 @@ def test_prepare_series_znormalises_each_channel_like_the_data_layer():
     np.testing.assert_allclose(z[0].std(), 1, atol=1e-6)
     assert (z[1] == 0).all()  # a constant channel becomes zeros, no division by zero
     assert prepare_series(x, znorm=False) is x
+
+
+def test_a_six_channel_ucr_set_sets_the_model_and_predict_znormalises(tmp_path, capsys):
+    """BasicMotions (6 channels, 4 named classes): the data sizes the model; predict z-normalises
+    its input as the training series were, so a rescaled, shifted series gets the same answer."""
+    pytest.importorskip("aeon")
+    out = tmp_path / "bm"
+    args = ["train", "--model", "cnn1d", "--data", "ucr:BasicMotions", "--epochs", "2"]
+    opts = ["--channels", "4", "--channels", "4", "--batch-size", "8", "--threads", "1"]
+    assert main([*args, *opts, "--out", str(out), "--lang", "en"]) == 0
+    capsys.readouterr()
+    meta = json.loads((out / "checkpoint.json").read_text())
+    assert meta["model"]["kwargs"]["in_channels"] == 6
+    assert meta["model"]["kwargs"]["num_classes"] == 4
+    assert meta["run"]["znorm"] is True
+    assert meta["classes"] == ["badminton", "running", "standing", "walking"]
+    x = get_dataset("ucr:BasicMotions", train=False).series[0]  # (6, 100)
+    probs = []
+    for name, series in (("a.npy", x), ("b.npy", 10 * x + 3)):
+        np.save(tmp_path / name, series)
+        rc, text = _cli(capsys, "predict", "--checkpoint", str(out), str(tmp_path / name), "--json")
+        assert rc == 0, text
+        probs.append(json.loads(text)["top"])
+    assert [r["index"] for r in probs[0]] == [r["index"] for r in probs[1]]
+    assert probs[0][0]["prob"] == pytest.approx(probs[1][0]["prob"], abs=1e-4)
