@@ -123,7 +123,7 @@ class SeriesDataset:
             "data.series.describe",
             lang,
             name=self.name,
-            split=self.split,
+            split=Msg(f"data.series.split.{self.split}"),
             n=len(self),
             channels=self.channels,
             length=self.length,
@@ -174,13 +174,15 @@ def check_min_length(ds: SeriesDataset, min_length: int, option: str = "kernel_s
     only see padding. Raises DataError naming the dataset, the first too-short series (its index
     in ``ds``), its length, the option and its value.
     """
+    from cnnlab.i18n import Msg
+
     short = np.flatnonzero(ds.lengths < min_length)
     if len(short):
         i = int(short[0])
         raise DataError(
             "data.series.too_short",
             name=ds.name,
-            split=ds.split,
+            split=Msg(f"data.series.split.{ds.split}"),
             index=i,
             length=int(ds.lengths[i]),
             option=option,
