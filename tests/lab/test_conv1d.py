@@ -74,7 +74,7 @@ def test_length_table_matches_torch() -> None:
 
 def test_errors_name_the_value() -> None:
     with pytest.raises(ConfigError, match=r"'mnist-sample' holds images, not series.*mnist1d"):
-        _slide(data="mnist-sample")
+        _slide(dataset="mnist-sample")
     with pytest.raises(ConfigError, match=r"index = 4000 is out of range; valid: 0\.\.3999"):
         _slide(index=4000)
     with pytest.raises(ConfigError, match=r"channel = 1 is out of range; valid: 0\.\.0"):

@@ -48,9 +48,9 @@ FIRST_KERNEL = 7  # first-layer kernel of the trained 1-D CNN: long enough to sh
 
 @dataclass
 class Conv1dParams:
-    data: str = field(default="mnist1d", metadata={"help": "lab.conv1d.param.data"})
-    # a series dataset: mnist1d (4,000/1,000 series of length 40) or ucr:<Name>
-    data_dir: str | None = field(default=None, metadata={"help": "lab.param.data_dir"})
+    dataset: str = field(default="mnist1d", metadata={"help": "lab.conv1d.param.dataset"})
+    # a series dataset: mnist1d (4,000/1,000 series of length 40) or ucr:<Name>. Not named `data`:
+    # the tour sets every experiment's `data` to its image dataset.
     index: int = field(default=0, metadata={"help": "lab.conv1d.param.index", "min": 0})
     # the training-split series the kernel slides along
     channel: int = field(default=0, metadata={"help": "lab.conv1d.param.channel", "min": 0})
@@ -154,11 +154,14 @@ def series_tensors(ds: Any, n: int, param: str) -> tuple[torch.Tensor, torch.Ten
     return x.unsqueeze(2), y  # (n, C, 1, L)
 
 
-def open_series(name: str, train: bool, root: str | None) -> Any:
-    """A series dataset (``.series (N, C, L)``, ``.labels``); ConfigError for an image dataset."""
+def open_series(name: str, train: bool) -> Any:
+    """A series dataset (``.series (N, C, L)``, ``.labels``); ConfigError for an image dataset.
+
+    Series sets are generated or shipped locally (MNIST-1D is built by the ``mnist1d`` package and
+    cached; UCR/UEA sets come with ``aeon``), so no folder or download option is needed here."""
     from cnnlab.data import get_dataset
 
-    ds = get_dataset(name, train=train, root=root)
+    ds = get_dataset(name, train=train)
     if not hasattr(ds, "series"):
         raise ConfigError("lab.conv1d.error.not_series", value=name)
     return ds
@@ -184,7 +187,7 @@ def measure(params: Conv1dParams, progress: Progress | None = None) -> Conv1dNum
     from cnnlab.geometry import out_size
 
     emit(progress, "stage", stage="slide")
-    ds = open_series(params.data, True, params.data_dir)
+    ds = open_series(params.dataset, True)
     i = _check(params.index, "index", len(ds) - 1)
     series_all = np.asarray(ds.series[i], dtype=np.float64)  # (C, L)
     c = _check(params.channel, "channel", series_all.shape[0] - 1)
@@ -213,7 +216,7 @@ def measure(params: Conv1dParams, progress: Progress | None = None) -> Conv1dNum
 
     learned = _learned(params, progress) if params.train else None
     return Conv1dNumbers(
-        dataset=params.data,
+        dataset=params.dataset,
         index=i,
         label=int(np.asarray(ds.labels[i])),
         channel=c,
@@ -299,10 +302,8 @@ def _learned(params: Conv1dParams, progress: Progress | None) -> LearnedKernels:
     from cnnlab.lab.training import TrainDataParams, train_model
 
     emit(progress, "stage", stage="train")
-    train = series_tensors(
-        open_series(params.data, True, params.data_dir), params.n_train, "n_train"
-    )
-    test = series_tensors(open_series(params.data, False, params.data_dir), params.n_test, "n_test")
+    train = series_tensors(open_series(params.dataset, True), params.n_train, "n_train")
+    test = series_tensors(open_series(params.dataset, False), params.n_test, "n_test")
     c_in, length = train[0].shape[1], train[0].shape[-1]
     classes = int(max(train[1].max(), test[1].max())) + 1
 

@@ -53,7 +53,6 @@ RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
 
 @dataclass
 class SeriesTranslationParams:
-    data_dir: str | None = field(default=None, metadata={"help": "lab.param.data_dir"})
     n_train: int = field(default=4000, metadata={"help": "lab.training.param.n_train", "min": 10})
     # MNIST-1D's whole training split
     n_test: int = field(default=1000, metadata={"help": "lab.training.param.n_test", "min": 10})
@@ -144,8 +143,8 @@ def measure(
 
     data = {}
     for name in DATASETS:
-        tr = series_tensors(open_series(name, True, params.data_dir), params.n_train, "n_train")
-        te = series_tensors(open_series(name, False, params.data_dir), params.n_test, "n_test")
+        tr = series_tensors(open_series(name, True), params.n_train, "n_train")
+        te = series_tensors(open_series(name, False), params.n_test, "n_test")
         data[name] = (tr, te)
     (tr0, te0) = data[DATASETS[0]]
     length = tr0[0].shape[-1]
