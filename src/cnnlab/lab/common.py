@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cnnlab.data import get_dataset, names
+from cnnlab.data import get_dataset, image_names
 
 
 @dataclass
 class DataParams:
     """Which data an experiment runs on. Defaults run offline on the embedded sample."""
 
-    data: str = field(default="auto", metadata={"help": "lab.param.data", "choices": names()})
+    data: str = field(default="auto", metadata={"help": "lab.param.data", "choices": image_names()})
     # auto: full MNIST when found locally (data-dir or cache), else the embedded 5,000-digit sample
     data_dir: str | None = field(default=None, metadata={"help": "lab.param.data_dir"})
     split: str = field(

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cnnlab.data import get_dataset, names
+from cnnlab.data import get_dataset, image_names
 from cnnlab.errors import ConfigError
 from cnnlab.lab.registry import SEED_MAX
 
@@ -38,7 +38,7 @@ Tensors = tuple["torch.Tensor", "torch.Tensor"]  # x (N, C, H, W) float in [0, 1
 class TrainDataParams:
     """Data and budget of an experiment that trains (train split → fit, test split → measure)."""
 
-    data: str = field(default="auto", metadata={"help": "lab.param.data", "choices": names()})
+    data: str = field(default="auto", metadata={"help": "lab.param.data", "choices": image_names()})
     # auto: full MNIST when found locally, else the embedded 4,000/1,000-digit sample
     data_dir: str | None = field(default=None, metadata={"help": "lab.param.data_dir"})
     download: bool = field(default=False, metadata={"help": "lab.param.download"})
