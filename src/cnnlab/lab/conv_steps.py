@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnlab.data import names
+from cnnlab.data import image_names
 from cnnlab.engine.explain import Step
 from cnnlab.i18n import Msg
 from cnnlab.lab.registry import register
@@ -57,7 +57,7 @@ class ConvStepsParams:
         default=0.0, metadata={"help": "cli.conv_steps.opt.bias", "min": -1e6, "max": 1e6}
     )
     image: str | None = field(
-        default=None, metadata={"help": "cli.conv_steps.opt.image", "choices": names()}
+        default=None, metadata={"help": "cli.conv_steps.opt.image", "choices": image_names()}
     )
     # None: the guide's small integers; a dataset name: the centre patch of one of its test images
     index: int = field(default=0, metadata={"help": "cli.conv_steps.opt.index", "min": 0})
