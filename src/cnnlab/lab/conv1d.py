@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnlab.errors import ConfigError
-from cnnlab.lab.registry import register
+from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.progress import Progress, emit
 from cnnlab.result import Message
 
@@ -65,11 +65,17 @@ class Conv1dParams:
     dilation: int = field(
         default=1, metadata={"help": "lab.conv1d.param.dilation", "min": 1, "max": 8}
     )
-    bias: float = field(default=0.1, metadata={"help": "lab.conv1d.param.bias"})
+    bias: float = field(
+        default=0.1, metadata={"help": "lab.conv1d.param.bias", "min": -1e6, "max": 1e6}
+    )
     # nonzero so that the "+ bias" step is visible in every output cell
     train: bool = field(default=True, metadata={"help": "lab.conv1d.param.train"})
-    n_train: int = field(default=4000, metadata={"help": "lab.training.param.n_train", "min": 10})
-    n_test: int = field(default=1000, metadata={"help": "lab.training.param.n_test", "min": 10})
+    n_train: int = field(
+        default=4000, metadata={"help": "lab.training.param.n_train", "min": 10, "max": 60_000}
+    )
+    n_test: int = field(
+        default=1000, metadata={"help": "lab.training.param.n_test", "min": 10, "max": 10_000}
+    )
     epochs: int = field(
         default=5, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
     )
@@ -78,7 +84,7 @@ class Conv1dParams:
         default=12, metadata={"help": "lab.conv1d.param.channels", "min": 1, "max": 64}
     )
     # first-layer kernels drawn in the figure: 12 fit in one row
-    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
+    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0, "max": SEED_MAX})
 
 
 @dataclass(frozen=True)
@@ -143,10 +149,11 @@ class Conv1dNumbers:
     learned: LearnedKernels | None
 
 
-def series_tensors(ds: Any, n: int, param: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``n`` series of ``ds`` as ``(x (n, C, 1, L) float32, y (n,) int64)``."""
+def series_tensors(ds: Any, n: int | None, param: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` series of ``ds`` (all for None) as ``(x (n, C, 1, L) float32, y (n,))``."""
     import torch
 
+    n = len(ds) if n is None else n
     if n > len(ds):
         raise ConfigError("lab.error.range", param=param, value=n, low=10, high=len(ds))
     x = torch.as_tensor(np.asarray(ds.series[:n]), dtype=torch.float32)  # (n, C, L)
@@ -311,7 +318,7 @@ def _learned(params: Conv1dParams, progress: Progress | None) -> LearnedKernels:
         return make_cnn1d(c_in, classes, params.channels, length)
 
     run = TrainDataParams(
-        data="auto", n_train=params.n_train, n_test=params.n_test, epochs=params.epochs
+        data="auto", n_train=len(train[0]), n_test=len(test[0]), epochs=params.epochs
     )
     run.seed = params.seed
     torch.manual_seed(params.seed)  # the same seed train_model builds under: its initial weights
@@ -335,7 +342,7 @@ def _learned(params: Conv1dParams, progress: Progress | None) -> LearnedKernels:
         channels=params.channels,
         kernel=FIRST_KERNEL,
         in_channels=c_in,
-        n_train=params.n_train,
+        n_train=len(train[0]),
         n_search=len(test[0]),
         epochs=params.epochs,
         accuracy=cnn.accuracy,

@@ -44,15 +44,14 @@ class ConvStepsParams:
     )
     # the guide's 3×3 kernel
     padding: int = field(
-        default=0, metadata={"help": "cli.conv_steps.opt.padding", "min": 0, "max": MAX_SIZE}
+        default=0, metadata={"help": "cli.conv_steps.opt.padding", "max": MAX_SIZE}
     )
-    stride: int = field(
-        default=1, metadata={"help": "cli.conv_steps.opt.stride", "min": 1, "max": MAX_SIZE}
-    )
+    stride: int = field(default=1, metadata={"help": "cli.conv_steps.opt.stride", "max": MAX_SIZE})
     dilation: int = field(
-        default=1, metadata={"help": "cli.conv_steps.opt.dilation", "min": 1, "max": MAX_SIZE}
+        default=1, metadata={"help": "cli.conv_steps.opt.dilation", "max": MAX_SIZE}
     )
-    # bounded like the sizes; an impossible combination is the engine's ShapeError with the formula
+    # bounded above like the sizes; below (stride 0, padding -1) and an impossible combination are
+    # the engine's ShapeError, whose message shows the size formula
     bias: float = field(
         default=0.0, metadata={"help": "cli.conv_steps.opt.bias", "min": -1e6, "max": 1e6}
     )

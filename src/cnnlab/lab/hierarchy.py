@@ -58,7 +58,7 @@ class HierarchyParams(TrainDataParams):
     # test digit to look at (mnist-sample: index i is a digit of class i % 10, so 7 is a "7")
     channels: tuple[int, ...] = field(
         default=(8, 16, 32),
-        metadata={"help": "lab.hierarchy.param.channels", "min": 1, "max": MAX_CHANNELS},
+        metadata={"help": "lab.hierarchy.param.channels"},
     )
     # ints, one conv block per entry; 3 blocks take 28×28 to 14, 7 and 3 (at most 4: 28 → 1).
     # the CLI turns a tuple[int, ...] field into a repeatable option (--channels 8 --channels 16)

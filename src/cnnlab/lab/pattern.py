@@ -64,9 +64,10 @@ class PatternParams(TrainDataParams):
     # an X: a shape no digit stroke has exactly
     size: int = field(default=5, metadata={"help": "lab.pattern.param.size", "min": 3, "max": 14})
     # 5×5: the scale of a stroke segment
-    row: int = field(default=18, metadata={"help": "lab.pattern.param.row", "min": 0, "max": 27})
-    col: int = field(default=3, metadata={"help": "lab.pattern.param.col", "min": 0, "max": 27})
-    # top-left corner of the planted pattern; (18, 3) sits beside/over the strokes of digit 0
+    row: int = field(default=18, metadata={"help": "lab.pattern.param.row", "min": 0})
+    col: int = field(default=3, metadata={"help": "lab.pattern.param.col", "min": 0})
+    # top-left corner of the planted pattern; (18, 3) sits beside/over the strokes of digit 0.
+    # their upper end depends on the image and the size: measure checks it first, naming both ranges
     background: str = field(
         default="digit", metadata={"help": "lab.pattern.param.background", "choices": BACKGROUNDS}
     )

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnlab.lab.registry import register
+from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.lab.stats import ALPHA, Paired, Spread, mcnemar, spread
 from cnnlab.progress import Progress, emit
 from cnnlab.result import Message
@@ -53,14 +53,18 @@ RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
 
 @dataclass
 class SeriesTranslationParams:
-    n_train: int = field(default=4000, metadata={"help": "lab.training.param.n_train", "min": 10})
+    n_train: int = field(
+        default=4000, metadata={"help": "lab.training.param.n_train", "min": 10, "max": 60_000}
+    )
     # MNIST-1D's whole training split
-    n_test: int = field(default=1000, metadata={"help": "lab.training.param.n_test", "min": 10})
+    n_test: int = field(
+        default=1000, metadata={"help": "lab.training.param.n_test", "min": 10, "max": 10_000}
+    )
     epochs: int = field(
         default=4, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
     )
     # the same for both models; a few s per CNN fit on 2 cores: 12 fits stay near a minute
-    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0})
+    seed: int = field(default=0, metadata={"help": "lab.param.seed", "min": 0, "max": SEED_MAX})
     seeds: int = field(
         default=3, metadata={"help": "lab.series_translation.param.seeds", "min": 1, "max": 20}
     )
