@@ -192,3 +192,22 @@ def test_a_six_channel_ucr_set_sets_the_model_and_predict_znormalises(tmp_path, 
         probs.append(json.loads(text)["top"])
     assert [r["index"] for r in probs[0]] == [r["index"] for r in probs[1]]
     assert probs[0][0]["prob"] == pytest.approx(probs[1][0]["prob"], abs=1e-4)
+
+
+def test_roll_augmentation_is_seeded_and_changes_training():
+    """Same seed → the same weights; roll vs none → different ones (the shifts reach the model)."""
+    from cnnlab.models import build
+    from cnnlab.train import TrainConfig, fit, seed_everything
+
+    g = torch.Generator().manual_seed(0)
+    data = (torch.randn(64, 1, 1, 20, generator=g), torch.randint(0, 3, (64,), generator=g))
+
+    def weights(augment: str) -> torch.Tensor:
+        seed_everything(1)
+        model = build("cnn1d", channels=(4,), num_classes=3)
+        fit(model, data, None, TrainConfig(epochs=2, batch_size=16, augment=augment, threads=1))
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    first = weights("roll")
+    torch.testing.assert_close(weights("roll"), first, rtol=0, atol=0)
+    assert not torch.equal(weights("none"), first)
