@@ -199,3 +199,50 @@ def test_msgids_are_clicks_own() -> None:
         if msgid in ("Got unexpected extra arguments ({args})",) or "were given" in msgid:
             continue  # a plural sharing the singular's key
         assert catalog()[key]["en"] == msgid, key
+
+
+@pytest.mark.parametrize(
+    ("exc", "en", "ko"),
+    [
+        (
+            FileNotFoundError(2, "No such file or directory"),
+            "No such file or directory",
+            "파일이나",
+        ),
+        (PermissionError(13, "Permission denied"), "Permission denied", "권한이 없습니다"),
+        (NotADirectoryError(20, "Not a directory"), "Not a directory", "디렉터리가 아닙니다"),
+        (OSError(28, "No space left on device"), "No space left on device", "남은 공간이"),
+        (
+            ValueError("cannot identify image file 'x.png'"),
+            "cannot identify image",
+            "이미지 파일로",
+        ),
+    ],
+)
+def test_os_reasons_in_korean(exc: BaseException, en: str, ko: str) -> None:
+    from cnnlab.errors import os_reason
+
+    with use_lang("en"):
+        reason = os_reason(exc)
+        assert en in str(reason)
+    with use_lang("ko"):
+        assert ko in str(reason)  # the same Msg, rendered again in Korean
+
+
+def test_unknown_os_reason_is_kept() -> None:
+    from cnnlab.errors import os_reason
+
+    assert os_reason(OSError(9999, "strange failure")) == "strange failure"
+    assert os_reason(RuntimeError("")) == "RuntimeError"
+
+
+def test_output_error_reason_in_korean(tmp_path: Path) -> None:
+    """A real OS failure (a file where a folder should be) reads in Korean, errno and all."""
+    from cnnlab.errors import OutputError
+    from cnnlab.fileio import ensure_out_dir
+
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError, match="Not a directory") as info:
+        ensure_out_dir(tmp_path / "file" / "sub")
+    message = info.value.message("ko")
+    assert "디렉터리가 아닙니다" in message and "Not a directory" not in message

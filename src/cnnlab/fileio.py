@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from cnnlab.errors import OutputError
+from cnnlab.errors import OutputError, os_reason
 from cnnlab.i18n import Msg
 
 
@@ -76,9 +76,7 @@ def ensure_out_dir(path: str | os.PathLike[str]) -> Path:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(
-            "error.output_dir", path=str(out), reason=exc.strerror or str(exc)
-        ) from exc
+        raise OutputError("error.output_dir", path=str(out), reason=os_reason(exc)) from exc
     if not os.access(out, os.W_OK | os.X_OK):
         raise OutputError("error.output_dir", path=str(out), reason=Msg("error.reason.permission"))
     return out
@@ -188,17 +186,13 @@ def lock_output_dir(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(
-            "error.output_dir", path=str(out), reason=exc.strerror or str(exc)
-        ) from exc
+        raise OutputError("error.output_dir", path=str(out), reason=os_reason(exc)) from exc
     lock_file = out / LOCK_NAME
     try:
         got = _try_lock(lock_file)
     except OSError as exc:
         _remove_empty(out, created)
-        raise OutputError(
-            "error.output_dir", path=str(out), reason=exc.strerror or str(exc)
-        ) from exc
+        raise OutputError("error.output_dir", path=str(out), reason=os_reason(exc)) from exc
     if got is None:
         pid, holder_cmd = _holder(lock_file)
         raise OutputError("error.output_locked", path=str(out), pid=pid, command=holder_cmd)

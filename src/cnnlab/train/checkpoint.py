@@ -33,7 +33,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from cnnlab.errors import CheckpointError
+from cnnlab.errors import CheckpointError, os_reason
 from cnnlab.fileio import atomic_write_bytes, atomic_write_text
 from cnnlab.i18n import Msg, MsgList
 from cnnlab.train.index import validate_index
@@ -193,7 +193,7 @@ def load(path: str | os.PathLike[str]) -> Checkpoint:
             data = file.read_bytes()
         except OSError as exc:
             raise CheckpointError(
-                "error.ckpt_corrupt", path=str(file), reason=exc.strerror or str(exc)
+                "error.ckpt_corrupt", path=str(file), reason=os_reason(exc)
             ) from exc
         if _sha256(data) != meta.get("sha256", {}).get(name):
             raise CheckpointError(
