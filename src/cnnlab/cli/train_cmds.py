@@ -139,7 +139,7 @@ def train(
         )
         info(resolve(plan.data, plan.data_dir).describe())
         with ProgressBar() as progress:
-            run = run_training(plan, progress)
+            run = run_training(plan, _note_dropped(progress))
     if not run.reports:
         return  # under torchrun only rank 0 reports
     result = run.result
@@ -162,6 +162,23 @@ def train(
         _echo_metrics(result.metrics.to_dict(), run.classes)
     if result.checkpoint:
         click.echo(t("cli.train.checkpoint", path=str(Path(result.checkpoint).parent)))
+
+
+def _note_dropped(progress: Any) -> Any:
+    """Say at the start when the last, partial batch of each epoch is left out (``--limit 500``
+    at ``--batch-size 256`` is one step per epoch, not two), then pass every event on."""
+
+    def callback(event: dict[str, Any]) -> None:
+        if event.get("kind") == "start":
+            n, batch = int(event.get("n_train", 0)), int(event.get("batch_size", 0))
+            steps = int(event.get("steps_per_epoch", 0))
+            if batch and n % batch and steps:
+                info(
+                    t("train.dropped_batch", n=n, batch=batch, steps=steps, left=n - steps * batch)
+                )
+        progress(event)
+
+    return callback
 
 
 def _echo_metrics(m: dict[str, Any], classes: list[str] | None) -> None:
@@ -195,7 +212,7 @@ def _echo_metrics(m: dict[str, Any], classes: list[str] | None) -> None:
     show_default=True,
     help=t("cli.evaluate.opt.split"),
 )
-@click.option("--limit", type=int, default=None, help=t("cli.train.opt.limit"))
+@click.option("--limit", type=int, default=None, help=t("cli.evaluate.opt.limit"))
 @click.option("--device", default="auto", show_default=True, help=t("cli.train.opt.device"))
 @json_option
 @lang_option
@@ -259,7 +276,12 @@ def predict(
 
     check_positive("top", top)
     if save_input:
-        check_out_dir(Path(save_input).expanduser().absolute().parent)
+        folder = Path(save_input).expanduser().absolute().parent
+        if not folder.is_dir():
+            from cnnlab.errors import OutputError
+
+            raise OutputError("train.save_input_dir", path=save_input, folder=str(folder))
+        check_out_dir(folder)
     from cnnlab.train import load_model
     from cnnlab.train.predict import open_image, prepare
     from cnnlab.train.predict import predict as run_predict
@@ -269,6 +291,12 @@ def predict(
         _predict_series(checkpoint, image, top, as_json)
         return
     prepared = prepare(open_image(image), invert)  # bad image → DataError before loading the model
+    if not prepared.ink:  # the steps show why; a class for a blank page would be noise
+        from cnnlab.errors import DataError
+
+        if not as_json:
+            _echo_steps(prepared)
+        raise DataError("train.predict_no_ink", path=image)
     loaded = load_model(checkpoint)
     check_predict_input(loaded.meta, checkpoint, image, series=False)
     ranking = run_predict(loaded.model, loaded.preprocess, prepared, loaded.classes)[:top]
@@ -298,15 +326,28 @@ def predict(
             )
         )
         return
-    click.echo(t("cli.predict.steps"))
-    for step in prepared.describe():
-        click.echo(f"  {step['step']:<15} {step['size'][0]}×{step['size'][1]} {step['mode']}")
-    click.echo(prepared.ascii())
+    _echo_steps(prepared)
     click.echo(t("cli.predict.result", cls=ranking[0]["class"], prob=100 * ranking[0]["prob"]))
     for r in ranking:
         click.echo(f"  {r['index']:>2} {r['class']:<14} {100 * r['prob']:6.2f}%")
     if save_input:
         click.echo(t("cli.saved", path=save_input))
+
+
+def _echo_steps(prepared: Any) -> None:
+    """The preprocessing steps (names in the user's language) and the 28×28 input as text."""
+    click.echo(t("cli.predict.steps"))
+    for step in prepared.describe():
+        name = t(f"train.predict_step.{step['step'].split()[0]}")
+        pad = " " * max(1, 16 - _width(name))  # Hangul takes two terminal columns
+        click.echo(f"  {name}{pad}{step['size'][0]}×{step['size'][1]} {step['mode']}")
+    click.echo(prepared.ascii())
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def _predict_series(checkpoint: str, path: str, top: int, as_json: bool) -> None:

@@ -245,6 +245,7 @@ def _setup(
         torch.set_num_threads(config.threads)
     found = ckpt.load(out) if (config.resume and out and ckpt.exists(out)) else None
     if found is not None:
+        _check_same_model(model, found)
         _check_same_trajectory(config, found)
     pre, (x, y), val_xy = _standardised(train, val, found)
     _place(model, device, config.channels_last)
@@ -532,6 +533,16 @@ def _diverged(run: _Run, state: TrainState, what: Msg) -> None:
         suggest=run.config.lr / 10,
         kept=kept,
     )
+
+
+def _check_same_model(model: nn.Module, found: ckpt.Checkpoint) -> None:
+    """Resuming into another kind of model: say so, instead of listing every tensor."""
+    spec = getattr(model, "cnnlab_spec", None)
+    saved = found.meta.get("model") or {}
+    if spec is not None and saved.get("name") not in (None, spec.name):
+        raise CheckpointError(
+            "train.ckpt_other_model", path=str(found.path), saved=saved["name"], model=spec.name
+        )
 
 
 def _check_same_trajectory(config: TrainConfig, found: ckpt.Checkpoint) -> None:

@@ -40,6 +40,7 @@ class Prepared:
     inverted: bool = False
     original_size: tuple[int, int] = (0, 0)
     original_mode: str = ""
+    ink: bool = True  # False: no pixel darker than the paper (blank, uniform or 1×1 image)
 
     def describe(self) -> list[dict[str, Any]]:
         """``[{"step": name, "size": [w, h], "mode": mode}, …]`` — JSON-able."""
@@ -119,6 +120,7 @@ def prepare(img: Image.Image, invert: bool | None = None) -> Prepared:
         prep.steps.append(("inverted", Image.fromarray(a)))
     prep.inverted = bool(invert)
     ys, xs = np.nonzero(a > INK_THRESHOLD)
+    prep.ink = bool(len(ys))
     if len(ys):
         a = a[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]  # (h, w) tight box around the ink
         prep.steps.append(("cropped", Image.fromarray(a)))

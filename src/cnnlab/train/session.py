@@ -155,6 +155,7 @@ def plan_training(
     check_data_name(data)
     check_series_fit(model, data)
     kwargs = {**base_kwargs, **arch.kwargs(model)}
+    check_model_size(model, kwargs, config)
     return TrainPlan(model, kwargs, data, data_dir, limit, config, overwrite)
 
 
@@ -199,12 +200,81 @@ def describe_checkpoint(meta: dict[str, Any]) -> Any:
     return Msg("train.ckpt_summary_no_acc", model=model, epochs=epochs)
 
 
+def check_model_size(model: str, kwargs: dict[str, Any], config: TrainConfig) -> None:
+    """Refuse, before anything is built, a model that cannot work or cannot fit in memory.
+
+    ``--channels`` with more blocks than the input has pixels for is named as such (not as the
+    kernel-size arithmetic deep inside). Memory: parameters, gradients and optimiser state
+    (float32; SGD keeps 1 slot, AdamW 2, Adadelta 2) plus the conv activations of one batch
+    (forward and backward, on a 28×28 input) — a lower bound — against MemAvailable.
+    """
+    from cnnlab.errors import ShapeError
+    from cnnlab.models import count_params
+
+    channels = list(kwargs.get("channels") or [])
+    try:
+        params = count_params(model, **kwargs)
+    except ShapeError as exc:
+        if not channels:
+            raise
+        fits = 0
+        while fits < len(channels):
+            try:
+                count_params(model, **{**kwargs, "channels": channels[: fits + 1]})
+            except ShapeError:
+                break
+            fits += 1
+        raise ConfigError(
+            "train.channels_too_many", value=" ".join(map(str, channels)), n=len(channels), max=fits
+        ) from exc
+    slots = {"sgd": 1, "adamw": 2, "adadelta": 2}.get(config.optimizer, 2)
+    need = 4 * params * (2 + slots) + 4 * 2 * config.batch_size * sum(channels) * 28 * 28
+    available = mem_available()
+    if available is not None and need > available:
+        raise ConfigError(
+            "train.model_too_big",
+            model=model,
+            channels=" ".join(map(str, channels)) or "-",
+            params=params,
+            need=_gib(need),
+            available=_gib(available),
+        )
+
+
+def mem_available() -> int | None:
+    """Bytes of memory available to a new allocation (Linux ``MemAvailable``); None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB"
+
+
 def load_split(name: str, data_dir: str | None, train: bool, limit: int | None = None) -> Any:
-    """The ``train`` or test split of dataset ``name``; only its first ``limit`` items if given."""
+    """The ``train`` or test split of dataset ``name``; only its first ``limit`` items if given.
+
+    ``limit`` must be >= 1 (never a negative slice). A dataset missing offline is refused with
+    the hint a training face can act on (``cnnlab data download``, not a ``--download`` option
+    ``train`` and ``evaluate`` do not have).
+    """
     from cnnlab.data import get_dataset
     from cnnlab.train.series import is_series, subset_series
 
-    ds = get_dataset(name, train=train, root=data_dir)
+    if limit is not None:
+        check_positive("limit", limit)
+    try:
+        ds = get_dataset(name, train=train, root=data_dir)
+    except DataError as exc:
+        if exc.key == "data.not_found":
+            raise DataError("train.data_not_found", **exc.params) from exc
+        raise
     if limit is not None and is_series(ds):
         return subset_series(ds, limit)
     if limit is not None:
@@ -269,7 +339,9 @@ __all__ = [
     "check_data_name",
     "check_model_name",
     "check_series_fit",
+    "check_model_size",
     "check_out_state",
+    "mem_available",
     "output_lock",
     "describe_checkpoint",
 ]
