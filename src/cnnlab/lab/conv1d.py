@@ -70,12 +70,13 @@ class Conv1dParams:
     )
     # nonzero so that the "+ bias" step is visible in every output cell
     train: bool = field(default=True, metadata={"help": "lab.conv1d.param.train"})
-    n_train: int = field(
-        default=4000, metadata={"help": "lab.training.param.n_train", "min": 10, "max": 60_000}
+    n_train: int | None = field(
+        default=None, metadata={"help": "lab.conv1d.param.n_train", "min": 10, "max": 60_000}
     )
-    n_test: int = field(
-        default=1000, metadata={"help": "lab.training.param.n_test", "min": 10, "max": 10_000}
+    n_test: int | None = field(
+        default=None, metadata={"help": "lab.conv1d.param.n_test", "min": 10, "max": 10_000}
     )
+    # None: the whole split (MNIST-1D 4,000/1,000; BasicMotions 40/40)
     epochs: int = field(
         default=5, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
     )
