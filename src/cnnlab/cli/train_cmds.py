@@ -291,14 +291,14 @@ def predict(
         _predict_series(checkpoint, image, top, as_json)
         return
     prepared = prepare(open_image(image), invert)  # bad image → DataError before loading the model
+    loaded = load_model(checkpoint)
+    check_predict_input(loaded.meta, checkpoint, image, series=False)
     if not prepared.ink:  # the steps show why; a class for a blank page would be noise
         from cnnlab.errors import DataError
 
         if not as_json:
             _echo_steps(prepared)
         raise DataError("train.predict_no_ink", path=image)
-    loaded = load_model(checkpoint)
-    check_predict_input(loaded.meta, checkpoint, image, series=False)
     ranking = run_predict(loaded.model, loaded.preprocess, prepared, loaded.classes)[:top]
     if save_input:
         import io
