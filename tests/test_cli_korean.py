@@ -246,3 +246,16 @@ def test_output_error_reason_in_korean(tmp_path: Path) -> None:
         ensure_out_dir(tmp_path / "file" / "sub")
     message = info.value.message("ko")
     assert "디렉터리가 아닙니다" in message and "Not a directory" not in message
+
+
+def test_path_types_korean_in_messages_english_as_metavars(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x", encoding="utf-8")
+    code, _, err = _run(capsys, "--lang", "ko", "lab", "padding", "--out", str(afile))
+    assert code == 2
+    assert f"'--out'의 값이 올바르지 않습니다. 디렉터리 '{afile}'" in err and "파일입니다." in err
+    assert not (tmp_path / "cnnlab-out").exists()
+    code, out, _ = _run(capsys, "--lang", "ko", "predict", "--help")
+    assert "--checkpoint PATH " in out and "--save-input FILE " in out and "[필수]" in out

@@ -89,6 +89,8 @@ TYPE_NAMES: dict[str, str] = {
     "float range": "cli.click.type.float",
 }
 
+PATH_TYPES = ("file", "directory", "path")
+
 # click modules that translate with a module-level ``_`` / ``ngettext``.
 MODULES = (
     "click.core",
@@ -119,11 +121,26 @@ class _Template(str):
         return t(self.key, **params)
 
 
+class _TypeName(_Template):
+    """A path type's name (``directory``): Korean in messages (``name.title()``), but click's
+    English metavar (``name.upper()``: ``DIRECTORY``), like ``INTEGER``, so the help's columns stay
+    aligned (click measures width in characters, and a Hangul syllable is two columns wide)."""
+
+    msgid: str
+
+    def upper(self) -> str:
+        return self.msgid.upper()
+
+
 def translate(message: str) -> str:
     """Click's ``_``: the Korean template for a known msgid while Korean is in force."""
     key = MSGIDS.get(message)
     if key is None or get_lang() != "ko":
         return gettext.gettext(message)
+    if message in PATH_TYPES:
+        name = _TypeName(key)
+        name.msgid = message
+        return name
     return _Template(key)
 
 
