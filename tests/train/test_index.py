@@ -34,7 +34,7 @@ def meta(saved: Path) -> dict[str, Any]:
 
 def _tampered(saved: Path, tmp_path: Path, edit: Any) -> Path:
     folder = tmp_path / "ckpt"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     for f in saved.iterdir():
         (folder / f.name).write_bytes(f.read_bytes())
     index = json.loads((folder / "checkpoint.json").read_text())
@@ -129,6 +129,22 @@ def test_tampered_index_is_refused_by_name(saved, tmp_path, path, value, pattern
         else pattern,
     ):
         load_checkpoint(folder)
+
+
+def test_index_from_a_bigger_machine_still_loads(saved, tmp_path):
+    """threads=64 and device=cuda were valid where it was trained: not a broken index here."""
+    folder = _tampered(saved, tmp_path, lambda ix: ix["config"].update(threads=64, device="cuda"))
+    load_model(folder)
+
+
+def test_resume_of_a_run_from_a_bigger_machine_uses_this_ones_threads(saved, tmp_path):
+    from cnnlab.train.session import Architecture, plan_training
+
+    folder = _tampered(saved, tmp_path, lambda ix: ix["config"].update(threads=4096))
+    kw = {"options": {"threads": None}, "arch": Architecture(), "resume": True}
+    assert plan_training("cnn", "mnist-sample", out=folder, **kw).config.threads is None
+    fits = _tampered(saved, tmp_path / "b", lambda ix: ix["config"].update(threads=1))
+    assert plan_training("cnn", "mnist-sample", out=fits, **kw).config.threads == 1
 
 
 def test_std_zero_via_cli_exit_2_in_both_languages(saved, tmp_path, capsys):

@@ -177,7 +177,11 @@ def _config(ix: _Index, config: dict[str, Any]) -> None:
     """The training options pass the same checks as a new run's (TrainConfig.validate)."""
     from cnnlab.train.config import TrainConfig
 
-    known = {k: v for k, v in config.items() if k in TrainConfig.__dataclass_fields__}
+    # threads and device describe the machine it was trained on: valid there, maybe not here
+    skip = ("threads", "device")
+    known = {
+        k: v for k, v in config.items() if k in TrainConfig.__dataclass_fields__ and k not in skip
+    }
     try:
         TrainConfig(**known).validate()
     except CnnlabError as exc:

@@ -139,7 +139,7 @@ def plan_training(
             {
                 k: v
                 for k, v in (saved.get("config") or {}).items()
-                if k in options and k not in given
+                if k in options and k not in given and _fits_here(k, v)
             }
         )
         run = saved.get("run") or {}
@@ -157,6 +157,16 @@ def plan_training(
     kwargs = {**base_kwargs, **arch.kwargs(model)}
     check_model_size(model, kwargs, config)
     return TrainPlan(model, kwargs, data, data_dir, limit, config, overwrite)
+
+
+def _fits_here(option: str, value: Any) -> bool:
+    """A checkpoint's thread count is reused on resume (same threads, same numbers) only where
+    this machine has that many cores: a run from a 16-core machine resumes here with the default."""
+    from cnnlab.train.config import max_threads
+
+    if option != "threads" or value is None:
+        return True
+    return isinstance(value, int) and 1 <= value <= max_threads()
 
 
 def check_out_state(
