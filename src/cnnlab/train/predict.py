@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from cnnlab.errors import DataError
+from cnnlab.errors import DataError, os_reason
 
 FRAME = 28  # MNIST canvas
 BOX = 20  # MNIST's digit box inside the canvas
@@ -79,9 +79,7 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
             "error.image_bomb", path=str(p), pixels=pixels, limit=Image.MAX_IMAGE_PIXELS
         ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(
-            "error.image_invalid", path=str(p), reason=str(exc) or type(exc).__name__
-        ) from exc
+        raise DataError("error.image_invalid", path=str(p), reason=os_reason(exc)) from exc
 
 
 def _header_pixels(path: Path) -> str:

@@ -151,6 +151,8 @@ def plan_training(
     config = TrainConfig(**options, out=str(out), resume=resume).validate()
     if limit is not None:
         check_positive("limit", limit)
+    if arch.hidden is not None:
+        check_positive("hidden", arch.hidden)
     check_model_name(model)
     check_data_name(data)
     check_series_fit(model, data)
