@@ -16,7 +16,8 @@ Recipes (``cnn1d`` with its options; see docs/series.md):
 - ``full``: goal ≥ 99 % in ≤ 20 s;
 - ``fcn``: the FCN of Wang et al. 2017 as published (128-256-128, kernels 8-5-3, global average
   pooling), for the UCR sets;
-- ``mlp``: the baseline, ``mlp1d`` with two hidden layers of 100 (the MNIST-1D paper's MLP).
+- ``mlp``: the baseline, ``mlp1d`` with two hidden layers of 100 (the MNIST-1D paper's MLP), and
+  ``mlp-roll``: the same with the CNN's rolls (the fair control for the CNN's recipe).
 """
 
 from __future__ import annotations
@@ -61,17 +62,26 @@ RECIPES: dict[str, Recipe] = {
         {"epochs": 20, "batch_size": 128, "lr": 0.1, "augment": "roll"},
     ),
     "fcn": Recipe("cnn1d", {}, {"epochs": 100, "batch_size": 16, "optimizer": "adamw", "lr": 1e-3}),
+    # Tried here (seed 0): lr 2e-3 62.7 %, 1e-2 68.0 % (the paper's 68 %), 2e-3 with rolls 67.5 %.
     "mlp": Recipe(
         "mlp1d",
         {"hidden": [100, 100]},
-        {"epochs": 60, "batch_size": 100, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 0.0},
+        {"epochs": 60, "batch_size": 100, "optimizer": "adamw", "lr": 1e-2, "weight_decay": 0.0},
+    ),
+    # the same with the CNN's ±3-step rolls: the baseline gets the CNN's augmentation too, so the
+    # gap between them is the architecture's, not the augmentation's
+    "mlp-roll": Recipe(
+        "mlp1d",
+        {"hidden": [100, 100]},
+        {"epochs": 60, "batch_size": 100, "optimizer": "adamw", "lr": 1e-2, "weight_decay": 0.0}
+        | {"augment": "roll"},
     ),
 }
 
 # data set -> (recipes to run, published numbers, goal)
 SETS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "mnist1d": (
-        ("fast", "full", "mlp"),
+        ("fast", "full", "mlp", "mlp-roll"),
         "logistic 32%, MLP 68%, CNN 94%, GRU 91%, human 96% (Greydanus 2020)",
         ">= 97% in <= 5 s (fast); >= 99% (mean of 3 seeds) in <= 20 s (full)",
     ),
@@ -105,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ucr", action="store_true", help="also the UCR sets (needs aeon)")
     ap.add_argument("--quick", action="store_true", help="1 seed, 1 epoch: check that it runs")
+    ap.add_argument("--only", default="", help="comma-separated recipes to run (default: all)")
     args = ap.parse_args(argv)
     seeds = range(1 if args.quick else args.seeds)
     print(f"torch {torch.__version__}, threads {args.threads}, load average {load_average()}")
@@ -124,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             Recipe(warm.model, warm.kwargs, {**warm.train, "epochs": 1}), train, test, data, 0, 1
         )
         for name in recipes:
+            if args.only and name not in args.only.split(","):
+                continue
             recipe = RECIPES[name]
             if args.quick:
                 recipe = Recipe(recipe.model, recipe.kwargs, {**recipe.train, "epochs": 1})
