@@ -39,8 +39,8 @@ TRAIN_CASES = [
     (["--limit", "0"], r"limit must be an integer >= 1, got 0", r"limit"),
     (
         ["--channels", "100000"],
-        r"--channels 100000 has 2,509,901,418 parameters and needs at "
-        r"least [\d,.]+ GiB .* but only [\d,.]+ GiB is available",
+        r"--channels 100000 has 2,509,901,418 parameters and needs about "
+        r"[\d,.]+ GiB .* but only [\d,.]+ GiB is available",
         r"매개변수가 2,509,901,418개",
     ),
     (

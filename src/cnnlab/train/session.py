@@ -218,7 +218,7 @@ def check_model_size(model: str, kwargs: dict[str, Any], config: TrainConfig) ->
     ``--channels`` with more blocks than the input has pixels for is named as such (not as the
     kernel-size arithmetic deep inside). Memory: parameters, gradients and optimiser state
     (float32; SGD keeps 1 slot, AdamW 2, Adadelta 2) plus the conv activations of one batch
-    (forward and backward, on a 28×28 input) — a lower bound — against MemAvailable.
+    (forward and backward, every conv at 28×28: an estimate, not a bound) against MemAvailable.
     """
     from cnnlab.errors import ShapeError
     from cnnlab.models import count_params
