@@ -259,3 +259,17 @@ def test_path_types_korean_in_messages_english_as_metavars(
     assert not (tmp_path / "cnnlab-out").exists()
     code, out, _ = _run(capsys, "--lang", "ko", "predict", "--help")
     assert "--checkpoint PATH " in out and "--save-input FILE " in out and "[필수]" in out
+
+
+def test_korean_help_fits_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    """Hangul takes two columns: Korean help wraps at the same width as English."""
+    from cnnlab.cli.click_i18n import display_width
+
+    assert display_width("abc") == 3 and display_width("사용법") == 6
+    assert display_width("\033[1mab\033[0m") == 2
+    for args in (["train", "--help"], ["lab", "pattern", "--help"], ["--help"]):
+        widths = {}
+        for lang in ("en", "ko"):
+            out = _run(capsys, "--lang", lang, *args)[1]
+            widths[lang] = max(display_width(line) for line in out.splitlines())
+        assert widths["ko"] <= max(widths["en"], 80), (args, widths)

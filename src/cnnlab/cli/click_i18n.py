@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import gettext
 import importlib
+import re
+import unicodedata
 from typing import Any
 
 import click
@@ -152,14 +154,33 @@ def ntranslate(singular: str, plural: str, n: int) -> str:
     return _Template(key)
 
 
+_ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # click's own pattern for colour codes
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: East Asian wide and fullwidth characters (Hangul) take two.
+
+    Click measures help text in characters, so a Korean help line of 78 characters would run to
+    about 120 columns; with this, Korean help wraps at the terminal width like English. For ASCII
+    it equals click's own measure.
+    """
+    plain = _ANSI.sub("", text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in plain)
+
+
 def install() -> None:
-    """Route click's translations through :func:`translate` (idempotent)."""
+    """Route click's translations through :func:`translate` and its help layout through
+    :func:`display_width` (idempotent)."""
     for name in MODULES:
         module = importlib.import_module(name)
         if hasattr(module, "_"):
             module._ = translate  # type: ignore[attr-defined]
         if hasattr(module, "ngettext"):
             module.ngettext = ntranslate  # type: ignore[attr-defined]
+    for name in ("click.formatting", "click._textwrap"):
+        module = importlib.import_module(name)
+        if hasattr(module, "term_len"):
+            module.term_len = display_width  # type: ignore[attr-defined]
 
 
 class ListingGroup(click.Group):
@@ -175,4 +196,4 @@ class ListingGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
-__all__ = ["MSGIDS", "ListingGroup", "install", "translate", "ntranslate"]
+__all__ = ["MSGIDS", "ListingGroup", "display_width", "install", "translate", "ntranslate"]
