@@ -179,8 +179,8 @@ def test_dropped_and_unseen_against_torch_gradients(
     last_reached = (n.out - 1) * stride + dilation * (kernel - 1)  # padded coordinate
     assert n.leftover == n.padded - 1 - last_reached
     assert n.dropped_pixels == [
-        c - padding for c in range(last_reached + 1, n.padded) if c < padding + size
-    ]
+        c - padding for c in range(last_reached + 1, n.padded) if padding <= c < padding + size
+    ]  # a dropped cell left of the image (padding > stride) is padding, not a pixel
 
 
 def test_shape_cli_text_matches_experiment(capsys: pytest.CaptureFixture[str]) -> None:

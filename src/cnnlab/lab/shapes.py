@@ -165,7 +165,7 @@ def measure(params: ShapesParams, progress: Progress | None = None) -> ShapesNum
     conv = out_size(p.input, p.kernel, p.stride, p.padding, p.dilation)  # raises before any work
     # the leftover cells end the padded axis; real pixels sit at padding .. padding + in - 1
     dropped = range(conv.padded - conv.leftover, conv.padded)
-    dropped_pixels = [c - p.padding for c in dropped if c < p.padding + p.input]
+    dropped_pixels = [c - p.padding for c in dropped if p.padding <= c < p.padding + p.input]
     unseen = unseen_pixels(conv)
     ops = {op: _op_check(op, p, conv) for op in OPS}
     rows = min(conv.out, MAX_WINDOWS_DRAWN)
