@@ -236,7 +236,6 @@ HAND: list[Any] = [
     _param(
         [*TRAIN, "--data-dir", "/nonexistent/cnnlab", "--out", OUT],
         "/nonexistent/cnnlab",
-        xfail="R2: a missing --data-dir is ignored when the dataset is mnist-sample",
     ),
     _param([*TRAIN, "--resume", "--out", OUT], "--resume"),
     _param([*TRAIN, "--out", "/proc/cnnlab-x"], "/proc/cnnlab-x"),
@@ -251,7 +250,6 @@ HAND: list[Any] = [
     _param(
         ["evaluate", "--checkpoint", CKPT, "--data-dir", "/nonexistent/cnnlab"],
         "/nonexistent/cnnlab",
-        xfail="R2: a missing --data-dir is ignored when the dataset is mnist-sample",
     ),
     _param(["evaluate", "--checkpoint", CKPT, "--device", "tpu"], "tpu", "cpu"),
     # predict

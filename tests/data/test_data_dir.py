@@ -33,7 +33,9 @@ def test_auto_without_data_dir_still_falls_back(
 ) -> None:
     monkeypatch.setenv("CNNLAB_DATA", str(tmp_path))
     assert resolve("auto").name == "mnist-sample"
-    assert resolve("mnist-sample", tmp_path / "ignored").name == "mnist-sample"
+    assert resolve("mnist-sample", tmp_path).name == "mnist-sample"  # an existing folder: fine
+    with pytest.raises(DataError, match="does not exist or is not a folder"):
+        resolve("mnist-sample", tmp_path / "typo")
 
 
 def test_cli_exit_2_and_nothing_written(tmp_path: Path) -> None:

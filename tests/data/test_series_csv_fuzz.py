@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,3 +41,10 @@ def test_any_csv_loads_or_raises_data_error(header: str, lines: list[str], raw: 
             )
             assert ds.labels.min(initial=0) >= 0 and ds.labels.max(initial=0) < len(ds.classes)
             assert (ds.lengths <= length).all() and (ds.lengths >= 1).all()
+
+
+def test_a_csv_the_csv_module_rejects_is_a_data_error(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    path.write_text("a,label\n" + "1" * 200_000 + ",0\n", encoding="utf-8")  # > csv field limit
+    with pytest.raises(DataError, match=r"huge.csv is not a well-formed CSV file: field larger"):
+        get_dataset(f"csv:{path}")

@@ -104,11 +104,12 @@ def resolve(
 ) -> Resolution:
     """Decide which dataset a request means. ``auto``: full MNIST if local/cached, else the sample.
 
-    A ``data_dir`` given explicitly must exist and hold the dataset asked for (for ``auto``: MNIST);
+    A ``data_dir`` given explicitly must exist (for every name) and hold the IDX dataset asked for
+    (for ``auto``: MNIST);
     otherwise DataError names the folder — the embedded sample is the fallback only for ``auto``
     without a ``data_dir``.
     """
-    if data_dir is not None and name != "mnist-sample":
+    if data_dir is not None:  # the embedded sample needs none, but a missing folder is still a typo
         _check_data_dir(Path(data_dir), "mnist" if name == AUTO else name, train)
     if name == AUTO:
         if locate(REGISTRY["mnist"], train, data_dir) is not None:

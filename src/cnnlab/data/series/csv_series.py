@@ -90,7 +90,10 @@ def _label(path: Path, line: int, column: str, cell: str) -> str:
 
 def parse(path: Path, label_column: str = "label") -> Parsed:
     """Read ``path`` into series, labels and line numbers (no normalisation, no padding)."""
-    table = list(csv.reader(io.StringIO(_read_text(path))))
+    try:  # newline="": the csv module splits records itself (a lone \r ends a line too)
+        table = list(csv.reader(io.StringIO(_read_text(path), newline="")))
+    except csv.Error as exc:
+        raise DataError("data.csv.malformed", path=str(path), reason=str(exc)) from exc
     header = [h.strip() for h in table[0]]
     body = [(n, r) for n, r in enumerate(table[1:], start=2) if any(c.strip() for c in r)]
     if label_column not in header:
