@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from cnnlab.data.base import LabelledArrays
 from cnnlab.data.download import Progress, data_home, fetch, md5sum
 from cnnlab.data.idx import read_idx
 from cnnlab.data.registry import REGISTRY, DatasetSpec
-from cnnlab.errors import ChecksumError, ConfigError, DataError
+from cnnlab.errors import ChecksumError, DataError
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def check_labels(labels: np.ndarray, n_classes: int, path: str) -> None:
         )
 
 
-class IdxImageDataset:
+class IdxImageDataset(LabelledArrays):
     """28×28 grayscale images + integer labels held in memory as NumPy arrays."""
 
     name = "idx"
@@ -123,34 +124,11 @@ class IdxImageDataset:
         self.path = path
 
     @property
-    def split(self) -> str:
-        return "train" if self.train else "test"
-
-    @property
     def data(self) -> Any:
         """torchvision's name: uint8 tensor (N, H, W), sharing memory with ``images``."""
         import torch
 
         return torch.from_numpy(self.images)
-
-    @property
-    def targets(self) -> Any:
-        """torchvision's name: int64 tensor (N,), sharing memory with ``labels``."""
-        import torch
-
-        return torch.from_numpy(self.labels)
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def check_index(self, index: int) -> int:
-        """Return ``index`` if valid, else ConfigError naming the valid range."""
-        n = len(self)
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
-            raise ConfigError(
-                "error.index", value=index, dataset=self.name, split=self.split, n=n, last=n - 1
-            )
-        return index
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
         """``(tensor[1, H, W] float32 in [0, 1], label)`` — what torchvision's ToTensor gives."""

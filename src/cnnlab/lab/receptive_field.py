@@ -48,6 +48,7 @@ from cnnlab.lab.common import DataParams, item_words, open_data
 from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.lab.stats import Spread, spread
 from cnnlab.progress import Progress, emit
+from cnnlab.resources import mem_available
 from cnnlab.result import Message
 
 if TYPE_CHECKING:
@@ -163,18 +164,6 @@ def estimate_bytes(specs: list[LayerSpec], size: int = 28) -> int:
                 n = out
             peak = max(peak, total)
     return peak
-
-
-def mem_available() -> int | None:
-    """``MemAvailable`` from /proc/meminfo in bytes (None where there is no such file)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 def check_stack(spec: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from cnnlab.errors import ConfigError, DataError
 from cnnlab.geometry import check_positive
 from cnnlab.progress import Progress
+from cnnlab.resources import mem_available
 from cnnlab.train.config import TrainConfig
 from cnnlab.train.loop import FitResult
 
@@ -251,18 +252,6 @@ def check_model_size(model: str, kwargs: dict[str, Any], config: TrainConfig) ->
             need=_gib(need),
             available=_gib(available),
         )
-
-
-def mem_available() -> int | None:
-    """Bytes of memory available to a new allocation (Linux ``MemAvailable``); None if unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
 
 
 def _gib(n: int) -> str:

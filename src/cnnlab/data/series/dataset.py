@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from cnnlab.errors import ConfigError, DataError
+from cnnlab.data.base import LabelledArrays
+from cnnlab.errors import DataError
 
 
-class SeriesDataset:
+class SeriesDataset(LabelledArrays):
     """``N`` series of ``C`` channels and ``L`` steps, with integer labels and class names.
 
     ``padding`` is the largest number of zeros appended to any series to reach ``L`` (0 when all
@@ -66,10 +67,6 @@ class SeriesDataset:
         )
 
     @property
-    def split(self) -> str:
-        return "train" if self.train else "test"
-
-    @property
     def channels(self) -> int:
         return int(self.series.shape[1])
 
@@ -83,25 +80,6 @@ class SeriesDataset:
         import torch
 
         return torch.from_numpy(self.series)
-
-    @property
-    def targets(self) -> Any:
-        """torchvision's name: int64 tensor (N,), sharing memory with ``labels``."""
-        import torch
-
-        return torch.from_numpy(self.labels)
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def check_index(self, index: int) -> int:
-        """Return ``index`` if valid, else ConfigError naming the valid range."""
-        n = len(self)
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
-            raise ConfigError(
-                "error.index", value=index, dataset=self.name, split=self.split, n=n, last=n - 1
-            )
-        return index
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
         """``(tensor (C, L) float32, label)``."""
