@@ -54,14 +54,24 @@ def list_cmd(as_json: bool) -> None:
             )
         rows.append({"name": name, **where, "license": spec.license})
         shown.append({**rows[-1], **words})
+    from cnnlab.data.series import series_table
+
+    series = series_table()  # mnist1d and every UCR/UEA set readable here, with (N, C, L) shapes
     if as_json:
-        click.echo(json.dumps({"cache": str(data_home()), "datasets": rows}, indent=2))
+        payload = {"cache": str(data_home()), "datasets": rows, "series": series}
+        click.echo(json.dumps(payload, indent=2))
         return
     click.echo(t("cli.data.cache", path=str(data_home())))
     for row in shown:
         click.echo(
             f"{row['name']:<14} train={row['train']}  test={row['test']}  [{row['license']}]"
         )
+    click.echo(t("cli.data.series_header"))
+    for row in series:
+        shapes = (
+            f"train={tuple(row['train'])}  test={tuple(row['test'])}  " if "train" in row else ""
+        )
+        click.echo(f"{row['name']:<24} {shapes}[{row['source']}]")
 
 
 @data_group.command("download", help=t("cli.data.download.help"))
