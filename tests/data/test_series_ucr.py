@@ -36,21 +36,24 @@ def test_shipped_sets(
     for train, n in ((True, n_train), (False, n_test)):
         ds = get_dataset(f"ucr:{name}", train=train)
         assert ds.series.shape == (n, channels, length) and ds.series.dtype == np.float32
-        assert ds.labels.dtype == np.int64 and ds.classes == classes and ds.znorm
+        assert ds.labels.dtype == np.int64 and ds.classes == classes
+        assert ds.znorm == (channels == 1)  # UCR practice for univariate; UEA multivariate as is
         assert (ds.name, ds.channels, ds.length) == (f"ucr:{name}", channels, length)
         x, _ = ds[0]
         assert x.shape == (channels, length) and x.dtype == torch.float32
         # the labels are aeon's labels, mapped to sorted class indices
         raw, raw_labels = _raw(name, "TRAIN" if train else "TEST")
         assert [ds.classes[i] for i in ds.labels] == raw_labels.tolist()
-        # each series z-normalised per channel over its own (unpadded) steps
+        # univariate: each series z-normalised over its own (unpadded) steps; multivariate: as is
         for i in (0, n // 2, n - 1):
             own = int(ds.lengths[i])
             assert own == raw[i].shape[-1]
             real = ds.series[i, :, :own].astype(np.float64)  # (C, own)
-            np.testing.assert_allclose(real.mean(axis=-1), 0, atol=1e-5)
-            np.testing.assert_allclose(real.std(axis=-1), 1, atol=1e-4)
-            expected = (raw[i] - raw[i].mean(-1, keepdims=True)) / raw[i].std(-1, keepdims=True)
+            expected = raw[i]
+            if channels == 1:
+                np.testing.assert_allclose(real.mean(axis=-1), 0, atol=1e-5)
+                np.testing.assert_allclose(real.std(axis=-1), 1, atol=1e-4)
+                expected = (raw[i] - raw[i].mean(-1, keepdims=True)) / raw[i].std(-1, keepdims=True)
             np.testing.assert_allclose(real, expected, rtol=1e-4, atol=1e-5)
             assert not ds.series[i, :, own:].any()  # post-padding with zeros
 
@@ -62,6 +65,7 @@ def test_variable_length_padding_is_reported() -> None:
     assert f"zero-padded at the end, by up to {ds.padding} steps" in ds.describe()
     assert "zero-padded" not in get_dataset("ucr:GunPoint").describe()
     assert "z-normalised per channel" in get_dataset("ucr:GunPoint").describe()
+    assert "used as published" in get_dataset("ucr:BasicMotions").describe()
     with pytest.raises(
         DataError, match=r"Series \d+ of ucr:JapaneseVowels \(train\) has 7 steps, "
     ):

@@ -169,9 +169,9 @@ def test_prepare_series_znormalises_each_channel_like_the_data_layer():
     assert prepare_series(x, znorm=False) is x
 
 
-def test_a_six_channel_ucr_set_sets_the_model_and_predict_znormalises(tmp_path, capsys):
-    """BasicMotions (6 channels, 4 named classes): the data sizes the model; predict z-normalises
-    its input as the training series were, so a rescaled, shifted series gets the same answer."""
+def test_a_six_channel_ucr_set_sets_the_model(tmp_path, capsys):
+    """BasicMotions (6 channels, 4 named classes): the data sizes the model; a multivariate UEA set
+    is used as published (no per-series z-normalisation), and predict feeds a series as it is."""
     pytest.importorskip("aeon")
     out = tmp_path / "bm"
     args = ["train", "--model", "cnn1d", "--data", "ucr:BasicMotions", "--epochs", "2"]
@@ -181,9 +181,26 @@ def test_a_six_channel_ucr_set_sets_the_model_and_predict_znormalises(tmp_path, 
     meta = json.loads((out / "checkpoint.json").read_text())
     assert meta["model"]["kwargs"]["in_channels"] == 6
     assert meta["model"]["kwargs"]["num_classes"] == 4
-    assert meta["run"]["znorm"] is True
+    assert meta["run"]["znorm"] is False
     assert meta["classes"] == ["badminton", "running", "standing", "walking"]
     x = get_dataset("ucr:BasicMotions", train=False).series[0]  # (6, 100)
+    np.save(tmp_path / "a.npy", x)
+    rc, text = _cli(capsys, "predict", "--checkpoint", str(out), str(tmp_path / "a.npy"), "--json")
+    assert rc == 0, text
+    assert json.loads(text)["top"][0]["index"] in range(4)
+
+
+def test_predict_znormalises_a_univariate_ucr_series(tmp_path, capsys):
+    """GunPoint is z-normalised per series (UCR practice), and predict does the same to its input:
+    a rescaled, shifted series gets the same answer."""
+    pytest.importorskip("aeon")
+    out = tmp_path / "gp"
+    args = ["train", "--model", "cnn1d", "--data", "ucr:GunPoint", "--epochs", "2"]
+    opts = ["--channels", "4", "--channels", "4", "--batch-size", "8", "--threads", "1"]
+    assert main([*args, *opts, "--out", str(out), "--lang", "en"]) == 0
+    capsys.readouterr()
+    assert json.loads((out / "checkpoint.json").read_text())["run"]["znorm"] is True
+    x = get_dataset("ucr:GunPoint", train=False).series[0]  # (1, 150)
     probs = []
     for name, series in (("a.npy", x), ("b.npy", 10 * x + 3)):
         np.save(tmp_path / name, series)

@@ -95,7 +95,13 @@ class SeriesDataset(LabelledArrays):
         """One line: size, shape, classes, standardisation and padding, in the user's language."""
         from cnnlab.i18n import Msg, t
 
-        norm = Msg("data.series.norm.znorm" if self.znorm else "data.series.norm.none")
+        norm = Msg(
+            "data.series.norm.znorm"
+            if self.znorm
+            else "data.series.norm.raw"
+            if self.name.startswith("ucr:")
+            else "data.series.norm.none"
+        )
         pad = Msg("data.series.padded", padding=self.padding) if self.padding else ""
         return t(
             "data.series.describe",

@@ -123,7 +123,8 @@ def sort_classes(labels: np.ndarray) -> list[str]:
 def load_ucr(
     name: str, train: bool = True, transform: Callable[[Any], Any] | None = None
 ) -> SeriesDataset:
-    """Read one split of UCR/UEA set ``name``: z-normalised, zero-padded, labels as indices."""
+    """Read one split of UCR/UEA set ``name``: univariate series z-normalised, multivariate ones as
+    published, zero-padded to the longest, labels as indices."""
     return load_ucr_splits(name, transform)[0 if train else 1]
 
 
@@ -136,11 +137,16 @@ def load_ucr_splits(
     classes = sort_classes(np.concatenate([splits[True][1], splits[False][1]]))
     index = {c: i for i, c in enumerate(classes)}
     longest = max(r.shape[-1] for s in splits.values() for r in s[0])
+    # UCR practice z-normalises each univariate series; the UEA multivariate sets are used as
+    # published: per-series z-normalisation erases the levels that tell JapaneseVowels' speakers
+    # apart (measured with cnn1d, 150 epochs: 83% with it, 98-99% without)
+    univariate = all(r.shape[0] == 1 for s in splits.values() for r in s[0])
     shortest = min(r.shape[-1] for s in splits.values() for r in s[0])
     out = []
     for train in (True, False):
         rows, labels = splits[train]
-        rows = [znormalise(r[None])[0] for r in rows]  # each (C, L_i), normalised before padding
+        if univariate:  # each (C, L_i), normalised before padding
+            rows = [znormalise(r[None])[0] for r in rows]
         series, _ = pad_series(rows, length=longest)  # (N, C, longest)
         out.append(
             SeriesDataset(
@@ -151,7 +157,7 @@ def load_ucr_splits(
                 classes=classes,
                 source=source,
                 path=str(train_path if train else test_path),
-                znorm=True,
+                znorm=univariate,
                 padding=longest - shortest,
                 transform=transform,
                 lengths=np.array([r.shape[-1] for r in rows], dtype=np.int64),
