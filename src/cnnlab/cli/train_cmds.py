@@ -94,6 +94,9 @@ MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d"
 )
 @click.option("--resume", is_flag=True, help=t("cli.train.opt.resume"))
 @click.option("--overwrite", is_flag=True, help=t("cli.train.opt.overwrite"))
+@click.option(
+    "--label-column", default="label", show_default=True, help=t("cli.train.opt.label_column")
+)
 @json_option
 @lang_option
 @click.pass_context
@@ -102,6 +105,7 @@ def train(
     model: str,
     data: str,
     data_dir: str | None,
+    label_column: str,
     channels: tuple[int, ...],
     dropout: float | None,
     pool_first: bool,
@@ -136,6 +140,7 @@ def train(
             data_dir=data_dir,
             given=given,
             arch=Architecture(channels, dropout, pool_first, hidden),
+            label_column=label_column,
         )
         info(resolve(plan.data, plan.data_dir).describe())
         with ProgressBar() as progress:
@@ -214,6 +219,7 @@ def _echo_metrics(m: dict[str, Any], classes: list[str] | None) -> None:
 )
 @click.option("--limit", type=int, default=None, help=t("cli.evaluate.opt.limit"))
 @click.option("--device", default="auto", show_default=True, help=t("cli.train.opt.device"))
+@click.option("--label-column", default=None, help=t("cli.evaluate.opt.label_column"))
 @json_option
 @lang_option
 def evaluate(
@@ -223,6 +229,7 @@ def evaluate(
     split: str,
     limit: int | None,
     device: str,
+    label_column: str | None,
     as_json: bool,
 ) -> None:
     from cnnlab.train.session import check_data_name, check_series_fit, load_split
@@ -236,7 +243,9 @@ def evaluate(
     data = data or loaded.meta.get("run", {}).get("data") or "auto"
     check_data_name(data)
     check_series_fit(str((loaded.meta.get("model") or {}).get("name", "")), data)
-    ds = load_split(data, data_dir, split == "train", limit)
+    run_info = loaded.meta.get("run", {})
+    column = label_column or run_info.get("label_column") or "label"  # as trained, unless given
+    ds = load_split(data, data_dir, split == "train", limit, column)
     m = run_eval(loaded.model, ds, loaded.preprocess, device=device).to_dict()
     if as_json:
         click.echo(json.dumps({"checkpoint": checkpoint, "data": data, "split": split, **m}))

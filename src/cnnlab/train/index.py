@@ -134,6 +134,8 @@ def validate_index(meta: Any, path: str) -> dict[str, Any]:
         ix.str_(run["data"], "run.data")
     if run.get("limit") is not None:
         ix.int_(run["limit"], "run.limit", 1, 2**62)
+    if run.get("label_column") is not None:
+        ix.str_(run["label_column"], "run.label_column")
     return top
 
 

@@ -56,11 +56,15 @@ class TrainPlan:
     limit: int | None  # train on the first ``limit`` training images (None = all)
     config: TrainConfig
     overwrite: bool = False  # replace a checkpoint already in config.out (else refused)
+    label_column: str = "label"  # the label column of a csv:<path> series set
 
     @property
     def run_info(self) -> dict[str, Any]:
         """What the checkpoint records under ``"run"`` so a resume or ``evaluate`` can reuse it."""
-        return {"model": self.model, "data": self.data, "limit": self.limit}
+        info: dict[str, Any] = {"model": self.model, "data": self.data, "limit": self.limit}
+        if self.data.startswith("csv:"):
+            info["label_column"] = self.label_column
+        return info
 
 
 @dataclass
@@ -122,6 +126,7 @@ def plan_training(
     limit: int | None = None,
     data_dir: str | None = None,
     given: Collection[str] = (),
+    label_column: str = "label",
 ) -> TrainPlan:
     """Check everything and return the plan; nothing is read but a checkpoint, nothing written.
 
@@ -147,6 +152,8 @@ def plan_training(
         model = model if "model" in given else run.get("model", model)
         data = data if "data" in given else run.get("data", data)
         limit = limit if "limit" in given else run.get("limit", limit)
+        if "label_column" not in given:
+            label_column = run.get("label_column", label_column)
         if "model" not in given:
             base_kwargs = (saved.get("model") or {}).get("kwargs", {})
     config = TrainConfig(**options, out=str(out), resume=resume).validate()
@@ -159,7 +166,7 @@ def plan_training(
     check_series_fit(model, data)
     kwargs = {**base_kwargs, **arch.kwargs(model)}
     check_model_size(model, kwargs, config)
-    return TrainPlan(model, kwargs, data, data_dir, limit, config, overwrite)
+    return TrainPlan(model, kwargs, data, data_dir, limit, config, overwrite, label_column)
 
 
 def _fits_here(option: str, value: Any) -> bool:
@@ -258,7 +265,13 @@ def _gib(n: int) -> str:
     return f"{n / 2**30:,.1f} GiB"
 
 
-def load_split(name: str, data_dir: str | None, train: bool, limit: int | None = None) -> Any:
+def load_split(
+    name: str,
+    data_dir: str | None,
+    train: bool,
+    limit: int | None = None,
+    label_column: str = "label",
+) -> Any:
     """The ``train`` or test split of dataset ``name``; only its first ``limit`` items if given.
 
     ``limit`` must be >= 1 (never a negative slice). A dataset missing offline is refused with
@@ -271,7 +284,7 @@ def load_split(name: str, data_dir: str | None, train: bool, limit: int | None =
     if limit is not None:
         check_positive("limit", limit)
     try:
-        ds = get_dataset(name, train=train, root=data_dir)
+        ds = get_dataset(name, train=train, root=data_dir, label_column=label_column)
     except DataError as exc:
         if exc.key == "data.not_found":
             raise DataError("train.data_not_found", **exc.params) from exc
@@ -319,8 +332,8 @@ def run_training(plan: TrainPlan, progress: Progress | None = None) -> TrainRun:
     with output_lock(out):
         if out is not None:  # another run may have written a checkpoint since plan_training
             check_out_state(out, plan.config.resume, plan.overwrite)
-        train_ds = load_split(plan.data, plan.data_dir, True, plan.limit)
-        test_ds = load_split(plan.data, plan.data_dir, False)
+        train_ds = load_split(plan.data, plan.data_dir, True, plan.limit, plan.label_column)
+        test_ds = load_split(plan.data, plan.data_dir, False, label_column=plan.label_column)
         seed_everything(plan.config.seed)
         kwargs = {**model_kwargs_for(plan.model, plan.data, train_ds), **plan.model_kwargs}
         net = build(plan.model, **kwargs)
