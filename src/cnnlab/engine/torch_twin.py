@@ -77,7 +77,8 @@ def to_torch(module: nn.Module, dtype: torch.dtype | None = None) -> tnn.Module:
         twin = twin.to(dtype)
     with torch.no_grad():
         for (name, p), (tname, tp) in zip(params, twin.named_parameters(), strict=True):
-            assert name == tname, (name, tname)  # same layer order, same parameter names
+            if name != tname:  # an internal invariant: same layer order, same parameter names
+                raise RuntimeError(f"torch twin out of step: engine {name!r} vs torch {tname!r}")
             tp.copy_(torch.from_numpy(p.data))
     return twin
 

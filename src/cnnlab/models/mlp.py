@@ -58,18 +58,28 @@ class MLP(nn.Module):
         check_positive("image_size", image_size)
         hidden = check_channels(hidden, "hidden")
         check_dropout(dropout)
-        layers: list[nn.Module] = [nn.Flatten()]  # (N, C, S, S) -> (N, C*S*S)
-        d_prev = in_channels * image_size * image_size
-        for d in hidden:
-            layers += [nn.Linear(d_prev, d), nn.ReLU(inplace=True)]
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            d_prev = d
-        layers.append(nn.Linear(d_prev, num_classes))
-        self.net = nn.Sequential(*layers)
+        # (N, C, S, S) -> (N, C*S*S) -> … -> (N, num_classes)
+        self.net = mlp_layers(in_channels * image_size * image_size, hidden, num_classes, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
 
-__all__ = ["MLP", "mlp_params"]
+def mlp_layers(
+    d_in: int, hidden: Sequence[int], num_classes: int, dropout: float = 0.0
+) -> nn.Sequential:
+    """Flatten → [Linear → ReLU (→ Dropout)] per ``hidden`` width → Linear: the fully connected
+    stack of :class:`MLP` and of the series baseline ``mlp1d`` (same layers, same state-dict
+    keys)."""
+    layers: list[nn.Module] = [nn.Flatten()]  # (N, ...) -> (N, d_in)
+    d_prev = d_in
+    for d in hidden:
+        layers += [nn.Linear(d_prev, d), nn.ReLU(inplace=True)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        d_prev = d
+    layers.append(nn.Linear(d_prev, num_classes))
+    return nn.Sequential(*layers)
+
+
+__all__ = ["MLP", "mlp_params", "mlp_layers"]

@@ -45,6 +45,7 @@ from torch import nn
 from cnnlab.errors import ConfigError
 from cnnlab.geometry import check_positive, same_padding
 from cnnlab.models.checks import check_channels, check_dropout
+from cnnlab.models.mlp import mlp_layers
 
 POOLS = ("avg", "max")
 SERIES_MODELS = ("cnn1d", "mlp1d")  # registry names that take (N, C, L) series, not images
@@ -186,15 +187,8 @@ class MLP1d(nn.Module):
         hidden = check_channels(hidden, "hidden")
         check_dropout(dropout)
         self.in_shape = (in_channels, length)
-        layers: list[nn.Module] = [nn.Flatten()]  # (N, C, L) -> (N, C*L)
-        d_prev = in_channels * length
-        for d in hidden:
-            layers += [nn.Linear(d_prev, d), nn.ReLU(inplace=True)]
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            d_prev = d
-        layers.append(nn.Linear(d_prev, num_classes))
-        self.net = nn.Sequential(*layers)
+        # (N, C, L) -> (N, C*L) -> … -> (N, num_classes)
+        self.net = mlp_layers(in_channels * length, hidden, num_classes, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = _as_ncl(x)
