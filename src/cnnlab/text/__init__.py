@@ -1,0 +1,1 @@
+"""Text for 1-D convolution: tokenisers (syllable, word, morpheme) and vocabularies saved as JSON."""
