@@ -19,6 +19,7 @@ from cnnlab.models import (
     padding_pair_params,
 )
 from cnnlab.models.series import SERIES_MODELS
+from cnnlab.models.textcnn import TEXT_MODELS
 
 # (name, kwargs) — defaults plus a non-default variant of each, all on 28×28 grayscale.
 CASES = [
@@ -57,8 +58,9 @@ def test_forward_shape_and_param_formula(case):
 
 
 def test_every_registered_model_is_covered():
-    # the series models (N, C, L) are covered by tests/models/test_series_models.py
-    assert {name for name, _ in CASES} == set(names()) - set(SERIES_MODELS)
+    # the series models (N, C, L) are covered by tests/models/test_series_models.py, the text
+    # models (N, L) by tests/text/test_textcnn.py
+    assert {name for name, _ in CASES} == set(names()) - set(SERIES_MODELS) - set(TEXT_MODELS)
 
 
 def test_pool_first_is_the_same_function_without_batch_norm():

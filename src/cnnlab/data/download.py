@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cnnlab.errors import ChecksumError, DownloadError
 from cnnlab.fileio import atomic_open
@@ -32,12 +33,41 @@ def data_home() -> Path:
     return Path(user_cache_dir("cnnlab"))
 
 
+DATA_PATH_ENV = "CNNLAB_DATA_PATH"
+
+
+def data_path() -> list[Path]:
+    """Folders named by ``$CNNLAB_DATA_PATH`` (``os.pathsep``-separated), searched after the cache
+    for read-only shared copies (each may hold ``<dataset>/``), like an OS package's system folder.
+    Empty entries are skipped; a folder that does not exist is simply not searched."""
+    return [Path(p).expanduser() for p in os.environ.get(DATA_PATH_ENV, "").split(os.pathsep) if p]
+
+
 def md5sum(path: str | os.PathLike[str]) -> str:
     h = hashlib.md5()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def git_blob_sha1(content: bytes) -> str:
+    """Git's object id of a file: ``sha1(b"blob <size>\\0" + content)`` (what a repository
+    publishes for each file, e.g. NSMC's ``ratings_train.txt``)."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+class _BlobHash:
+    """A git-blob SHA-1 fed chunk by chunk (the size prefix needs the whole length: buffered)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def update(self, chunk: bytes) -> None:
+        self.parts.append(chunk)
+
+    def hexdigest(self) -> str:
+        return git_blob_sha1(b"".join(self.parts))
 
 
 def download(
@@ -47,15 +77,17 @@ def download(
     *,
     timeout: float = 30.0,
     progress: Progress | None = None,
+    algorithm: str = "md5",
 ) -> Path:
-    """Fetch ``url`` to ``dest`` atomically, verifying ``md5`` before the final rename.
+    """Fetch ``url`` to ``dest`` atomically, verifying its checksum before the final rename.
 
-    Raises DownloadError (network/HTTP failure, short read) or ChecksumError (md5 mismatch); in both
-    cases no file is left at ``dest`` or beside it.
+    ``md5`` is the expected digest of ``algorithm``: ``"md5"`` (the image sets) or ``"git-sha1"``
+    (a git blob id, :func:`git_blob_sha1`). Raises DownloadError (network/HTTP failure, short read)
+    or ChecksumError (checksum mismatch); in both cases no file is left at ``dest`` or beside it.
     """
     target = Path(dest)
     target.parent.mkdir(parents=True, exist_ok=True)
-    h = hashlib.md5()
+    h: Any = _BlobHash() if algorithm == "git-sha1" else hashlib.md5()
     got = 0
     # atomic_open removes the temp file on any exception, so a failed or corrupt download (the md5
     # is checked inside the block, before the rename) leaves nothing at dest or beside it.
@@ -86,7 +118,8 @@ def download(
             )
         actual = h.hexdigest()
         if actual != md5:
-            raise ChecksumError("data.download.md5", url=url, expected=md5, actual=actual)
+            key = "data.download.git_sha1" if algorithm == "git-sha1" else "data.download.md5"
+            raise ChecksumError(key, url=url, expected=md5, actual=actual)
     return target
 
 
@@ -98,16 +131,32 @@ def fetch(
     *,
     timeout: float = 30.0,
     progress: Progress | None = None,
+    algorithm: str = "md5",
 ) -> Path:
     """Try each mirror in turn for ``filename``; raise DownloadError listing every failure."""
     failures: list[str] = []  # Msg items: each re-renders in the error's language
     for base in mirrors:
         url = base.rstrip("/") + "/" + filename
         try:
-            return download(url, dest_dir / filename, md5, timeout=timeout, progress=progress)
+            return download(
+                url,
+                dest_dir / filename,
+                md5,
+                timeout=timeout,
+                progress=progress,
+                algorithm=algorithm,
+            )
         except (DownloadError, ChecksumError) as exc:
             failures.append(Msg(exc.key, **exc.params))
     raise DownloadError("data.download.all_failed", filename=filename, failures=MsgList(failures))
 
 
-__all__ = ["data_home", "md5sum", "download", "fetch"]
+__all__ = [
+    "data_home",
+    "data_path",
+    "DATA_PATH_ENV",
+    "md5sum",
+    "git_blob_sha1",
+    "download",
+    "fetch",
+]

@@ -22,6 +22,7 @@ from cnnlab.models.locally_connected import LCNet, lc_net_params
 from cnnlab.models.mlp import MLP, mlp_params
 from cnnlab.models.series import FCN1d, MLP1d, fcn1d_params, mlp1d_params
 from cnnlab.models.simple_cnn import SimpleCNN, simple_cnn_params
+from cnnlab.models.textcnn import TextCNN, textcnn_params
 
 # name -> (constructor, parameter-count formula taking the same keywords minus dropout)
 MODELS: dict[str, tuple[Callable[..., nn.Module], Callable[..., int]]] = {
@@ -32,6 +33,7 @@ MODELS: dict[str, tuple[Callable[..., nn.Module], Callable[..., int]]] = {
     "classic": (ClassicNet, classic_net_params),  # PyTorch's MNIST example, the benchmark baseline
     "cnn1d": (FCN1d, fcn1d_params),  # series (N, C, L): the FCN of Wang et al. 2017
     "mlp1d": (MLP1d, mlp1d_params),  # series baseline: flatten → hidden layers → linear
+    "textcnn": (TextCNN, textcnn_params),  # text (N, L) token ids: Kim 2014
 }
 
 
