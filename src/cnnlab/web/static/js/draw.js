@@ -1,0 +1,464 @@
+// Panel 1 (+3 receptive field, +4 translation): draw → the 28×28 input → CNN and MLP
+// probabilities → every layer's feature maps and the first layer's kernels, updated while drawing.
+// Every number shown comes from /api/predict and /api/rf.
+
+import { post, postForm } from "./api.js";
+import { tr } from "./i18n.js";
+import { Pad, GRID } from "./pad.js";
+import { absMax, decodeQ8, paint } from "./pixels.js";
+import { packInput, set, state, unpackInput } from "./state.js";
+
+const $ = (sel) => document.querySelector(sel);
+const timings = (window.__cnnlabTimings = []);
+
+let meta = null;
+let pad = null;
+let source = null; // {rows, prepare}: the last drawing, what the pool and trace panels reuse
+let prepareWorks = true; // false once the server refuses `prepare` (then 28×28 area averages)
+let lastResult = null;
+let rfCache = new Map();
+let listeners = [];
+
+export function onPrediction(fn) {
+  listeners.push(fn);
+}
+
+/** The current drawing as a request fragment ({pixels, prepare?, shift}) or null when blank. */
+export function drawing() {
+  if (!source) return null;
+  const body = { pixels: source.rows, shift: [state.dx, state.dy] };
+  if (source.prepare) body.prepare = true;
+  return body;
+}
+
+export function modelIds() {
+  const pick = (slot) => (meta.models.find((m) => m.slot === slot && m.source === "shipped") || meta.models.find((m) => m.slot === slot) || {}).id;
+  return { cnn: pick("cnn"), mlp: pick("mlp") };
+}
+
+// ---------------------------------------------------------------- requests, throttled
+let inflight = false;
+let dirty = false;
+let pendingSince = null;
+
+function schedule(t) {
+  if (pendingSince === null) pendingSince = t ?? performance.now();
+  dirty = true;
+  if (!inflight) send();
+}
+
+function capture() {
+  if (!pad.inked) return null;
+  return prepareWorks ? { rows: pad.grid(GRID), prepare: true } : { rows: pad.grid(28), prepare: false };
+}
+
+async function send() {
+  dirty = false;
+  const t0 = pendingSince;
+  pendingSince = null;
+  if (pad.fromPad) source = capture();
+  if (!source) {
+    clearOutputs();
+    return;
+  }
+  inflight = true;
+  const ids = modelIds();
+  const body = { ...drawing(), cnn: ids.cnn, mlp: ids.mlp, maps: true };
+  const tReq = performance.now();
+  try {
+    let res;
+    try {
+      res = await post("/api/predict", body);
+    } catch (err) {
+      if (body.prepare && err.status === 422 && prepareWorks) {
+        prepareWorks = false; // server without `prepare`: fall back to a plain 28×28 grid
+        dirty = true;
+        pendingSince = t0;
+        return;
+      }
+      throw err;
+    }
+    const tRes = performance.now();
+    render(res);
+    await nextPaint();
+    const now = performance.now();
+    timings.push({
+      total: now - t0,
+      fetch: tRes - tReq,
+      server: res._serverMs,
+      render: now - tRes,
+    });
+    if (timings.length > 500) timings.splice(0, timings.length - 500);
+    document.body.dataset.predictions = String((Number(document.body.dataset.predictions) || 0) + 1);
+  } catch (err) {
+    status(err.message, true);
+  } finally {
+    inflight = false;
+    if (dirty) send();
+  }
+}
+
+function nextPaint() {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
+function status(text, isError = false) {
+  const el = $("#status");
+  el.textContent = text || "";
+  el.classList.toggle("error", isError);
+}
+
+// ---------------------------------------------------------------- rendering
+function clearOutputs() {
+  lastResult = null;
+  $("#probs").replaceChildren(emptyNote());
+  $("#maps").replaceChildren();
+  $("#kernels").replaceChildren();
+  const input = $("#input28");
+  input.getContext("2d").clearRect(0, 0, input.width, input.height);
+  hideRf();
+  $("#sr-prediction").textContent = "";
+  set({ d: "" });
+}
+
+function emptyNote() {
+  const p = document.createElement("p");
+  p.className = "hint";
+  p.textContent = tr("empty_pad");
+  return p;
+}
+
+function render(res) {
+  lastResult = res;
+  status("");
+  if (res.ink === false || !res.cnn) {
+    clearOutputs();
+    return;
+  }
+  const input = decodeQ8(res.input);
+  paint($("#input28"), input.values, 28, 28, { cmap: "gray", scale: 1 });
+  const prepared = res.prepared ? decodeQ8(res.prepared) : state.dx || state.dy ? null : input;
+  if (prepared) set({ d: packInput(prepared.values) });
+  renderProbs(res);
+  renderMaps(res.layers || []);
+  if (res.kernels) renderKernels($("#kernels"), decodeQ8(res.kernels));
+  for (const fn of listeners) fn(res);
+}
+
+function top(probs) {
+  let best = 0;
+  probs.forEach((p, i) => {
+    if (p > probs[best]) best = i;
+  });
+  return best;
+}
+
+function renderProbs(res) {
+  const box = $("#probs");
+  const cols = [];
+  const summary = [];
+  for (const [slot, cls] of [["cnn", "col-cnn"], ["mlp", "col-mlp"]]) {
+    const out = res[slot];
+    if (!out) continue;
+    const best = top(out.probs);
+    const label = out.classes ? out.classes[best] : String(best);
+    summary.push(`${tr("model_" + slot)}: ${label} (${(100 * out.probs[best]).toFixed(0)}%)`);
+    const col = document.createElement("div");
+    col.className = cls;
+    col.dataset.slot = slot;
+    col.innerHTML = `<h3>${tr("model_" + slot)}</h3>
+      <p class="verdict" data-top="${label}">${label} <small>${(100 * out.probs[best]).toFixed(1)}%</small></p>`;
+    out.probs.forEach((p, i) => {
+      const row = document.createElement("div");
+      row.className = "bar" + (i === best ? " top" : "");
+      const name = out.classes ? out.classes[i] : String(i);
+      row.innerHTML = `<span class="mono">${name}</span><span class="track"><span class="fill" style="width:${(100 * p).toFixed(1)}%"></span></span><span class="pct mono">${(100 * p).toFixed(1)}%</span>`;
+      col.append(row);
+    });
+    cols.push(col);
+  }
+  box.replaceChildren(...cols);
+  announce(summary.join(" · "));
+}
+
+let announceTimer = null;
+function announce(text) {
+  // a screen reader hears the prediction once the drawing pauses, not 20 times a second
+  clearTimeout(announceTimer);
+  announceTimer = setTimeout(() => ($("#sr-prediction").textContent = text), 700);
+}
+
+function layerTitle(layer) {
+  const [c, h, w] = layer.map.shape;
+  return `${layer.name} · ${layer.kind} <span class="mono">${c}×${h}×${w}</span>`;
+}
+
+function renderMaps(layers) {
+  const box = $("#maps");
+  const same =
+    box.children.length === layers.length &&
+    layers.every((l, i) => box.children[i].dataset.layer === l.name && box.children[i].querySelectorAll("canvas").length === l.map.shape[0]);
+  if (!same) box.replaceChildren(...layers.map(buildLayer));
+  layers.forEach((layer, i) => {
+    const decoded = decodeQ8(layer.map);
+    const [c, h, w] = decoded.shape;
+    const scale = absMax(decoded);
+    box.children[i].querySelectorAll("canvas").forEach((cv, ch) => {
+      if (ch < c) paint(cv, decoded.values, h, w, { offset: ch * h * w, scale, cmap: "dark" });
+    });
+  });
+}
+
+function rfLayer(name) {
+  const info = (meta.layers.cnn || []).find((l) => l.name === name);
+  return info ? info.rf : false;
+}
+
+function buildLayer(layer) {
+  const [c, h, w] = layer.map.shape;
+  const div = document.createElement("div");
+  div.className = "layer";
+  div.dataset.layer = layer.name;
+  div.innerHTML = `<h3>${layerTitle(layer)}</h3>`;
+  const cells = document.createElement("div");
+  cells.className = "cells";
+  const hasRf = rfLayer(layer.name);
+  for (let ch = 0; ch < c; ch++) {
+    const wrap = document.createElement("div");
+    wrap.className = "map";
+    wrap.dataset.channel = String(ch);
+    const cv = document.createElement("canvas");
+    cv.className = "pixels";
+    cv.width = w;
+    cv.height = h;
+    wrap.append(cv);
+    wrap.setAttribute("role", "img");
+    wrap.setAttribute("aria-label", `${layer.name} ${tr("channel")} ${ch}`);
+    if (hasRf) {
+      wrap.tabIndex = ch === 0 ? 0 : -1;
+      wrap.addEventListener("pointermove", (e) => hoverCell(e, layer.name, wrap, h, w));
+      wrap.addEventListener("pointerleave", () => hideRf());
+      wrap.addEventListener("keydown", (e) => keyCell(e, layer.name, wrap, h, w));
+      wrap.addEventListener("focus", () => showRf(layer.name, wrap, h, w, wrap._cell || [Math.floor(h / 2), Math.floor(w / 2)]));
+      wrap.addEventListener("blur", () => hideRf());
+    }
+    cells.append(wrap);
+  }
+  div.append(cells);
+  return div;
+}
+
+export function renderKernels(box, decoded) {
+  const [cout, cin, kh, kw] = decoded.shape;
+  const scale = absMax(decoded);
+  if (box.children.length !== cout) {
+    box.replaceChildren(
+      ...Array.from({ length: cout }, (_, i) => {
+        const cv = document.createElement("canvas");
+        cv.className = "pixels";
+        cv.setAttribute("role", "img");
+        cv.setAttribute("aria-label", `${tr("kernel")} ${i}`);
+        return cv;
+      }),
+    );
+  }
+  [...box.children].forEach((cv, o) => paint(cv, decoded.values, kh, kw, { offset: o * cin * kh * kw, scale, cmap: "light" }));
+}
+
+// ---------------------------------------------------------------- receptive field
+function cellAt(e, wrap, h, w) {
+  const r = wrap.getBoundingClientRect();
+  const y = Math.min(h - 1, Math.max(0, Math.floor(((e.clientY - r.top) / r.height) * h)));
+  const x = Math.min(w - 1, Math.max(0, Math.floor(((e.clientX - r.left) / r.width) * w)));
+  return [y, x];
+}
+
+function hoverCell(e, layer, wrap, h, w) {
+  const cell = cellAt(e, wrap, h, w);
+  if (wrap._cell && wrap._cell[0] === cell[0] && wrap._cell[1] === cell[1] && !$("#rf-box").hidden) return;
+  showRf(layer, wrap, h, w, cell);
+}
+
+function keyCell(e, layer, wrap, h, w) {
+  const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+  if (!(e.key in moves)) return;
+  e.preventDefault();
+  const [y, x] = wrap._cell || [Math.floor(h / 2), Math.floor(w / 2)];
+  const [dy, dx] = moves[e.key];
+  showRf(layer, wrap, h, w, [Math.min(h - 1, Math.max(0, y + dy)), Math.min(w - 1, Math.max(0, x + dx))]);
+}
+
+let rfToken = 0;
+async function showRf(layer, wrap, h, w, cell) {
+  wrap._cell = cell;
+  let hl = wrap.querySelector(".hl");
+  if (!hl) {
+    hl = document.createElement("div");
+    hl.className = "hl";
+    wrap.append(hl);
+  }
+  Object.assign(hl.style, {
+    top: `${(100 * cell[0]) / h}%`,
+    left: `${(100 * cell[1]) / w}%`,
+    width: `${100 / w}%`,
+    height: `${100 / h}%`,
+  });
+  const key = `${layer}:${cell[0]}:${cell[1]}`;
+  const token = ++rfToken;
+  let rf = rfCache.get(key);
+  if (!rf) {
+    try {
+      rf = await post("/api/rf", { model: modelIds().cnn, layer, y: cell[0], x: cell[1] });
+    } catch (err) {
+      status(err.message, true);
+      return;
+    }
+    rfCache.set(key, rf);
+  }
+  if (token !== rfToken) return; // a newer hover won
+  const [ih, iw] = rf.image || [28, 28];
+  const b = rf.box;
+  const box = $("#rf-box");
+  Object.assign(box.style, {
+    top: `${(100 * b.top) / ih}%`,
+    left: `${(100 * b.left) / iw}%`,
+    height: `${(100 * (b.bottom - b.top + 1)) / ih}%`,
+    width: `${(100 * (b.right - b.left + 1)) / iw}%`,
+  });
+  box.hidden = false;
+  box.dataset.layer = layer;
+  $("#rf-text").textContent = tr("rf_text", {
+    layer,
+    y: cell[0],
+    x: cell[1],
+    top: b.top,
+    bottom: b.bottom,
+    left: b.left,
+    right: b.right,
+    h: rf.size[0],
+    w: rf.size[1],
+  });
+}
+
+function hideRf() {
+  rfToken++;
+  $("#rf-box").hidden = true;
+  $("#rf-text").textContent = "";
+  for (const hl of document.querySelectorAll(".map .hl")) hl.remove();
+}
+
+// ---------------------------------------------------------------- translation
+function shiftTo(dx, dy) {
+  const max = (meta.limits && meta.limits.shift_max) || 8;
+  dx = Math.max(-max, Math.min(max, dx));
+  dy = Math.max(-max, Math.min(max, dy));
+  if (dx === state.dx && dy === state.dy) return;
+  set({ dx, dy });
+  showShift();
+  schedule(performance.now());
+}
+
+function showShift() {
+  $("#shift-value").textContent = `dx = ${state.dx}, dy = ${state.dy}`;
+}
+
+function arrowShift(e) {
+  const moves = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] };
+  if (!(e.key in moves)) return;
+  e.preventDefault();
+  shiftTo(state.dx + moves[e.key][0], state.dy + moves[e.key][1]);
+}
+
+function dragShift(canvas) {
+  let start = null;
+  canvas.addEventListener("pointerdown", (e) => {
+    canvas.setPointerCapture(e.pointerId);
+    start = { x: e.clientX, y: e.clientY, dx: state.dx, dy: state.dy };
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!start) return;
+    const r = canvas.getBoundingClientRect();
+    const px = r.width / 28; // one input pixel on screen
+    shiftTo(start.dx + Math.round((e.clientX - start.x) / px), start.dy + Math.round((e.clientY - start.y) / px));
+  });
+  for (const type of ["pointerup", "pointercancel"]) canvas.addEventListener(type, () => (start = null));
+}
+
+// ---------------------------------------------------------------- setup
+export function initDraw(m) {
+  meta = m;
+  pad = new Pad($("#pad"), {
+    onInk: (t) => {
+      pad.fromPad = true;
+      schedule(t);
+    },
+    onClear: () => {
+      pad.fromPad = true;
+      source = null;
+      set({ dx: 0, dy: 0 });
+      showShift();
+      schedule(performance.now());
+    },
+  });
+  $("#clear").addEventListener("click", () => pad.clear());
+  $("#pad").addEventListener("keydown", arrowShift);
+  const input = $("#input28");
+  input.parentElement.tabIndex = 0;
+  input.parentElement.addEventListener("keydown", arrowShift);
+  input.style.cursor = "grab";
+  input.style.touchAction = "none";
+  dragShift(input);
+  for (const b of document.querySelectorAll("[data-shift]")) {
+    b.addEventListener("click", () => {
+      const [dx, dy] = b.dataset.shift.split(",").map(Number);
+      if (dx === 0 && dy === 0) shiftTo(0, 0);
+      else shiftTo(state.dx + dx, state.dy + dy);
+    });
+  }
+  $("#upload").addEventListener("change", upload);
+  showShift();
+  const rows = state.d ? unpackInput(state.d) : null;
+  if (rows) {
+    // a shared link: the 28×28 input it was made with, as it is (no second preparation)
+    pad.showRows(rows);
+    pad.fromPad = false;
+    source = { rows, prepare: false };
+    schedule(performance.now());
+  } else {
+    clearOutputs();
+  }
+}
+
+/** Called after the language changes: labels inside built content, and a fresh prediction. */
+export function relabel() {
+  if (lastResult) render(lastResult);
+  else clearOutputs();
+}
+
+async function upload(e) {
+  const file = e.target.files && e.target.files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append("file", file);
+  try {
+    const res = await postForm("/api/image", form);
+    if (!res.ink) {
+      status(tr("upload_no_ink"), true);
+      return;
+    }
+    pad.showRows(res.pixels);
+    pad.fromPad = false;
+    source = { rows: res.pixels, prepare: false };
+    set({ dx: 0, dy: 0 });
+    showShift();
+    schedule(performance.now());
+  } catch (err) {
+    status(err.message, true);
+  } finally {
+    e.target.value = "";
+  }
+}
+
+export function refresh() {
+  if (source || pad.inked) schedule(performance.now());
+}
