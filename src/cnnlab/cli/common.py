@@ -54,6 +54,42 @@ def out_option(
     )
 
 
+def model_options(
+    required: bool = True, default: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--model SOURCE``, ``--kw key=value`` (repeatable), ``--weights FILE.safetensors``.
+
+    The command receives ``model``, ``kw`` (a tuple of ``key=value`` texts) and ``weights``; it
+    builds the model with :func:`load_model_option` (which imports torch only then).
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn = click.option(
+            "--weights", "weights", default=None, metavar="FILE", help=t("sources.opt.weights")
+        )(fn)
+        fn = click.option(
+            "--kw", "kw", multiple=True, metavar="KEY=VALUE", help=t("sources.opt.kw")
+        )(fn)
+        return click.option(
+            "--model",
+            "model",
+            required=required,
+            default=default,
+            show_default=bool(default),
+            metavar="SOURCE",
+            help=t("sources.opt.model"),
+        )(fn)
+
+    return decorate
+
+
+def load_model_option(model: str, kw: tuple[str, ...] = (), weights: str | None = None) -> Any:
+    """The :class:`cnnlab.models.sources.LoadedModel` for ``--model``/``--kw``/``--weights``."""
+    from cnnlab.models.sources import load_model, split_kw
+
+    return load_model(model, split_kw(kw), weights=weights)
+
+
 def check_out_dir(path: str | os.PathLike[str]) -> Path:
     """Check, leaving nothing behind, that ``path`` is or can become a writable directory.
 
@@ -144,5 +180,7 @@ __all__ = [
     "hold_out_dir",
     "emit_result",
     "info",
+    "model_options",
+    "load_model_option",
     "DEFAULT_OUT",
 ]

@@ -19,7 +19,6 @@ complete and referenced; the sha256 sums catch a file damaged later.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -28,23 +27,24 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from cnnlab.errors import CheckpointError, os_reason
 from cnnlab.fileio import atomic_write_bytes, atomic_write_text
-from cnnlab.i18n import Msg, MsgList
+
+# Reading the index and the tensor files lives in the models layer (cnnlab.models.stored), so
+# that the inspection tools can rebuild a checkpoint's model without importing the trainer.
+from cnnlab.models.stored import (
+    FORMAT,
+    INDEX,
+    VERSION,
+    check_fits,
+    load_weights,
+    read_index,
+    read_tensors,
+)
+from cnnlab.models.stored import sha256 as _sha256
 from cnnlab.train.index import validate_index
-
-FORMAT = "cnnlab-checkpoint"
-VERSION = 1
-INDEX = "checkpoint.json"
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _cpu(t: torch.Tensor) -> torch.Tensor:
@@ -164,80 +164,10 @@ def load(path: str | os.PathLike[str]) -> Checkpoint:
     Raises CheckpointError for a missing or corrupt index, a missing file or a sha256 mismatch.
     Only JSON and safetensors are parsed — nothing is unpickled.
     """
-    p = Path(path)
-    folder = p.parent if p.name == INDEX else p
-    index = folder / INDEX
-    try:
-        meta = json.loads(index.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CheckpointError("error.ckpt_missing", path=str(folder)) from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError("error.ckpt_corrupt", path=str(index), reason=str(exc)) from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise CheckpointError(
-            "error.ckpt_corrupt",
-            path=str(index),
-            reason=Msg("error.ckpt_reason.format", format=FORMAT),
-        )
-    version = meta.get("version")
-    if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
-        raise CheckpointError(
-            "error.ckpt_version", path=str(index), version=version, supported=VERSION
-        )
-    validate_index(meta, str(index))  # every field's type, range and shape, refused by name
-    loaded: dict[str, dict[str, torch.Tensor]] = {}
-    for role in ("weights", "state"):
-        name = meta.get("files", {}).get(role)
-        file = folder / str(name)
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            raise CheckpointError(
-                "error.ckpt_corrupt", path=str(file), reason=os_reason(exc)
-            ) from exc
-        if _sha256(data) != meta.get("sha256", {}).get(name):
-            raise CheckpointError(
-                "error.ckpt_corrupt", path=str(file), reason=Msg("error.ckpt_reason.sha256")
-            )
-        try:
-            loaded[role] = st_load(data)
-        except (SafetensorError, ValueError, RuntimeError) as exc:
-            raise CheckpointError("error.ckpt_corrupt", path=str(file), reason=str(exc)) from exc
+    folder, meta = read_index(path)
+    validate_index(meta, str(folder / INDEX))  # every field's type, range and shape, by name
+    loaded = {role: read_tensors(folder, meta, role) for role in ("weights", "state")}
     return Checkpoint(folder, meta, loaded["weights"], loaded["state"])
-
-
-def check_fits(model: nn.Module, weights: dict[str, torch.Tensor], path: str = "") -> None:
-    """Raise CheckpointError naming every tensor that is missing, unexpected or of another shape."""
-    own = model.state_dict()
-    problems = []
-    for name, t in own.items():
-        if name not in weights:
-            problems.append(Msg("error.ckpt_tensor.missing", name=name, model=tuple(t.shape)))
-        elif tuple(weights[name].shape) != tuple(t.shape):
-            problems.append(
-                Msg(
-                    "error.ckpt_tensor.shape",
-                    name=name,
-                    model=tuple(t.shape),
-                    ckpt=tuple(weights[name].shape),
-                )
-            )
-    problems += [
-        Msg("error.ckpt_tensor.extra", name=name, ckpt=tuple(weights[name].shape))
-        for name in weights
-        if name not in own
-    ]
-    if problems:
-        raise CheckpointError(
-            "error.ckpt_mismatch", path=path, n=len(problems), details=MsgList(problems)
-        )
-
-
-def load_weights(model: nn.Module, weights: dict[str, torch.Tensor], path: str = "") -> nn.Module:
-    """Copy ``weights`` into ``model`` after :func:`check_fits`; return the model."""
-    check_fits(model, weights, path)
-    model.load_state_dict(weights, strict=True)
-    return model
 
 
 __all__ = [

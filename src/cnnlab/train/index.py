@@ -10,75 +10,17 @@ every field a reader uses — type, range and shape — and refuses a broken one
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
-from cnnlab.errors import CheckpointError, CnnlabError
+from cnnlab.errors import CnnlabError
 from cnnlab.i18n import Msg
 
-MAX_DIM = 1 << 16  # a channel count or side length beyond this is no checkpoint cnnlab wrote
-MAX_PARAMS = 1 << 31  # 2G parameters (8 GB of float32): refuse before any model is built
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_FILE = re.compile(r"(model|state)-[0-9A-Za-z_-]+\.safetensors")
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-class _Index:
-    """The index being checked, with the path and field names for the messages."""
-
-    def __init__(self, meta: Any, path: str) -> None:
-        self.meta, self.path = meta, path
-
-    def bad(self, field: str, value: Any, expected: Msg) -> CheckpointError:
-        return CheckpointError(
-            "train.index_field", path=self.path, field=field, value=_show(value), expected=expected
-        )
-
-    def get(self, parent: dict[str, Any], key: str, field: str) -> Any:
-        if key not in parent:
-            raise CheckpointError("train.index_missing", path=self.path, field=field)
-        return parent[key]
-
-    def dict_(self, value: Any, field: str) -> dict[str, Any]:
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise self.bad(field, value, Msg("train.index_expect.object"))
-        return value
-
-    def int_(self, value: Any, field: str, lo: int, hi: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise self.bad(field, value, Msg("train.index_expect.int", lo=lo, hi=hi))
-        return value
-
-    def number(self, value: Any, field: str, lo: float, hi: float, lo_open: bool = False) -> float:
-        try:  # float(10**400) overflows: that is out of range too
-            v = float(value) if isinstance(value, (int, float)) else math.nan
-        except OverflowError:
-            v = math.nan
-        ok = (
-            not isinstance(value, bool)
-            and math.isfinite(v)
-            and (lo < v if lo_open else lo <= v)
-            and v <= hi
-        )
-        if not ok:
-            interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}]"
-            raise self.bad(field, value, Msg("train.index_expect.number", interval=interval))
-        return v
-
-    def str_(self, value: Any, field: str, pattern: re.Pattern[str] | None = None) -> str:
-        if not isinstance(value, str) or not value or (pattern and not pattern.fullmatch(value)):
-            what = pattern.pattern if pattern else "non-empty"
-            raise self.bad(field, value, Msg("train.index_expect.text", pattern=what))
-        return value
-
-    def list_(self, value: Any, field: str, lo: int, hi: int) -> list[Any]:
-        if not isinstance(value, list) or not lo <= len(value) <= hi:
-            raise self.bad(field, value, Msg("train.index_expect.list", lo=lo, hi=hi))
-        return value
+# The checks a reader of the *model* needs (files, model spec, input shape) live in the models
+# layer with that reader; this module adds the training-side fields.
+from cnnlab.models.stored import MAX_DIM, MAX_PARAMS, check_input_shape
+from cnnlab.models.stored import IndexCheck as _Index
+from cnnlab.models.stored import check_files as _files
+from cnnlab.models.stored import check_model_spec as _model
 
 
 def validate_index(meta: Any, path: str) -> dict[str, Any]:
@@ -100,9 +42,7 @@ def validate_index(meta: Any, path: str) -> dict[str, Any]:
     classes = ix.list_(top.get("classes", []), "classes", 0, num_classes)
     for i, name in enumerate(classes):
         ix.str_(name, f"classes[{i}]")
-    shape = ix.list_(ix.get(top, "input_shape", "input_shape"), "input_shape", 2, 3)
-    for i, n in enumerate(shape):
-        ix.int_(n, f"input_shape[{i}]", 1, MAX_DIM)
+    shape = check_input_shape(ix, top)
     pre = ix.dict_(ix.get(top, "preprocess", "preprocess"), "preprocess")
     for key, lo_open in (("mean", False), ("std", True)):
         values = ix.list_(ix.get(pre, key, f"preprocess.{key}"), f"preprocess.{key}", 1, MAX_DIM)
@@ -137,42 +77,6 @@ def validate_index(meta: Any, path: str) -> dict[str, Any]:
     if run.get("label_column") is not None:
         ix.str_(run["label_column"], "run.label_column")
     return top
-
-
-def _files(ix: _Index, top: dict[str, Any]) -> None:
-    files = ix.dict_(ix.get(top, "files", "files"), "files")
-    sums = ix.dict_(ix.get(top, "sha256", "sha256"), "sha256")
-    for role in ("weights", "state"):
-        # a plain name in the checkpoint's folder: an edited index must not read ../../etc/x
-        name = ix.str_(ix.get(files, role, f"files.{role}"), f"files.{role}", _FILE)
-        ix.str_(ix.get(sums, name, f"sha256.{name}"), f"sha256.{name}", _SHA256)
-
-
-def _model(ix: _Index, spec: Any) -> None:
-    """A known model with options it takes and a sane size (counted by formula: nothing built)."""
-    if spec is None:
-        return  # a model built outside cnnlab.models: evaluate/predict refuse it by name
-    from cnnlab.models import count_params, names
-
-    spec = ix.dict_(spec, "model")
-    name = ix.get(spec, "name", "model.name")
-    if name not in names():
-        raise ix.bad("model.name", name, Msg("train.index_expect.one_of", valid=", ".join(names())))
-    kwargs = ix.dict_(spec.get("kwargs", {}), "model.kwargs")
-    try:
-        n = count_params(name, **kwargs)
-    except CnnlabError as exc:
-        reason: Msg | str = Msg(exc.key, **exc.params)
-        raise ix.bad(
-            "model.kwargs", kwargs, Msg("train.index_expect.kwargs", reason=reason)
-        ) from exc
-    except Exception as exc:  # a size formula fed untrusted JSON may fail in any way
-        reason = f"{type(exc).__name__}: {exc}"
-        raise ix.bad(
-            "model.kwargs", kwargs, Msg("train.index_expect.kwargs", reason=reason)
-        ) from exc
-    if not isinstance(n, int) or not 1 <= n <= MAX_PARAMS:
-        raise ix.bad("model.kwargs", kwargs, Msg("train.index_expect.params", n=n, max=MAX_PARAMS))
 
 
 def _config(ix: _Index, config: dict[str, Any]) -> None:
@@ -212,4 +116,4 @@ def _progress(ix: _Index, prog: dict[str, Any]) -> None:
             ix.int_(running[key], f"progress.running.{key}", 0, 2**62)
 
 
-__all__ = ["MAX_PARAMS", "validate_index"]
+__all__ = ["MAX_DIM", "MAX_PARAMS", "validate_index"]
