@@ -18,6 +18,7 @@ import click
 from click.core import ParameterSource
 
 from cnnlab.cli.common import check_out_dir, info, json_option, lang_option
+from cnnlab.cli.folder_opts import folder_notes, folder_options, pop_folder_options
 from cnnlab.cli.progress import ProgressBar
 from cnnlab.i18n import t
 
@@ -97,6 +98,7 @@ MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d"
 @click.option(
     "--label-column", default="label", show_default=True, help=t("cli.train.opt.label_column")
 )
+@folder_options
 @json_option
 @lang_option
 @click.pass_context
@@ -121,6 +123,7 @@ def train(
     from cnnlab.train.session import Architecture, output_lock, plan_training, run_training
 
     out_dir = check_out_dir(out)  # fail fast, create nothing
+    folder = pop_folder_options(opts)  # folder:<path> transform and split (None: not given)
     given = {
         p.name
         for p in ctx.command.params
@@ -141,8 +144,10 @@ def train(
             given=given,
             arch=Architecture(channels, dropout, pool_first, hidden),
             label_column=label_column,
+            folder=folder,
         )
         info(resolve(plan.data, plan.data_dir).describe())
+        folder_notes(plan.data, plan.folder)
         with ProgressBar() as progress:
             run = run_training(plan, _note_dropped(progress))
     if not run.reports:
@@ -245,7 +250,10 @@ def evaluate(
     check_series_fit(str((loaded.meta.get("model") or {}).get("name", "")), data)
     run_info = loaded.meta.get("run", {})
     column = label_column or run_info.get("label_column") or "label"  # as trained, unless given
-    ds = load_split(data, data_dir, split == "train", limit, column)
+    from cnnlab.train.folder_data import folder_options as trained_folder
+
+    folder = trained_folder(loaded.meta)  # a folder set is read through its training transform
+    ds = load_split(data, data_dir, split == "train", limit, column, folder)
     m = run_eval(loaded.model, ds, loaded.preprocess, device=device).to_dict()
     if as_json:
         click.echo(json.dumps({"checkpoint": checkpoint, "data": data, "split": split, **m}))
@@ -298,6 +306,10 @@ def predict(
 
     if is_series_file(image):
         _predict_series(checkpoint, image, top, as_json)
+        return
+    from cnnlab.cli.folder_opts import predict_folder
+
+    if predict_folder(checkpoint, image, top, as_json):  # trained on folder:<path>
         return
     prepared = prepare(open_image(image), invert)  # bad image → DataError before loading the model
     loaded = load_model(checkpoint)

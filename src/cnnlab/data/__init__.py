@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cnnlab.data.download import Progress, data_home
+from cnnlab.data.folder import PLACEHOLDER as FOLDER_PLACEHOLDER
+from cnnlab.data.folder import FolderDataset, FolderOptions, is_folder_name, open_folder
 from cnnlab.data.idx import read_idx, write_idx
 from cnnlab.data.mnist import KMNIST, MNIST, FashionMNIST, IdxImageDataset, locate
 from cnnlab.data.registry import REGISTRY
@@ -58,12 +60,18 @@ class Names(list[str]):
 
 def names() -> Names:
     """Every name ``get_dataset`` accepts, ``auto`` first; open-ended ones as ``ucr:<Name>``."""
-    return Names([AUTO, *DATASETS, *SERIES, *PLACEHOLDERS])
+    return Names([AUTO, *DATASETS, FOLDER_PLACEHOLDER, *SERIES, *PLACEHOLDERS])
 
 
 def image_names() -> list[str]:
-    """The image datasets' names, ``auto`` first (for options that need images)."""
-    return [AUTO, *DATASETS]
+    """The image datasets' names, ``auto`` first (for options that need images); ``in`` also
+    accepts any ``folder:<path>``."""
+    return _ImageNames([AUTO, *DATASETS, FOLDER_PLACEHOLDER])
+
+
+class _ImageNames(list[str]):
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (name == AUTO or name in DATASETS or is_folder_name(name))
 
 
 def series_names() -> Names:
@@ -78,7 +86,7 @@ class _SeriesNames(Names):
 
 def is_valid_name(name: str) -> bool:
     """True for any name ``get_dataset`` accepts: an image set, ``auto`` or a series name."""
-    return name == AUTO or name in DATASETS or is_series_name(name)
+    return name == AUTO or name in DATASETS or is_series_name(name) or is_folder_name(name)
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,8 @@ def resolve(
     if is_series_name(name):
         kind = name.split(":")[0] if ":" in name else name.replace("-", "_")
         return Resolution(name, "series", f"data.series.using.{kind}")
+    if is_folder_name(name):
+        return Resolution(name, "folder", "data.folder.using")
     if name not in DATASETS:
         raise DataError("data.unknown", name=name, valid=", ".join(names()))
     if name == "mnist-sample":
@@ -158,16 +168,21 @@ def get_dataset(
     progress: Progress | None = None,
     *,
     label_column: str = "label",
+    folder: FolderOptions | None = None,
 ) -> Any:
     """Open a dataset by registry name (see :func:`names`), torchvision-style.
 
     Returns an :class:`IdxImageDataset` for an image name and a :class:`SeriesDataset` for a series
-    name (``label_column`` is used by ``csv:`` only). Raises DataError for an unknown name (listing
+    name (``label_column`` is used by ``csv:`` only), a :class:`FolderDataset` for
+    ``folder:<path>`` (transform and split from ``folder``, default :class:`FolderOptions`).
+    Raises DataError for an unknown name (listing
     the valid ones) or for data that is neither local, cached nor downloadable (suggesting
     ``mnist-sample`` or ``--data-dir``).
     """
     if is_series_name(name):
         return open_series(name, train=train, transform=transform, label_column=label_column)
+    if is_folder_name(name):
+        return open_folder(name, train=train, transform=transform, options=folder)
     resolved = resolve(name, root, download, train).name
     return DATASETS[resolved](
         root=root, train=train, download=download, transform=transform, progress=progress
@@ -195,4 +210,7 @@ __all__ = [
     "KMNIST",
     "MNISTSample",
     "IdxImageDataset",
+    "FolderDataset",
+    "FolderOptions",
+    "is_folder_name",
 ]

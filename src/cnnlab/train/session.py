@@ -57,6 +57,7 @@ class TrainPlan:
     config: TrainConfig
     overwrite: bool = False  # replace a checkpoint already in config.out (else refused)
     label_column: str = "label"  # the label column of a csv:<path> series set
+    folder: Any = None  # FolderOptions of a folder:<path> image set (transform and split)
 
     @property
     def run_info(self) -> dict[str, Any]:
@@ -64,6 +65,8 @@ class TrainPlan:
         info: dict[str, Any] = {"model": self.model, "data": self.data, "limit": self.limit}
         if self.data.startswith("csv:"):
             info["label_column"] = self.label_column
+        if self.folder is not None:
+            info["folder"] = self.folder.to_dict()
         return info
 
 
@@ -127,6 +130,7 @@ def plan_training(
     data_dir: str | None = None,
     given: Collection[str] = (),
     label_column: str = "label",
+    folder: Any = None,
 ) -> TrainPlan:
     """Check everything and return the plan; nothing is read but a checkpoint, nothing written.
 
@@ -136,6 +140,9 @@ def plan_training(
     was given. Raises ConfigError / DataError naming the bad value, CheckpointError for a
     checkpoint that cannot be read. Work is never lost silently: ``out`` holding a checkpoint
     needs ``resume`` or ``overwrite``, and ``resume`` needs a checkpoint (:func:`check_out_state`).
+    ``folder`` (:class:`~cnnlab.data.folder.FolderOptions`) is the transform and split of a
+    ``folder:<path>`` set (None: the resumed run's, else the defaults); the folder is read here, so
+    its errors come before anything is written (:mod:`cnnlab.train.folder_data`).
     """
     options = dict(options)
     saved = check_out_state(out, resume, overwrite)
@@ -156,6 +163,10 @@ def plan_training(
             label_column = run.get("label_column", label_column)
         if "model" not in given:
             base_kwargs = (saved.get("model") or {}).get("kwargs", {})
+        if folder is None and isinstance(run.get("folder"), dict):
+            from cnnlab.data.folder import FolderOptions
+
+            folder = FolderOptions.from_dict(run["folder"])
     config = TrainConfig(**options, out=str(out), resume=resume).validate()
     if limit is not None:
         check_positive("limit", limit)
@@ -164,9 +175,12 @@ def plan_training(
     check_model_name(model)
     check_data_name(data)
     check_series_fit(model, data)
-    kwargs = {**base_kwargs, **arch.kwargs(model)}
+    from cnnlab.train.folder_data import plan_folder
+
+    folder, data_kwargs = plan_folder(data, folder, config.batch_size, limit)
+    kwargs = {**data_kwargs, **base_kwargs, **arch.kwargs(model)}
     check_model_size(model, kwargs, config)
-    return TrainPlan(model, kwargs, data, data_dir, limit, config, overwrite, label_column)
+    return TrainPlan(model, kwargs, data, data_dir, limit, config, overwrite, label_column, folder)
 
 
 def _fits_here(option: str, value: Any) -> bool:
@@ -271,8 +285,10 @@ def load_split(
     train: bool,
     limit: int | None = None,
     label_column: str = "label",
+    folder: Any = None,
 ) -> Any:
     """The ``train`` or test split of dataset ``name``; only its first ``limit`` items if given.
+    ``folder``: the :class:`~cnnlab.data.folder.FolderOptions` of a ``folder:<path>`` set.
 
     ``limit`` must be >= 1 (never a negative slice). A dataset missing offline is refused with
     the hint a training face can act on (``cnnlab data download``, not a ``--download`` option
@@ -284,7 +300,7 @@ def load_split(
     if limit is not None:
         check_positive("limit", limit)
     try:
-        ds = get_dataset(name, train=train, root=data_dir, label_column=label_column)
+        ds = get_dataset(name, train=train, root=data_dir, label_column=label_column, folder=folder)
     except DataError as exc:
         if exc.key == "data.not_found":
             raise DataError("train.data_not_found", **exc.params) from exc
@@ -332,12 +348,18 @@ def run_training(plan: TrainPlan, progress: Progress | None = None) -> TrainRun:
     with output_lock(out):
         if out is not None:  # another run may have written a checkpoint since plan_training
             check_out_state(out, plan.config.resume, plan.overwrite)
-        train_ds = load_split(plan.data, plan.data_dir, True, plan.limit, plan.label_column)
-        test_ds = load_split(plan.data, plan.data_dir, False, label_column=plan.label_column)
+        train_ds = load_split(
+            plan.data, plan.data_dir, True, plan.limit, plan.label_column, plan.folder
+        )
+        test_ds = load_split(
+            plan.data, plan.data_dir, False, label_column=plan.label_column, folder=plan.folder
+        )
         seed_everything(plan.config.seed)
         kwargs = {**model_kwargs_for(plan.model, plan.data, train_ds), **plan.model_kwargs}
         net = build(plan.model, **kwargs)
         info = {**plan.run_info, **series_info(train_ds)}
+        if getattr(test_ds, "record", None) is not None:  # folder:<path>: transform, split hashes
+            info["folder"] = test_ds.record  # (the test split is never cut by --limit)
         result = fit(net, train_ds, test_ds, plan.config, progress, run_info=info)
     classes = getattr(train_ds, "classes", None)
     return TrainRun(plan, result, num_params(net), list(classes) if classes else None)
