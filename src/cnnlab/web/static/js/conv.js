@@ -4,7 +4,7 @@
 
 import { post } from "./api.js";
 import { tr } from "./i18n.js";
-import { drawing, modelIds } from "./draw.js";
+import { drawing } from "./draw.js";
 import { set, state } from "./state.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -102,9 +102,15 @@ async function loadTrace(knobs) {
   };
   const d = drawing();
   if (d && !d.prepare) body.pixels = d.pixels; // a prepared 28×28 drawing; otherwise the sample digit
-  if (body.kernel.startsWith("cnn:")) body.model = modelIds().cnn;
   try {
-    const res = await post("/api/conv/trace", body);
+    let res;
+    try {
+      res = await post("/api/conv/trace", body);
+    } catch (err) {
+      if (!(err.status === 422 && err.fields.some((f) => String(f.field).includes("kernel_size")))) throw err;
+      delete body.kernel_size; // a server without the kernel-size knob: its default kernel size
+      res = await post("/api/conv/trace", body);
+    }
     if (token !== traceToken) return;
     trace = res;
     $("#trace-note").textContent = knobs.size === body.patch ? "" : tr("trace_patch_note", { n: body.patch });
@@ -125,6 +131,7 @@ function clearTrace() {
   }
   $("#step-arith").replaceChildren();
   $("#step-count").textContent = "";
+  $(".steps").hidden = true;
 }
 
 function go(i) {
@@ -132,6 +139,7 @@ function go(i) {
   const n = trace.steps.length;
   i = ((i % n) + n) % n;
   if (i !== state.step) set({ step: i });
+  $(".steps").hidden = false;
   drawStep(trace.steps[i], i);
 }
 

@@ -5,7 +5,7 @@
 import { post, postForm } from "./api.js";
 import { tr } from "./i18n.js";
 import { Pad, GRID } from "./pad.js";
-import { absMax, decodeQ8, paint } from "./pixels.js";
+import { absMax, decodeQ8, paint, paintQ8Channels } from "./pixels.js";
 import { packInput, set, state, unpackInput } from "./state.js";
 
 const $ = (sel) => document.querySelector(sel);
@@ -170,7 +170,7 @@ function renderProbs(res) {
       <p class="verdict" data-top="${label}">${label} <small>${(100 * out.probs[best]).toFixed(1)}%</small></p>`;
     out.probs.forEach((p, i) => {
       const row = document.createElement("div");
-      row.className = "bar" + (i === best ? " top" : "");
+      row.className = "bar" + (i === best ? " best" : "");
       const name = out.classes ? out.classes[i] : String(i);
       row.innerHTML = `<span class="mono">${name}</span><span class="track"><span class="fill" style="width:${(100 * p).toFixed(1)}%"></span></span><span class="pct mono">${(100 * p).toFixed(1)}%</span>`;
       col.append(row);
@@ -199,14 +199,7 @@ function renderMaps(layers) {
     box.children.length === layers.length &&
     layers.every((l, i) => box.children[i].dataset.layer === l.name && box.children[i].querySelectorAll("canvas").length === l.map.shape[0]);
   if (!same) box.replaceChildren(...layers.map(buildLayer));
-  layers.forEach((layer, i) => {
-    const decoded = decodeQ8(layer.map);
-    const [c, h, w] = decoded.shape;
-    const scale = absMax(decoded);
-    box.children[i].querySelectorAll("canvas").forEach((cv, ch) => {
-      if (ch < c) paint(cv, decoded.values, h, w, { offset: ch * h * w, scale, cmap: "dark" });
-    });
-  });
+  layers.forEach((layer, i) => paintQ8Channels(box.children[i].querySelectorAll("canvas"), layer.map, { cmap: "dark" }));
 }
 
 function rfLayer(name) {

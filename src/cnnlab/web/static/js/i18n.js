@@ -1,4 +1,4 @@
-// UI strings come from the server (/api/meta → strings, keys web.page.<name>) in the chosen
+// UI strings come from the server (/api/meta → strings: catalog keys web.ui.<name>, sent as <name>) in the chosen
 // language; this module only looks them up and applies them to the DOM.
 
 let strings = {};
@@ -9,13 +9,13 @@ export function setStrings(value) {
 
 /** The string for `name` with {placeholders} filled; the name itself when missing. */
 export function tr(name, params = {}) {
-  const text = strings["web.page." + name];
+  const text = strings[name];
   if (text === undefined) return name;
   return text.replace(/\{(\w+)(?:[:|][^}]*)?\}/g, (m, key) => (key in params ? String(params[key]) : m));
 }
 
 export function has(name) {
-  return "web.page." + name in strings;
+  return name in strings;
 }
 
 /** Fill [data-i18n] text and [data-i18n-aria] labels under root. */

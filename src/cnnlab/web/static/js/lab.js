@@ -21,7 +21,15 @@ export async function update() {
       const li = document.createElement("li");
       const b = document.createElement("button");
       b.type = "button";
-      b.textContent = e.title;
+      const cut = e.title.indexOf(": ");
+      const head = document.createElement("strong");
+      head.textContent = cut > 0 ? e.title.slice(0, cut) : e.title;
+      b.append(head);
+      if (cut > 0) {
+        const rest = document.createElement("span");
+        rest.textContent = e.title.slice(cut + 2);
+        b.append(rest);
+      }
       b.dataset.exp = e.name;
       b.addEventListener("click", () => {
         set({ exp: e.name });

@@ -1,13 +1,55 @@
 // Rendering arrays the server computed as pixels: decoding the Q8 wire format and colouring.
 // Nothing here computes a network concept; it only turns numbers into colours.
 
-/** Decode {shape, min, max, data: base64 uint8} into {shape, values: Float32Array}. */
+function bytesOf(q) {
+  const text = atob(q.data);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/** Decode {shape, min, max, data: base64 uint8} into {shape, values: Float32Array, bytes}. */
 export function decodeQ8(q) {
-  const bytes = Uint8Array.from(atob(q.data), (c) => c.charCodeAt(0));
+  const bytes = bytesOf(q);
   const values = new Float32Array(bytes.length);
   const scale = (q.max - q.min) / 255;
   for (let i = 0; i < bytes.length; i++) values[i] = q.min + scale * bytes[i];
-  return { shape: q.shape, values, min: q.min, max: q.max };
+  return { shape: q.shape, values, bytes, min: q.min, max: q.max };
+}
+
+/**
+ * Paint every channel of a Q8 [C, H, W] array onto canvases[c], straight from the bytes through a
+ * 256-entry colour table (the fast path used while drawing). One colour scale for all channels.
+ */
+export function paintQ8Channels(canvases, q, { cmap = "dark", scale } = {}) {
+  const bytes = bytesOf(q);
+  const [c, h, w] = q.shape;
+  const s = scale || Math.max(Math.abs(q.min), Math.abs(q.max)) || 1;
+  const colour = MAPS[cmap];
+  const lut = new Uint8ClampedArray(256 * 4);
+  const step = (q.max - q.min) / 255;
+  for (let b = 0; b < 256; b++) {
+    const [r, g, bl] = colour((q.min + step * b) / s);
+    lut.set([r, g, bl, 255], 4 * b);
+  }
+  const n = h * w;
+  for (let ch = 0; ch < Math.min(c, canvases.length); ch++) {
+    const cv = canvases[ch];
+    if (cv.width !== w) cv.width = w;
+    if (cv.height !== h) cv.height = h;
+    const ctx = cv.getContext("2d");
+    const img = ctx.createImageData(w, h);
+    const data = img.data;
+    const base = ch * n;
+    for (let i = 0; i < n; i++) {
+      const k = 4 * bytes[base + i];
+      data[4 * i] = lut[k];
+      data[4 * i + 1] = lut[k + 1];
+      data[4 * i + 2] = lut[k + 2];
+      data[4 * i + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+  }
 }
 
 /** Flatten nested rows ([[...], ...]) into {h, w, values}. */

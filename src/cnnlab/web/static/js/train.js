@@ -119,7 +119,7 @@ function chart(canvas, title, xmax, series, yrange) {
   const ctx = canvas.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
-  const pad = { l: 44, r: 12, t: 26, b: 24 };
+  const pad = { l: 44, r: 12, t: 26, b: 22 };
   const all = series.flatMap((s) => s.points.map((p) => p[1]));
   let [y0, y1] = yrange || [0, Math.max(0.1, ...all)];
   if (!yrange) y1 *= 1.08;
@@ -142,7 +142,12 @@ function chart(canvas, title, xmax, series, yrange) {
     ctx.stroke();
     ctx.fillText(yrange ? `${Math.round(100 * y)}%` : y.toFixed(2), pad.l - 6, Y(y));
   }
+  ctx.textAlign = "right";
+  ctx.textBaseline = "bottom";
+  ctx.fillStyle = "#545c6b";
+  ctx.fillText(`${tr("train_step_axis")} ${Math.round(xmax)}`, w - pad.r, h - 4);
   ctx.textAlign = "left";
+  ctx.fillText("0", pad.l, h - 4);
   let lx = w - pad.r;
   for (const s of [...series].reverse()) {
     const tw = ctx.measureText(s.label).width;
