@@ -180,7 +180,9 @@ def plan_training(
     folder, data_kwargs = plan_folder(data, folder, config.batch_size, limit)
     kwargs = {**data_kwargs, **base_kwargs, **arch.kwargs(model)}
     check_model_size(model, kwargs, config)
-    return TrainPlan(model, kwargs, data, data_dir, limit, config, overwrite, label_column, folder)
+    return TrainPlan(
+        model, kwargs, data, data_dir, limit, config, overwrite, label_column, folder=folder
+    )
 
 
 def _fits_here(option: str, value: Any) -> bool:
