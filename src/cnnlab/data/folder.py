@@ -264,14 +264,15 @@ def load_folder(name_or_path: str | os.PathLike[str], options: FolderOptions) ->
     key = _cache_key(listing, options)
     if key in _MEMO:
         memo = _MEMO[key]
-        return FolderImages(**{**memo.__dict__, "cached": "memory"})
-    loaded = _read_cache(key) if n_files >= CACHE_MIN else None
-    if loaded is None:
+        # the decode does not depend on the split: the same arrays, this call's split options
+        return FolderImages(**{**memo.__dict__, "options": options, "cached": "memory"})
+    arrays = _read_cache(key) if n_files >= CACHE_MIN else None
+    if arrays is None:
         loaded = _decode_all(listing, options)
         if n_files >= CACHE_MIN:
             _write_cache(key, loaded)
     else:
-        loaded = FolderImages(root, options, listing.classes, *loaded, cached="disk")
+        loaded = FolderImages(root, options, listing.classes, *arrays, cached="disk")
     _MEMO.clear()
     _MEMO[key] = loaded
     return loaded
