@@ -219,6 +219,7 @@ MODULES = (
     "no_grad",
     "conv1d",
     "series_translation",
+    "text_conv",
 )
 
 
