@@ -6,6 +6,15 @@
 
 By default every leaf module (one without children) is recorded, in the order the forward pass calls
 it; ``layers`` picks modules by qualified name (``model.named_modules()``), ``kinds`` by class name.
+:func:`default_layers` is the "sensible choice" for figures: the convolution, pooling and
+activation leaves (``MAP_KINDS``). It works on any ``nn.Module`` — Sequential or not, branching or
+not — because a hook sees whatever the module returns, however ``forward`` is written.
+
+:func:`layer_output` runs the model only **up to** one layer and keeps the autograd graph: the
+tools that need gradients (activation maximisation, Grad-CAM, measured receptive fields) start from
+it. The forward pass is stopped by an exception raised in the hook, so the layers after it (a
+``Linear`` that expects 28×28 inputs) never run — a larger canvas than the model was built for
+still works.
 
 Two details that make the recorded maps trustworthy:
 
@@ -20,6 +29,7 @@ maps are what the trained network computes at inference.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -55,15 +65,63 @@ class FeatureMap:
         return self.output.ndim == 4
 
 
+# Leaf classes whose outputs are worth drawing as maps: convolutions, pools, activations.
+MAP_KINDS = (
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "ReLU",
+    "ReLU6",
+    "LeakyReLU",
+    "GELU",
+    "SiLU",
+    "ELU",
+    "Sigmoid",
+    "Tanh",
+    "Hardswish",
+    "Mish",
+)
+
+
 def leaf_names(model: nn.Module) -> list[str]:
     """Qualified names of the modules without children (computing layers), in definition order."""
     return [name for name, m in model.named_modules() if name and not any(m.children())]
 
 
+def default_layers(model: nn.Module) -> list[str]:
+    """The leaves worth drawing: every convolution, pooling and activation (``MAP_KINDS``)."""
+    modules = dict(model.named_modules())
+    return [n for n in leaf_names(model) if type(modules[n]).__name__ in MAP_KINDS]
+
+
+def find_module(model: nn.Module, name: str) -> nn.Module:
+    """The submodule called ``name`` (qualified, as in ``model.named_modules()``).
+
+    Raises ConfigError naming ``name`` and listing every valid name — the one message every tool
+    (maps, top patches, maximisation, Grad-CAM) gives for a mistyped layer.
+    """
+    modules = dict(model.named_modules())
+    if not isinstance(name, str) or not name or name not in modules:
+        raise ConfigError(
+            "inspect.feature_maps.unknown_layer",
+            names=str(name),
+            valid=", ".join(n for n in modules if n),
+        )
+    return modules[name]
+
+
 def _select(
-    model: nn.Module, layers: Sequence[str] | None, kinds: Iterable[str] | None
+    model: nn.Module, layers: Sequence[str] | str | None, kinds: Iterable[str] | None
 ) -> dict[str, nn.Module]:
     modules = dict(model.named_modules())
+    if isinstance(layers, str):
+        layers = [layers]
     if layers is None:
         chosen = {n: modules[n] for n in leaf_names(model)}
     else:
@@ -84,7 +142,7 @@ def _select(
 def feature_maps(
     model: nn.Module,
     x: torch.Tensor,
-    layers: Sequence[str] | None = None,
+    layers: Sequence[str] | str | None = None,
     kinds: Iterable[str] | None = None,
     train_mode: bool = False,
 ) -> list[FeatureMap]:
@@ -93,8 +151,9 @@ def feature_maps(
     Args:
         model: any ``nn.Module``; it is left unchanged (hooks removed, training flag restored).
         x: the input batch, e.g. ``(1, 1, 28, 28)`` for one MNIST digit.
-        layers: qualified names to record; None = every leaf module. Unknown names raise
-            ConfigError listing the valid ones (before the forward pass).
+        layers: qualified names to record (one name or a list); None = every leaf module;
+            :func:`default_layers` for the drawable ones. Unknown names raise ConfigError listing
+            the valid ones (before the forward pass).
         kinds: keep only modules of these class names (e.g. ``{"ReLU", "MaxPool2d"}``).
         train_mode: run in training mode instead of eval mode.
 
@@ -128,4 +187,68 @@ def feature_maps(
     return recorded
 
 
-__all__ = ["FeatureMap", "feature_maps", "leaf_names"]
+class _Stop(Exception):
+    """Raised by :func:`layer_output`'s hook to end the forward pass at the chosen layer."""
+
+
+def layer_output(
+    model: nn.Module, x: torch.Tensor, layer: str, *, stop: bool = True, use_input: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(output of layer, model output or None)`` for ``x``, **with** the autograd graph.
+
+    The model runs in eval mode; ``stop=True`` ends the forward pass at ``layer`` (the model output
+    is then None), ``stop=False`` runs it to the end (Grad-CAM needs both). ``use_input=True``
+    returns the layer's (first) input instead of its output — the pre-activation of a ReLU. The
+    hook is removed and ``model.training`` restored in ``finally``. A layer that forward never
+    calls, or that returns no tensor, raises ConfigError naming it.
+    """
+    import torch
+
+    module = find_module(model, layer)
+    captured: list[torch.Tensor] = []
+
+    def hook(module: nn.Module, inputs: Any, output: Any) -> Any:
+        if torch.is_tensor(output) and not captured:
+            captured.append(output)
+            if stop:
+                raise _Stop
+            # the rest of the model gets a copy: a following ReLU(inplace=True) would otherwise
+            # overwrite the captured map (its values and its place in the graph)
+            return output.clone()
+        return None
+
+    def pre_hook(module: nn.Module, inputs: Any) -> None:
+        # a pre-hook runs before an in-place ReLU overwrites its input; clone keeps the graph
+        if inputs and torch.is_tensor(inputs[0]) and not captured:
+            captured.append(inputs[0].clone())
+            if stop:
+                raise _Stop
+
+    was_training = model.training
+    handle = (
+        module.register_forward_pre_hook(pre_hook)
+        if use_input
+        else module.register_forward_hook(hook)
+    )
+    out = None
+    try:
+        model.eval()
+        with contextlib.suppress(_Stop):  # the hook ended the forward pass at the layer
+            out = model(x)
+    finally:
+        handle.remove()
+        model.train(was_training)
+    if not captured:
+        raise ConfigError("inspect.feature_maps.not_called", name=layer)
+    return captured[0], out
+
+
+__all__ = [
+    "FeatureMap",
+    "feature_maps",
+    "leaf_names",
+    "default_layers",
+    "find_module",
+    "layer_output",
+    "MAP_KINDS",
+]
