@@ -19,10 +19,17 @@ from click.core import ParameterSource
 
 from cnnlab.cli.common import check_out_dir, info, json_option, lang_option
 from cnnlab.cli.folder_opts import folder_notes, folder_options, pop_folder_options
+from cnnlab.cli.text_cmds import (
+    pop_text_options,
+    predict_text,
+    text_options,
+    text_plan_notes,
+    text_run_notes,
+)
 from cnnlab.cli.progress import ProgressBar
 from cnnlab.i18n import t
 
-MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d"
+MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d|textcnn"
 
 
 @click.command("train", help=t("cli.train.help"))
@@ -99,6 +106,7 @@ MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d"
     "--label-column", default="label", show_default=True, help=t("cli.train.opt.label_column")
 )
 @folder_options
+@text_options
 @json_option
 @lang_option
 @click.pass_context
@@ -124,6 +132,7 @@ def train(
 
     out_dir = check_out_dir(out)  # fail fast, create nothing
     folder = pop_folder_options(opts)  # folder:<path> transform and split (None: not given)
+    text = pop_text_options(opts)  # nsmc, csvtext:<path>: tokenizer and vocabulary (None: default)
     given = {
         p.name
         for p in ctx.command.params
@@ -145,9 +154,11 @@ def train(
             arch=Architecture(channels, dropout, pool_first, hidden),
             label_column=label_column,
             folder=folder,
+            text=text,
         )
         info(resolve(plan.data, plan.data_dir).describe())
         folder_notes(plan.data, plan.folder)
+        text_plan_notes(plan)
         with ProgressBar() as progress:
             run = run_training(plan, _note_dropped(progress))
     if not run.reports:
@@ -170,6 +181,7 @@ def train(
     )
     if result.metrics is not None:
         _echo_metrics(result.metrics.to_dict(), run.classes)
+    text_run_notes(run)
     if result.checkpoint:
         click.echo(t("cli.train.checkpoint", path=str(Path(result.checkpoint).parent)))
 
@@ -253,7 +265,11 @@ def evaluate(
     from cnnlab.train.folder_data import folder_options as trained_folder
 
     folder = trained_folder(loaded.meta)  # a folder set is read through its training transform
-    ds = load_split(data, data_dir, split == "train", limit, column, folder)
+    from cnnlab.train.text import text_split_for
+
+    ds = text_split_for(loaded.meta, checkpoint, data, data_dir, split == "train", limit, column)
+    if ds is None:  # neither the model nor the data is text
+        ds = load_split(data, data_dir, split == "train", limit, column, folder)
     m = run_eval(loaded.model, ds, loaded.preprocess, device=device).to_dict()
     if as_json:
         click.echo(json.dumps({"checkpoint": checkpoint, "data": data, "split": split, **m}))
@@ -292,6 +308,8 @@ def predict(
     from cnnlab.inspect.shapes import check_positive
 
     check_positive("top", top)
+    if predict_text(checkpoint, image, top, as_json):  # a text model: the argument is the text
+        return
     if save_input:
         folder = Path(save_input).expanduser().absolute().parent
         if not folder.is_dir():

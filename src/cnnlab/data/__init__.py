@@ -25,6 +25,7 @@ from cnnlab.data.mnist import KMNIST, MNIST, FashionMNIST, IdxImageDataset, loca
 from cnnlab.data.registry import REGISTRY
 from cnnlab.data.sample import MNISTSample
 from cnnlab.data.series import PLACEHOLDERS, SERIES, SeriesDataset, is_series_name, open_series
+from cnnlab.data.text import TEXT_NAMES, TextData, is_text_name, load_text
 from cnnlab.errors import DataError
 
 
@@ -60,7 +61,7 @@ class Names(list[str]):
 
 def names() -> Names:
     """Every name ``get_dataset`` accepts, ``auto`` first; open-ended ones as ``ucr:<Name>``."""
-    return Names([AUTO, *DATASETS, FOLDER_PLACEHOLDER, *SERIES, *PLACEHOLDERS])
+    return Names([AUTO, *DATASETS, FOLDER_PLACEHOLDER, *SERIES, *PLACEHOLDERS, *TEXT_NAMES])
 
 
 def image_names() -> list[str]:
@@ -86,7 +87,13 @@ class _SeriesNames(Names):
 
 def is_valid_name(name: str) -> bool:
     """True for any name ``get_dataset`` accepts: an image set, ``auto`` or a series name."""
-    return name == AUTO or name in DATASETS or is_series_name(name) or is_folder_name(name)
+    return (
+        name == AUTO
+        or name in DATASETS
+        or is_series_name(name)
+        or is_folder_name(name)
+        or is_text_name(name)
+    )
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,8 @@ def resolve(
         return Resolution(name, "series", f"data.series.using.{kind}")
     if is_folder_name(name):
         return Resolution(name, "folder", "data.folder.using")
+    if is_text_name(name):
+        return Resolution(name, "text", "data.text.using")
     if name not in DATASETS:
         raise DataError("data.unknown", name=name, valid=", ".join(names()))
     if name == "mnist-sample":
@@ -173,7 +182,8 @@ def get_dataset(
     """Open a dataset by registry name (see :func:`names`), torchvision-style.
 
     Returns an :class:`IdxImageDataset` for an image name and a :class:`SeriesDataset` for a series
-    name (``label_column`` is used by ``csv:`` only), a :class:`FolderDataset` for
+    name (``label_column`` is used by ``csv:`` and ``csvtext:`` only), a :class:`TextData` for
+    ``nsmc`` and ``csvtext:<path>``, a :class:`FolderDataset` for
     ``folder:<path>`` (transform and split from ``folder``, default :class:`FolderOptions`).
     Raises DataError for an unknown name (listing
     the valid ones) or for data that is neither local, cached nor downloadable (suggesting
@@ -183,6 +193,9 @@ def get_dataset(
         return open_series(name, train=train, transform=transform, label_column=label_column)
     if is_folder_name(name):
         return open_folder(name, train=train, transform=transform, options=folder)
+    if is_text_name(name):  # raw texts: cnnlab.train.text tokenises and encodes them
+        split = "train" if train else "test"
+        return load_text(name, split, root, download, label_column=label_column, progress=progress)
     resolved = resolve(name, root, download, train).name
     return DATASETS[resolved](
         root=root, train=train, download=download, transform=transform, progress=progress
@@ -198,6 +211,9 @@ __all__ = [
     "series_names",
     "is_valid_name",
     "SERIES",
+    "TextData",
+    "is_text_name",
+    "load_text",
     "SeriesDataset",
     "resolve",
     "Resolution",

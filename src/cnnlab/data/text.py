@@ -52,6 +52,7 @@ NSMC_HEADER = ["id", "document", "label"]
 NSMC_CLASSES = ("negative", "positive")
 TEXT_COLUMNS = ("text", "document", "sentence", "review")
 SPLIT_SEED = 0
+TEXT_NAMES = (NSMC, "csvtext:<path>")  # how the text sets are listed
 
 
 @dataclass(frozen=True)
@@ -388,4 +389,5 @@ __all__ = [
     "NSMC_MIRRORS",
     "NSMC_CLASSES",
     "CSV_PREFIX",
+    "TEXT_NAMES",
 ]

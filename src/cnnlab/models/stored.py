@@ -138,8 +138,8 @@ def check_model_spec(ix: IndexCheck, spec: Any) -> None:
 
 
 def check_input_shape(ix: IndexCheck, top: dict[str, Any]) -> list[int]:
-    """``input_shape``: 2 or 3 positive sizes, (C, L) or (C, H, W)."""
-    shape = ix.list_(ix.get(top, "input_shape", "input_shape"), "input_shape", 2, 3)
+    """``input_shape``: 1 to 3 positive sizes, (L,) token ids, (C, L) or (C, H, W)."""
+    shape = ix.list_(ix.get(top, "input_shape", "input_shape"), "input_shape", 1, 3)
     for i, n in enumerate(shape):
         ix.int_(n, f"input_shape[{i}]", 1, MAX_DIM)
     return shape

@@ -11,12 +11,16 @@
       → concatenate the widths                  (N, k·C)      k = len(widths)
       → Dropout(p) → Linear(k·C, classes)       (N, classes)  logits
 
+(``k·C`` is ``Σ C_i`` when each width has its own number of filters.)
+
 A sequence shorter than the widest kernel is padded with ``<pad>`` (id 0, whose embedding is kept
 at zero) up to that width, so every filter has at least one position.
 
 Parameter count by formula (:func:`textcnn_params`)::
 
-    V·E  +  Σ_w (E·C·w + C)  +  k·C·classes + classes
+    V·E  +  Σ_i (E·C_i·w_i + C_i)  +  (Σ_i C_i)·classes + classes
+
+(``channels`` is one ``C`` for every width, as in Kim 2014, or one per width.)
 
 Defaults (E=128, widths 3/4/5, C=100) with a 10,000-token vocabulary and 2 classes:
 1,280,000 + (38,500 + 51,300 + 64,100) + 602 = 1,434,502 — the embedding holds 89% of them.
@@ -34,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnlab.errors import ShapeError
+from cnnlab.errors import ConfigError, ShapeError
 from cnnlab.geometry import check_positive
 from cnnlab.models.checks import check_channels, check_dropout
 
@@ -43,23 +47,36 @@ TEXT_MODELS = ("textcnn",)  # registry names that take (N, L) token ids
 
 
 def textcnn_params(
-    vocab_size: int,
-    num_classes: int,
+    vocab_size: int = 30_000,
+    num_classes: int = 2,
     embed_dim: int = 128,
     widths: Sequence[int] = WIDTHS,
-    channels: int = 100,
+    channels: int | Sequence[int] = 100,
     padding_idx: int | None = 0,
 ) -> int:
     """Parameter count of :class:`TextCNN` by the formula in the module docstring (the padding row
-    of the embedding is a parameter too: it is kept at zero, not removed)."""
+    of the embedding is a parameter too: it is kept at zero, not removed). The defaults of
+    ``vocab_size`` and ``num_classes`` (a capped vocabulary, two classes) give a training plan its
+    memory estimate before the vocabulary is built."""
     ws = check_channels(widths, "widths")
-    convs = sum(embed_dim * channels * w + channels for w in ws)
-    return vocab_size * embed_dim + convs + len(ws) * channels * num_classes + num_classes
+    cs = _per_width(channels, ws)
+    convs = sum(embed_dim * c * w + c for c, w in zip(cs, ws, strict=True))
+    return vocab_size * embed_dim + convs + sum(cs) * num_classes + num_classes
+
+
+def _per_width(channels: int | Sequence[int], widths: tuple[int, ...]) -> tuple[int, ...]:
+    """Filters per width: one int (or a one-element list) for all, else one per width."""
+    cs = check_channels(channels)
+    if len(cs) == 1:
+        return cs * len(widths)
+    if len(cs) != len(widths):
+        raise ConfigError("error.model_text_channels", value=list(cs), n=len(widths))
+    return cs
 
 
 @dataclass(frozen=True)
 class MaxOverTime:
-    """What max-over-time kept, per sample and filter (``F = len(widths)·channels`` filters, in
+    """What max-over-time kept, per sample and filter (``F = Σ channels`` filters, in
     the order of the linear layer's inputs: all of width ``widths[0]`` first).
 
     ``values``: (N, F) the ReLU'd maximum; ``positions``: (N, F) the start of the n-gram where it
@@ -80,7 +97,7 @@ class TextCNN(nn.Module):
         num_classes: output logits.
         embed_dim: embedding size ``E`` (the channels the convolutions read).
         widths: kernel widths, one group of ``channels`` filters each (Kim: 3, 4, 5).
-        channels: filters per width (Kim: 100).
+        channels: filters per width (Kim: 100), or one number per width.
         dropout: before the linear layer (Kim: 0.5).
         padding_idx: the id whose embedding stays zero (``<pad>`` = 0); None for none.
     """
@@ -91,7 +108,7 @@ class TextCNN(nn.Module):
         num_classes: int,
         embed_dim: int = 128,
         widths: Sequence[int] = WIDTHS,
-        channels: int = 100,
+        channels: int | Sequence[int] = 100,
         dropout: float = 0.5,
         padding_idx: int | None = 0,
     ) -> None:
@@ -99,13 +116,15 @@ class TextCNN(nn.Module):
         check_positive("vocab_size", vocab_size, 2)
         check_positive("num_classes", num_classes)
         check_positive("embed_dim", embed_dim)
-        check_positive("channels", channels)
         self.widths = check_channels(widths, "widths")
+        cs = _per_width(channels, self.widths)
         check_dropout(dropout)
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=padding_idx)
-        self.convs = nn.ModuleList(nn.Conv1d(embed_dim, channels, w) for w in self.widths)
+        self.convs = nn.ModuleList(
+            nn.Conv1d(embed_dim, c, w) for c, w in zip(cs, self.widths, strict=True)
+        )
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(len(self.widths) * channels, num_classes)
+        self.fc = nn.Linear(sum(cs), num_classes)
         self.pad_id = 0 if padding_idx is None else padding_idx
 
     def feature_maps(self, ids: torch.Tensor) -> list[torch.Tensor]:

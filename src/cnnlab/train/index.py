@@ -44,11 +44,14 @@ def validate_index(meta: Any, path: str) -> dict[str, Any]:
         ix.str_(name, f"classes[{i}]")
     shape = check_input_shape(ix, top)
     pre = ix.dict_(ix.get(top, "preprocess", "preprocess"), "preprocess")
+    channels = 0 if len(shape) == 1 else shape[0]  # token ids (L,): nothing is standardised
     for key, lo_open in (("mean", False), ("std", True)):
-        values = ix.list_(ix.get(pre, key, f"preprocess.{key}"), f"preprocess.{key}", 1, MAX_DIM)
-        if len(values) != shape[0]:
+        values = ix.list_(
+            ix.get(pre, key, f"preprocess.{key}"), f"preprocess.{key}", min(channels, 1), MAX_DIM
+        )
+        if len(values) != channels:
             raise ix.bad(
-                f"preprocess.{key}", values, Msg("train.index_expect.per_channel", n=shape[0])
+                f"preprocess.{key}", values, Msg("train.index_expect.per_channel", n=channels)
             )
         lo = 0.0 if lo_open else -math.inf
         for i, v in enumerate(values):

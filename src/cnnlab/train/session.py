@@ -57,6 +57,7 @@ class TrainPlan:
     config: TrainConfig
     overwrite: bool = False  # replace a checkpoint already in config.out (else refused)
     label_column: str = "label"  # the label column of a csv:<path> series set
+    text: Any = None  # TextOptions of a text set (nsmc, csvtext:<path>; cnnlab.train.text)
     folder: Any = None  # FolderOptions of a folder:<path> image set (transform and split)
 
     @property
@@ -130,6 +131,7 @@ def plan_training(
     data_dir: str | None = None,
     given: Collection[str] = (),
     label_column: str = "label",
+    text: Any = None,
     folder: Any = None,
 ) -> TrainPlan:
     """Check everything and return the plan; nothing is read but a checkpoint, nothing written.
@@ -174,15 +176,20 @@ def plan_training(
         check_positive("hidden", arch.hidden)
     check_model_name(model)
     check_data_name(data)
+    from cnnlab.train.text import plan_text
+
+    config, text = plan_text(model, data, config, given, text, saved)  # text sets only
     check_series_fit(model, data)
     from cnnlab.train.folder_data import plan_folder
 
     folder, data_kwargs = plan_folder(data, folder, config.batch_size, limit)
     kwargs = {**data_kwargs, **base_kwargs, **arch.kwargs(model)}
     check_model_size(model, kwargs, config)
-    return TrainPlan(
+    plan = TrainPlan(
         model, kwargs, data, data_dir, limit, config, overwrite, label_column, folder=folder
     )
+    plan.text = text
+    return plan
 
 
 def _fits_here(option: str, value: Any) -> bool:
@@ -350,6 +357,10 @@ def run_training(plan: TrainPlan, progress: Progress | None = None) -> TrainRun:
     with output_lock(out):
         if out is not None:  # another run may have written a checkpoint since plan_training
             check_out_state(out, plan.config.resume, plan.overwrite)
+        if plan.text is not None:  # nsmc, csvtext:<path>: both splits encoded with one vocabulary
+            from cnnlab.train.text import run_text_training
+
+            return run_text_training(plan, progress)
         train_ds = load_split(
             plan.data, plan.data_dir, True, plan.limit, plan.label_column, plan.folder
         )

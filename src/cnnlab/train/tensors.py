@@ -10,7 +10,9 @@ calls ``__getitem__``: one gather of a batch of rows per step. :func:`as_tensors
   fallback,
 - a series dataset (``.series`` NumPy ``(N, C, L)``, ``.labels``): carried as ``(N, C, 1, L)``, a
   one-pixel-high image, so the same loop, standardisation and checkpoints serve series (the series
-  models accept both forms).
+  models accept both forms),
+- a text dataset (``.ids`` int64 ``(N, L)`` token ids, ``.labels``; :mod:`cnnlab.train.text`):
+  carried as it is — ids are not pixels, so :class:`Preprocess` leaves integer inputs untouched.
 """
 
 from __future__ import annotations
@@ -31,13 +33,17 @@ class Preprocess:
     std: list[float]
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:
-        """``x (N, C, H, W)`` float in [0, 1] → standardised float32."""
+        """``x (N, C, H, W)`` float in [0, 1] → standardised float32 (token ids pass unchanged)."""
+        if not x.is_floating_point():
+            return x
         mean = torch.tensor(self.mean, dtype=torch.float32).view(1, -1, 1, 1)
         std = torch.tensor(self.std, dtype=torch.float32).view(1, -1, 1, 1)
         return (x - mean) / std
 
     def apply_(self, x: torch.Tensor) -> torch.Tensor:
         """In-place :meth:`apply` for a float32 tensor we own: no second dataset-sized copy."""
+        if not x.is_floating_point():
+            return x
         mean = torch.tensor(self.mean, dtype=x.dtype).view(1, -1, 1, 1)
         std = torch.tensor(self.std, dtype=x.dtype).view(1, -1, 1, 1)
         return x.sub_(mean).div_(std)
@@ -51,7 +57,10 @@ class Preprocess:
 
     @classmethod
     def fit(cls, x: torch.Tensor) -> Preprocess:
-        """Mean and std per channel of ``x (N, C, H, W)`` in [0, 1] (float64 sums: no drift)."""
+        """Mean and std per channel of ``x (N, C, H, W)`` in [0, 1] (float64 sums: no drift);
+        none for integer token ids."""
+        if not x.is_floating_point():
+            return cls([], [])
         c = x.shape[1]
         s1 = torch.zeros(c, dtype=torch.float64)
         s2 = torch.zeros(c, dtype=torch.float64)
@@ -82,8 +91,19 @@ def is_series(data: Any) -> bool:
     return getattr(data, "series", None) is not None
 
 
+def is_text(data: Any) -> bool:
+    """True for a text dataset: one with ``.ids`` (int64 token ids ``(N, L)``)."""
+    return getattr(data, "ids", None) is not None
+
+
 def as_tensors(data: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(x (N, C, H, W) float32 in [0, 1], y (N,) int64)`` from any supported dataset form."""
+    """``(x (N, C, H, W) float32 in [0, 1], y (N,) int64)`` from any supported dataset form;
+    ``(x (N, L) int64, y)`` for a text dataset."""
+    if is_text(data):
+        x, y = torch.as_tensor(data.ids), torch.as_tensor(data.labels)
+        if x.ndim != 2 or x.dtype != torch.int64 or len(x) != len(y) or len(x) == 0:
+            raise DataError("error.train_data_len", n_x=len(x), n_y=len(y))
+        return x, y.to(torch.int64)
     if is_series(data):
         x = torch.as_tensor(data.series).unsqueeze(2)  # (N, C, L) -> (N, C, 1, L)
         y = torch.as_tensor(data.labels)
@@ -129,4 +149,12 @@ def class_names(data: Any, num_classes: int) -> list[str]:
     return [str(i) for i in range(num_classes)]
 
 
-__all__ = ["Preprocess", "as_tensors", "class_names", "is_series", "random_roll", "ROLL_STEPS"]
+__all__ = [
+    "Preprocess",
+    "as_tensors",
+    "class_names",
+    "is_series",
+    "is_text",
+    "random_roll",
+    "ROLL_STEPS",
+]
