@@ -11,6 +11,7 @@ package ``dataset-fashion-mnist`` under /usr/share/datasets/fashion-mnist/).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=Recipe.batch)
     parser.add_argument("--lr", type=float, default=Recipe.lr)
     parser.add_argument("--seed", type=int, default=Recipe.seed)
+    parser.add_argument("--json", help="also write the numbers to this file")
     args = parser.parse_args()
     recipe = Recipe(args.epochs, args.batch, args.lr, Recipe.momentum, args.seed)
     torch.set_num_threads(args.threads)
@@ -128,6 +130,21 @@ def main() -> None:
     print(f"{'engine':8s} {t_engine:9.1f} {100 * acc_engine:8.2f}%")
     print(f"{'torch':8s} {t_torch:9.1f} {100 * acc_torch:8.2f}%")
     print(f"time ratio engine/torch: {t_engine / t_torch:.2f}")
+    if args.json:
+        out = {
+            "threads": args.threads,
+            "recipe": recipe.__dict__,
+            "steps": len(order),
+            "load_avg_end": os.getloadavg()[0],
+            "engine_seconds": t_engine,
+            "torch_seconds": t_torch,
+            "engine_accuracy": acc_engine,
+            "torch_accuracy": acc_torch,
+            "ratio": t_engine / t_torch,
+            "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
+        }
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(out, fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,12 @@
 """Time the NumPy engine against PyTorch CPU on the same ops, same data, same thread count.
 
     python benchmarks/engine_vs_torch.py [--threads N] [--repeats R] [--dtype float32|float64]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/engine_vs_torch.py --threads 1
+
+(the second form is the headline figure: NumPy on its best BLAS kernel — this machine sets both
+variables for old-OpenBLAS safety, and they select a slower kernel; unset them for this command
+only). The script prints which BLAS library, version and kernel NumPy runs (threadpoolctl) and the
+OPENBLAS_* variables in force; ``--json FILE`` also writes every number.
 
 Every case is forward + backward (all gradients). Cases: conv2d for (N,C,H,W)=(64,32,14,14), weight
 (64,32,3,3), padding 1 (the issue's yardstick, goal <= 1.5x torch); the layers of a LeNet-style net
@@ -13,6 +19,7 @@ timed: inputs and output gradients are made before the clock starts.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -21,7 +28,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from cnnlab import engine as E
 
@@ -34,6 +41,17 @@ def load_note(threads: int) -> str:
     return f"load average {load:.1f}" + (
         " (busy machine: compare with --threads 1)" if busy else ""
     )
+
+
+def blas_note() -> dict[str, object]:
+    """What NumPy's BLAS is (threadpoolctl) and which OPENBLAS_* variables are set."""
+    pools = [
+        {k: p.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "prefix")}
+        for p in threadpool_info()
+        if p.get("user_api") == "blas"
+    ]
+    env = {k: v for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS")}
+    return {"blas": pools, "openblas_env": env}
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -139,6 +157,7 @@ def main() -> None:
     parser.add_argument(
         "--batch", type=int, default=64, help="batch size of the LeNet and conv1d cases"
     )
+    parser.add_argument("--json", help="also write every number to this file")
     args = parser.parse_args()
     dtype = np.dtype(args.dtype)
     torch.set_num_threads(args.threads)
@@ -155,6 +174,17 @@ def main() -> None:
         "LeNet fc3 Nx84 -> 10": linear_case(n, 84, 10, dtype, rng),
         "conv1d Nx16x256 * 32x16x7 p3": conv1d_case(n, 16, 256, 32, 7, 3, dtype, rng),
     }
+    load_start = os.getloadavg()[0]
+    blas = blas_note()
+    for pool in blas["blas"]:  # type: ignore[union-attr]
+        print(
+            f"NumPy BLAS: {pool['internal_api']} {pool['version']}, kernel {pool['architecture']}"
+            f" ({pool['prefix']})"
+        )
+    env = blas["openblas_env"]
+    print(
+        "OPENBLAS_* in force: " + (", ".join(f"{k}={v}" for k, v in env.items()) if env else "none")  # type: ignore[union-attr]
+    )
     print(
         f"threads: torch {torch.get_num_threads()}, BLAS {args.threads}; dtype {dtype}; "
         f"batch {n}; {args.repeats} alternating rounds; times in ms; {load_note(args.threads)}"
@@ -164,6 +194,7 @@ def main() -> None:
         f"{'engine min':>10s} {'torch min':>10s} {'ratio':>6s}"
     )
     totals = np.zeros(4)
+    rows = []
     with threadpool_limits(limits=args.threads, user_api="blas"):
         for name, (engine_fn, torch_fn) in cases.items():
             te, tt = compare(engine_fn, torch_fn, args.repeats)
@@ -171,7 +202,39 @@ def main() -> None:
             if name.startswith("LeNet"):
                 totals += row
             print(fmt(name, row))
+            rows.append(as_dict(name, row))
     print(fmt("LeNet layers, sum", totals))
+    rows.append(as_dict("LeNet layers, sum", totals))
+    load_end = os.getloadavg()[0]
+    print(f"load average {load_start:.2f} at the start, {load_end:.2f} at the end")
+    if args.json:
+        out = {
+            "threads": args.threads,
+            "dtype": str(dtype),
+            "batch": n,
+            "repeats": args.repeats,
+            "load_avg_start": load_start,
+            "load_avg_end": load_end,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            **blas,
+            "cases": rows,
+        }
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(out, fh, indent=1)
+
+
+def as_dict(name: str, row: np.ndarray) -> dict[str, object]:
+    e_med, t_med, e_min, t_min = (float(v) for v in row)
+    return {
+        "case": name,
+        "engine_median_ms": e_med,
+        "torch_median_ms": t_med,
+        "ratio_median": e_med / t_med,
+        "engine_min_ms": e_min,
+        "torch_min_ms": t_min,
+        "ratio_min": e_min / t_min,
+    }
 
 
 def fmt(name: str, row: np.ndarray) -> str:

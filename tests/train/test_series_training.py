@@ -17,7 +17,19 @@ from cnnlab.train.series import prepare_series, read_series
 from cnnlab.train.session import Architecture, plan_training, run_training
 from cnnlab.train.tensors import as_tensors, random_roll
 
-FAST = ["--channels", "32", "--channels", "32", "--channels", "32", "--threads", "1"]
+# --recipe none: these tests check the options given, not the series recipe's kernel and pooling
+FAST = [
+    "--recipe",
+    "none",
+    "--channels",
+    "32",
+    "--channels",
+    "32",
+    "--channels",
+    "32",
+    "--threads",
+    "1",
+]
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,7 @@ MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d|textcnn"
 )
 @click.option("--channels", type=int, multiple=True, help=t("cli.train.opt.channels"))
 @click.option("--dropout", type=float, default=None, help=t("cli.train.opt.dropout"))
-@click.option("--pool-first", is_flag=True, help=t("cli.train.opt.pool_first"))
+@click.option("--pool-first/--no-pool-first", default=False, help=t("cli.train.opt.pool_first"))
 @click.option("--hidden", type=int, default=None, help=t("cli.train.opt.hidden"))
 @click.option(
     "--label-smoothing",
@@ -83,6 +83,14 @@ MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d|textcnn"
 )
 @click.option("--target-acc", type=float, default=None, help=t("cli.train.opt.target_acc"))
 @click.option("--time-budget", type=float, default=None, help=t("cli.train.opt.time_budget"))
+@click.option("--recipe", default="default", show_default=True, help=t("train.recipe.opt.recipe"))
+@click.option(
+    "--eval-when",
+    default="epoch",
+    show_default=True,
+    metavar="epoch|near-target",
+    help=t("train.recipe.opt.eval_when"),
+)
 @click.option(
     "--device",
     default="auto",
@@ -121,6 +129,7 @@ def train(
     pool_first: bool,
     hidden: int | None,
     limit: int | None,
+    recipe: str,
     out: str,
     resume: bool,
     overwrite: bool,
@@ -155,8 +164,10 @@ def train(
             label_column=label_column,
             folder=folder,
             text=text,
+            recipe=recipe,
         )
         info(resolve(plan.data, plan.data_dir).describe())
+        _note_recipe(plan, recipe)
         folder_notes(plan.data, plan.folder)
         text_plan_notes(plan)
         with ProgressBar() as progress:
@@ -184,6 +195,21 @@ def train(
     text_run_notes(run)
     if result.checkpoint:
         click.echo(t("cli.train.checkpoint", path=str(Path(result.checkpoint).parent)))
+
+
+def _note_recipe(plan: Any, asked: str) -> None:
+    """Say which recipe the run uses (as the options that give it) and which options replaced
+    its fields, or that no recipe is known for this model and data."""
+    if plan.recipe is not None:
+        info(t("train.recipe.using", name=plan.recipe.name, options=plan.recipe.options()))
+        if plan.overridden:
+            info(t("train.recipe.overridden", names=", ".join(plan.overridden)))
+    elif plan.config.resume:
+        return  # a resumed run continues with its checkpoint's settings
+    elif asked == "none":
+        info(t("train.recipe.off"))
+    else:
+        info(t("train.recipe.none", model=plan.model, data=plan.data))
 
 
 def _note_dropped(progress: Any) -> Any:

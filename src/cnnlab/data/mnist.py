@@ -23,9 +23,11 @@ import numpy as np
 
 from cnnlab.data.base import LabelledArrays
 from cnnlab.data.download import Progress, data_home, fetch, md5sum
-from cnnlab.data.idx import read_idx
+from cnnlab.data.idx import read_idx_cached
 from cnnlab.data.registry import REGISTRY, DatasetSpec
 from cnnlab.errors import ChecksumError, DataError
+
+DECODED = "decoded"  # data_home() subfolder of the decoded .npy copies (cnnlab.data.idx)
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,9 @@ class MNISTFamily(IdxImageDataset):
                     cache=str(data_home() / self.name),
                 )
             found = download_split(spec, train, progress)
-        images, labels = read_idx(found.images), read_idx(found.labels)
+        decoded = data_home() / DECODED  # the files decoded once, memory-mapped after that
+        images = read_idx_cached(found.images, decoded)
+        labels = read_idx_cached(found.labels, decoded)
         if (
             images.dtype != np.uint8
             or images.ndim != 3

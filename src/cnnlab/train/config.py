@@ -17,6 +17,7 @@ OPTIMIZERS = ("sgd", "adamw", "adadelta")
 SCHEDULES = ("onecycle", "step", "constant")
 AUGMENTS = ("none", "flip", "roll")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+EVAL_WHEN = ("epoch", "near-target")
 # Seeds fit torch's 64-bit generator even after the loop's per-epoch salt (seed · 1,000,003 + epoch)
 MAX_SEED = 2**32 - 1
 # A peak learning rate above this is a typo, not a schedule: every model here diverges far below it
@@ -63,6 +64,10 @@ class TrainConfig:
     target_acc: float | None = None  # stop once validation accuracy (0..1) reaches this
     time_budget: float | None = None  # stop after this many seconds of training (checked per step)
     eval_every: int = 0  # also evaluate every N steps (0 = only at the end of each epoch)
+    # epoch: evaluate after every epoch | near-target: with a target_acc, skip an epoch's evaluation
+    # while the epoch's running training accuracy is clearly below the target (it cannot be hit
+    # yet; the last epoch is always evaluated) — evaluations that cannot stop the run cost time
+    eval_when: str = "epoch"
     checkpoint_every: int = 0  # also checkpoint every N steps (0 = only at the end of each epoch)
     eval_batch_size: int = 1000  # no gradients kept, so evaluation batches can be large
     out: str | None = None  # checkpoint directory; None = keep nothing on disk
@@ -86,6 +91,7 @@ class TrainConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("augment", self.augment, AUGMENTS)
+        _choice("eval_when", self.eval_when, EVAL_WHEN)
         _choice("device", self.device.split(":")[0], DEVICES)
         if self.target_acc is not None:
             _range("target_acc", self.target_acc, 0.0, 1.0, lo_open=True)
@@ -157,5 +163,6 @@ __all__ = [
     "SCHEDULES",
     "AUGMENTS",
     "DEVICES",
+    "EVAL_WHEN",
     "TRAJECTORY_FIELDS",
 ]

@@ -422,11 +422,31 @@ def _end_epoch(run: _Run, state: TrainState, outcome: _Outcome) -> None:
     state.epoch, state.step_in_epoch = state.epoch + 1, 0
     if run.scheduler is not None and run.config.schedule == "step":
         run.scheduler.step()
-    hit = _evaluate_and_record(run, state, outcome)
+    if _eval_can_matter(run, state):
+        hit = _evaluate_and_record(run, state, outcome)
+    else:  # a row of training numbers only; the checkpoint then claims no test accuracy
+        hit, outcome.metrics = False, None
+        _record(run, state, None)
     state.running = fresh_running()
     if hit and outcome.stopped == "epochs" and state.epoch < run.config.epochs:
         outcome.stopped = "target"
     outcome.checkpoint = _save(run, state, outcome.metrics)
+
+
+# eval_when="near-target" evaluates once the epoch's running training accuracy is within this of
+# the target. Measured on Fashion-MNIST (fast recipe, 4 epochs, seed 0), running train / test
+# accuracy per epoch: 82.3/88.6, 90.1/89.5, 92.3/91.4, 94.3/92.1% — test is above the running mean
+# only in the first epochs, far from 92%. A skipped evaluation can only delay a stop by one epoch
+# (the next epoch end is checked again, the last one always), never change the trained weights.
+NEAR_TARGET = 0.02
+
+
+def _eval_can_matter(run: _Run, state: TrainState) -> bool:
+    """False only when an end-of-epoch evaluation cannot stop the run (``eval_when``)."""
+    cfg = run.config
+    if cfg.eval_when == "epoch" or cfg.target_acc is None or state.epoch >= cfg.epochs:
+        return True
+    return state.mean_accuracy() >= cfg.target_acc - NEAR_TARGET
 
 
 def _evaluate(run: _Run) -> Metrics | None:

@@ -59,6 +59,8 @@ class TrainPlan:
     label_column: str = "label"  # the label column of a csv:<path> series set
     text: Any = None  # TextOptions of a text set (nsmc, csvtext:<path>; cnnlab.train.text)
     folder: Any = None  # FolderOptions of a folder:<path> image set (transform and split)
+    recipe: Any = None  # the cnnlab.train.recipes.Recipe applied (None: none, or a resumed run)
+    overridden: tuple[str, ...] = ()  # the recipe's fields the user's own options replaced
 
     @property
     def run_info(self) -> dict[str, Any]:
@@ -133,6 +135,7 @@ def plan_training(
     label_column: str = "label",
     text: Any = None,
     folder: Any = None,
+    recipe: str | None = None,
 ) -> TrainPlan:
     """Check everything and return the plan; nothing is read but a checkpoint, nothing written.
 
@@ -142,6 +145,9 @@ def plan_training(
     was given. Raises ConfigError / DataError naming the bad value, CheckpointError for a
     checkpoint that cannot be read. Work is never lost silently: ``out`` holding a checkpoint
     needs ``resume`` or ``overwrite``, and ``resume`` needs a checkpoint (:func:`check_out_state`).
+    ``recipe`` names a :mod:`cnnlab.train.recipes` recipe for ``model`` on ``data`` (``"default"``:
+    the best known one, if any); on a fresh run its fields fill every option and architecture
+    keyword not in ``given``. None (the library's default): no recipe, ``options`` as they are.
     ``folder`` (:class:`~cnnlab.data.folder.FolderOptions`) is the transform and split of a
     ``folder:<path>`` set (None: the resumed run's, else the defaults); the folder is read here, so
     its errors come before anything is written (:mod:`cnnlab.train.folder_data`).
@@ -169,6 +175,16 @@ def plan_training(
             from cnnlab.data.folder import FolderOptions
 
             folder = FolderOptions.from_dict(run["folder"])
+    chosen, arch_kwargs = None, arch.kwargs(model)
+    overridden: tuple[str, ...] = ()
+    if saved is None and recipe is not None:  # a resumed run keeps its checkpoint's settings
+        from cnnlab.train.recipes import apply, find
+
+        check_model_name(model)  # named before "no such recipe" for a model that does not exist
+        check_data_name(data)
+        chosen = find(model, data, recipe)
+        applied = apply(chosen, options, arch_kwargs, given)
+        options, arch_kwargs, overridden = applied.options, applied.model_kwargs, applied.overridden
     config = TrainConfig(**options, out=str(out), resume=resume).validate()
     if limit is not None:
         check_positive("limit", limit)
@@ -183,10 +199,20 @@ def plan_training(
     from cnnlab.train.folder_data import plan_folder
 
     folder, data_kwargs = plan_folder(data, folder, config.batch_size, limit)
-    kwargs = {**data_kwargs, **base_kwargs, **arch.kwargs(model)}
+    kwargs = {**data_kwargs, **base_kwargs, **arch_kwargs}
     check_model_size(model, kwargs, config)
     plan = TrainPlan(
-        model, kwargs, data, data_dir, limit, config, overwrite, label_column, folder=folder
+        model,
+        kwargs,
+        data,
+        data_dir,
+        limit,
+        config,
+        overwrite,
+        label_column,
+        folder=folder,
+        recipe=chosen,
+        overridden=overridden,
     )
     plan.text = text
     return plan
