@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 
 def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as res:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=10) as res:  # loopback only
         return json.loads(res.read())
 
 
@@ -43,7 +43,7 @@ def _post(url: str, body: dict[str, Any]) -> Any:
     req = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(req, timeout=10) as res:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(req, timeout=10) as res:  # loopback only
         return json.loads(res.read())
 
 
@@ -116,7 +116,9 @@ def _predictions(page: Any) -> int:
 
 
 def _wait_prediction(page: Any, after: int) -> None:
-    page.wait_for_function(f"Number(document.body.dataset.predictions || 0) > {after}", timeout=15_000)
+    page.wait_for_function(
+        f"Number(document.body.dataset.predictions || 0) > {after}", timeout=15_000
+    )
     # let the last in-flight request settle (the page sends the newest drawing when one returns)
     page.wait_for_timeout(150)
 
@@ -175,14 +177,16 @@ def test_draw_predict_maps_receptive_field_shift(server: str, page: Any, artifac
     totals = [t["total"] for t in timings]
     servers = [t["server"] for t in timings if t["server"] is not None]
     print(
-        f"\nstroke-to-screen over {len(totals)} updates: median {statistics.median(totals):.1f} ms, "
+        f"\nstroke-to-screen over {len(totals)} updates: "
+        f"median {statistics.median(totals):.1f} ms, "
         f"max {max(totals):.1f} ms; server median {statistics.median(servers or [0]):.1f} ms"
     )
 
     # hover a cell of a deeper layer: the receptive-field box is the API's box
-    deep = next(i for i, l in reversed(list(enumerate(layers))) if l["rf"])
+    deep = next(i for i, info in reversed(list(enumerate(layers))) if info["rf"])
     layer = layers[deep]
     cell = page.locator("#maps .layer").nth(deep).locator(".map").first
+    cell.scroll_into_view_if_needed()
     cb = cell.bounding_box()
     _, h, w = layer["shape"]
     y, x = h // 2, w // 3
@@ -194,7 +198,9 @@ def test_draw_predict_maps_receptive_field_shift(server: str, page: Any, artifac
     side = frame["width"] / 28
     assert got["x"] - frame["x"] == pytest.approx(rf["box"]["left"] * side, abs=1.5)
     assert got["y"] - frame["y"] == pytest.approx(rf["box"]["top"] * side, abs=1.5)
-    assert got["width"] == pytest.approx((rf["box"]["right"] - rf["box"]["left"] + 1) * side, abs=1.5)
+    assert got["width"] == pytest.approx(
+        (rf["box"]["right"] - rf["box"]["left"] + 1) * side, abs=1.5
+    )
     assert str(rf["size"][0]) in page.locator("#rf-text").inner_text()
     page.screenshot(path=str(artifacts / "draw-rf.png"))
 
@@ -209,7 +215,9 @@ def test_draw_predict_maps_receptive_field_shift(server: str, page: Any, artifac
     page.wait_for_timeout(400)
     after_pixels = _input_pixels(page)
     moved = [
-        after_pixels[r * 28 + c] == before_pixels[r * 28 + c - 3] for r in range(28) for c in range(3, 28)
+        after_pixels[r * 28 + c] == before_pixels[r * 28 + c - 3]
+        for r in range(28)
+        for c in range(3, 28)
     ]
     assert sum(moved) / len(moved) > 0.99
     assert _hash(page)["dx"] == "3"
@@ -221,10 +229,10 @@ def test_padding_changes_the_output_size(server: str, page: Any, artifacts: Path
 
     _open(page, server + "/#panel=conv&lang=en&size=7&kernel=3&padding=0")
     page.wait_for_function("document.querySelector('#out-size').textContent.includes('×')")
-    assert page.locator("#out-size").inner_text() == "5 × 5"
+    assert page.locator("#out-size").inner_text() == f"{out_size(7, 3).out} × 5"
     page.locator("#conv-form input[name='padding']").fill("1")
     page.wait_for_function("document.querySelector('#out-size').textContent.startsWith('7')")
-    assert page.locator("#out-size").inner_text() == f"{int(out_size(7, 3, padding=1))} × 7"
+    assert page.locator("#out-size").inner_text() == f"{out_size(7, 3, padding=1).out} × 7"
     assert "7" in page.locator("#formula").inner_text()
     assert _hash(page)["padding"] == "1"
 
@@ -268,7 +276,7 @@ def test_language_toggle_and_shared_url(server: str, page: Any, browser: Any) ->
     page.wait_for_function("document.documentElement.lang === 'ko'")
     ko = _get(server + "/api/meta?lang=ko")["strings"]
     assert page.locator("#tab-draw").inner_text() == ko["nav_draw"]
-    assert page.locator("#maps-title, [data-i18n='maps_title']").first.inner_text() == ko["maps_title"]
+    assert page.locator("[data-i18n='maps_title']").inner_text() == ko["maps_title"]
     assert page.evaluate("window.__cnnlabMissingStrings") == []
     page.locator("#tab-conv").click()
     page.locator("#conv-form input[name='stride']").fill("2")
@@ -294,17 +302,21 @@ def test_language_toggle_and_shared_url(server: str, page: Any, browser: Any) ->
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_screenshots(server: str, browser: Any, artifacts: Path, lang: str) -> None:
-    """The draw panel at 1280 and 390 px wide, with a digit drawn (the README's pictures)."""
-    for width in (1280, 390):
+    """The draw panel at 1280 and 390 px wide with a digit drawn and one receptive field shown
+    (the README's pictures: docs/img/web-{en,ko}-{1280,390}.png are copies of these)."""
+    for width, height in ((1280, 1760), (390, 1640)):
         ctx = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
         try:
             pg = ctx.new_page()
             _open(pg, f"{server}/#lang={lang}")
             _draw_seven(pg)
-            layer = pg.locator("#maps .layer").nth(2).locator(".map").first
-            lb = layer.bounding_box()
-            pg.mouse.move(lb["x"] + lb["width"] * 0.6, lb["y"] + lb["height"] * 0.4)
+            # keyboard focus on a map shows its receptive field and survives scrolling back up
+            pg.locator("#maps .layer").nth(3).locator(".map").nth(2).focus()
+            pg.keyboard.press("ArrowRight")
             pg.wait_for_selector("#rf-box:not([hidden])")
-            pg.screenshot(path=str(artifacts / f"web-{lang}-{width}.png"), full_page=True)
+            pg.evaluate("window.scrollTo(0, 0)")
+            pg.set_viewport_size({"width": width, "height": height})
+            pg.wait_for_timeout(200)
+            pg.screenshot(path=str(artifacts / f"web-{lang}-{width}.png"))
         finally:
             ctx.close()

@@ -60,7 +60,7 @@ async function switchLang(lang) {
   if (lang === state.lang) return;
   set({ lang });
   await loadMeta(lang);
-  relabel();
+  relabel(meta);
   show(state.panel);
 }
 
@@ -80,7 +80,7 @@ async function main() {
   initDraw(meta);
   conv.initConv(meta);
   pool.initPool(meta);
-  train.initTrain(meta);
+  train.initTrain(meta, async () => relabel(await loadMeta(state.lang)));
   onPrediction(() => {
     if (state.panel === "pool") pool.update();
   });

@@ -32,8 +32,42 @@ export function drawing() {
 }
 
 export function modelIds() {
-  const pick = (slot) => (meta.models.find((m) => m.slot === slot && m.source === "shipped") || meta.models.find((m) => m.slot === slot) || {}).id;
-  return { cnn: pick("cnn"), mlp: pick("mlp") };
+  const models = meta.models;
+  const valid = (id, slot) => models.some((m) => m.id === id && (slot === "mlp" || m.slot === slot));
+  const pick = (slot) =>
+    (models.find((m) => m.slot === slot && m.source === "shipped") || models.find((m) => m.slot === slot) || models[0] || {}).id;
+  return {
+    cnn: valid(state.cnn, "cnn") ? state.cnn : pick("cnn"),
+    mlp: valid(state.mlp, "mlp") ? state.mlp : pick("mlp"),
+  };
+}
+
+function modelName(id) {
+  if (id === "cnn" || id === "mlp") return tr("model_" + id);
+  const m = meta.models.find((x) => x.id === id);
+  return m ? m.label : id;
+}
+
+/** The two model choosers (the CNN side needs conv layers; the other side takes any model). */
+export function fillModelPickers(newMeta) {
+  if (newMeta) meta = newMeta;
+  const ids = modelIds();
+  for (const slot of ["cnn", "mlp"]) {
+    const select = $(`#pick-${slot}`);
+    const options = meta.models.filter((m) => slot === "mlp" || m.slot === "cnn");
+    select.replaceChildren(
+      ...options.map((m) => {
+        const o = document.createElement("option");
+        o.value = m.id;
+        const acc = m.test_accuracy != null ? ` · ${(100 * m.test_accuracy).toFixed(1)}%` : "";
+        o.textContent = `${modelName(m.id)}${acc}`;
+        return o;
+      }),
+    );
+    select.value = ids[slot];
+    select.closest("label").hidden = options.length < 2;
+  }
+  $(".pickers").hidden = meta.models.length < 3;
 }
 
 // ---------------------------------------------------------------- requests, throttled
@@ -162,17 +196,19 @@ function renderProbs(res) {
     if (!out) continue;
     const best = top(out.probs);
     const label = out.classes ? out.classes[best] : String(best);
-    summary.push(`${tr("model_" + slot)}: ${label} (${(100 * out.probs[best]).toFixed(0)}%)`);
+    const name = modelName(out.model || slot);
+    summary.push(`${name}: ${label} (${(100 * out.probs[best]).toFixed(0)}%)`);
     const col = document.createElement("div");
     col.className = cls;
     col.dataset.slot = slot;
-    col.innerHTML = `<h3>${tr("model_" + slot)}</h3>
+    col.innerHTML = `<h3></h3>
       <p class="verdict" data-top="${label}">${label} <small>${(100 * out.probs[best]).toFixed(1)}%</small></p>`;
+    col.querySelector("h3").textContent = name;
     out.probs.forEach((p, i) => {
       const row = document.createElement("div");
       row.className = "bar" + (i === best ? " best" : "");
-      const name = out.classes ? out.classes[i] : String(i);
-      row.innerHTML = `<span class="mono">${name}</span><span class="track"><span class="fill" style="width:${(100 * p).toFixed(1)}%"></span></span><span class="pct mono">${(100 * p).toFixed(1)}%</span>`;
+      const cls = out.classes ? out.classes[i] : String(i);
+      row.innerHTML = `<span class="mono">${cls}</span><span class="track"><span class="fill" style="width:${(100 * p).toFixed(1)}%"></span></span><span class="pct mono">${(100 * p).toFixed(1)}%</span>`;
       col.append(row);
     });
     cols.push(col);
@@ -230,7 +266,12 @@ function buildLayer(layer) {
     if (hasRf) {
       wrap.tabIndex = ch === 0 ? 0 : -1;
       wrap.addEventListener("pointermove", (e) => hoverCell(e, layer.name, wrap, h, w));
-      wrap.addEventListener("pointerleave", () => hideRf());
+      wrap.addEventListener("pointerleave", () => {
+        // the keyboard's cell stays shown when the pointer passes over (or the page scrolls)
+        const focused = document.activeElement;
+        if (focused && focused.classList.contains("map") && focused._cell) focused.dispatchEvent(new Event("focus"));
+        else hideRf();
+      });
       wrap.addEventListener("keydown", (e) => keyCell(e, layer.name, wrap, h, w));
       wrap.addEventListener("focus", () => showRf(layer.name, wrap, h, w, wrap._cell || [Math.floor(h / 2), Math.floor(w / 2)]));
       wrap.addEventListener("blur", () => hideRf());
@@ -409,6 +450,14 @@ export function initDraw(m) {
     });
   }
   $("#upload").addEventListener("change", upload);
+  fillModelPickers();
+  for (const slot of ["cnn", "mlp"]) {
+    $(`#pick-${slot}`).addEventListener("change", (e) => {
+      set({ [slot]: e.target.value });
+      rfCache = new Map(); // another CNN may have another geometry
+      refresh();
+    });
+  }
   showShift();
   const rows = state.d ? unpackInput(state.d) : null;
   if (rows) {
@@ -423,7 +472,8 @@ export function initDraw(m) {
 }
 
 /** Called after the language changes: labels inside built content, and a fresh prediction. */
-export function relabel() {
+export function relabel(newMeta) {
+  fillModelPickers(newMeta);
   if (lastResult) render(lastResult);
   else clearOutputs();
 }

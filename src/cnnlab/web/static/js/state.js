@@ -16,6 +16,8 @@ const DEFAULTS = {
   player: "",
   pk: 2,
   ps: 2,
+  cnn: "",
+  mlp: "",
   model: "cnn",
   epochs: 2,
   exp: "",

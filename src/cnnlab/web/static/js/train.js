@@ -9,8 +9,10 @@ import { set, state } from "./state.js";
 
 const $ = (sel) => document.querySelector(sel);
 let run = null; // {id, source, steps: [...], epochs: [...], total}
+let onModels = null; // called when a run ends: its model is then selectable on the Draw panel
 
-export function initTrain() {
+export function initTrain(meta, modelsChanged) {
+  onModels = modelsChanged;
   const form = $("#train-form");
   form.elements.model.value = state.model;
   form.elements.epochs.value = state.epochs;
@@ -62,7 +64,8 @@ async function start() {
   on("end", (d) => {
     finish(d.state);
     const acc = d.val_accuracy == null ? "—" : (100 * d.val_accuracy).toFixed(1) + "%";
-    say(tr(d.state === "stopped" ? "train_stopped" : "train_done", { acc }));
+    say(tr(d.state === "stopped" ? "train_stopped" : "train_done", { acc }) + (d.model ? " " + tr("train_use", { model: d.model }) : ""));
+    if (d.model && onModels) onModels();
   });
   on("error", (d) => {
     finish("error");
