@@ -45,8 +45,10 @@ import numpy as np
 from cnnlab.errors import ConfigError
 from cnnlab.i18n import Msg
 from cnnlab.lab.common import DataParams, item_words, open_data
+from cnnlab.lab.receptive_field_model import UserFields
 from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.lab.stats import Spread, spread
+from cnnlab.lab.user_model import ModelParams
 from cnnlab.progress import Progress, emit
 from cnnlab.resources import mem_available
 from cnnlab.result import Message
@@ -66,7 +68,7 @@ UNIFORM_SHARE = 0.25  # central half of width × half of height of a uniformly w
 
 
 @dataclass
-class ReceptiveFieldParams(DataParams):
+class ReceptiveFieldParams(DataParams, ModelParams):
     index: int = field(default=0, metadata={"help": "lab.param.index", "min": 0})
     # which digit the fields are drawn on (index i of the embedded sample is a digit i % 10)
     stack: str = field(
@@ -288,6 +290,7 @@ class ReceptiveFieldNumbers:
     image: np.ndarray  # (H, W) the digit
     grad_linear: np.ndarray  # (L, H, W) linearised |gradient| per layer, on the image
     grad_real: np.ndarray  # (H, W) first seed's |gradient|, last layer, on the digit
+    user: UserFields | None = None  # --model: the user's network instead of the stack
 
 
 def _finite_spread(values: np.ndarray) -> Spread:
@@ -318,7 +321,54 @@ def measure(
 
     with warnings.catch_warnings():  # an even kernel's 'same' padding copies the input: harmless
         warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")
+        if params.model:
+            return _measure_model(params, progress)
         return _measure(params, progress)
+
+
+def _measure_model(
+    params: ReceptiveFieldParams, progress: Progress | None
+) -> ReceptiveFieldNumbers:
+    """``--model``: the user's network (:mod:`cnnlab.lab.receptive_field_model`)."""
+    import torch
+
+    from cnnlab.lab.receptive_field_model import measure_user
+    from cnnlab.lab.user_model import load_user
+
+    user = load_user(params)
+    assert user is not None  # params.model is set
+    ds = open_data(params)
+    image, label = ds[ds.check_index(params.index)]  # (C, H, W) in [0, 1]
+    u, x = measure_user(user, image, progress)
+    with torch.no_grad():
+        y = user.model(x)
+    last = u.layers[-1]
+    area = (last.box[1] - last.box[0] + 1) * (last.box[3] - last.box[2] + 1)
+    inside = u.grad_real[last.box[0] : last.box[1] + 1, last.box[2] : last.box[3] + 1]
+    return ReceptiveFieldNumbers(
+        dataset=ds.name,
+        split=ds.split,
+        index=params.index,
+        label=int(label),
+        stack=user.name,
+        seed=params.seed,
+        seeds=1,
+        input_shape=tuple(x.shape),
+        output_shape=tuple(y.shape),
+        layers=(),
+        rf_size=[lay.measured[0] for lay in u.layers],
+        jump=[lay.measured_jump for lay in u.layers],
+        all_agree=u.chain,
+        uniform_share=UNIFORM_SHARE,
+        real_unit=(last.out[1] // 2, last.out[2] // 2),
+        real_nonzero=last.nonzero_real,
+        real_fraction_of_field=last.nonzero_real / max(area, 1),
+        real_outside_field=last.nonzero_real - int((inside > 0).sum()),
+        image=u.image,
+        grad_linear=u.grad_linear,
+        grad_real=u.grad_real,
+        user=u,
+    )
 
 
 def _measure(params: ReceptiveFieldParams, progress: Progress | None) -> ReceptiveFieldNumbers:
@@ -450,6 +500,10 @@ def _pct(v: float) -> float:
 
 
 def explain(n: ReceptiveFieldNumbers) -> list[Message]:
+    if n.user is not None:
+        from cnnlab.lab.receptive_field_model import explain_user
+
+        return explain_user(n.user, n.dataset, item_words(n.dataset, n.index, n.label), n.split)
     msgs: list[Message] = [
         (
             "lab.receptive_field.data",
@@ -663,6 +717,10 @@ def _central_patch(lf: LayerField, color: str) -> Any:
 
 
 def draw(n: ReceptiveFieldNumbers, lang: str) -> dict[str, Figure]:
+    if n.user is not None:
+        from cnnlab.lab.receptive_field_model import draw_user
+
+        return draw_user(n.user, lang)
     return {"growth": _growth_figure(n, lang), "gradients": _gradient_figure(n, lang)}
 
 
