@@ -245,7 +245,7 @@ def measure(params: TextConvParams, progress: Progress | None = None) -> TextCon
 
     from cnnlab.lab.pattern import sign_flip_test
     from cnnlab.models.textcnn import TextCNN
-    from cnnlab.text import TextEncoding, get_tokenizer
+    from cnnlab.text import TextEncoding, Vocab, get_tokenizer
 
     emit(progress, "stage", stage="data")
     train_data, test_data = load_slices(params)
@@ -254,11 +254,20 @@ def measure(params: TextConvParams, progress: Progress | None = None) -> TextCon
     tr_texts, ytr = _strip(train_data.texts, train_data.labels, params.n_train, "n_train")
     te_texts, yte = _strip(test_data.texts, test_data.labels, params.n_test, "n_test")
     tok = get_tokenizer(params.tokenizer)
+    # the review to slide over, checked before any training
+    if params.text is not None:
+        text, label = params.text, None
+        if not tok.tokenize(text):
+            raise ConfigError("lab.text_conv.error.empty_text")
+    else:
+        if params.index >= len(te_texts):
+            raise ConfigError(
+                "lab.error.range", param="index", value=params.index, low=0, high=len(te_texts) - 1
+            )
+        text, label = te_texts[params.index], int(yte[params.index])
     tr_tokens = tok.tokenize_many(tr_texts)
     lengths = np.array([len(t) for t in tr_tokens])
     max_len = max(params.width, int(np.percentile(lengths, 99)))  # 1 % of reviews cut
-    from cnnlab.text import Vocab
-
     vocab = Vocab.build(tr_tokens, min_count=2)
     xtr, truncated = vocab.encode_batch(tr_tokens, max_len)
     encoding = TextEncoding(tok.name, vocab, max_len, truncated)
@@ -309,16 +318,6 @@ def measure(params: TextConvParams, progress: Progress | None = None) -> TextCon
         )
 
     emit(progress, "stage", stage="slide")
-    if params.text is not None:
-        text, label = params.text, None
-        if not tok.tokenize(text):
-            raise ConfigError("lab.text_conv.error.empty_text")
-    else:
-        if params.index >= len(te_texts):
-            raise ConfigError(
-                "lab.error.range", param="index", value=params.index, low=0, high=len(te_texts) - 1
-            )
-        text, label = te_texts[params.index], int(yte[params.index])
     tokens = tok.tokenize(text)[:max_len]
     if len(tokens) < params.width:  # the model pads short sequences the same way
         tokens = tokens + ["<pad>"] * (params.width - len(tokens))
@@ -335,10 +334,10 @@ def measure(params: TextConvParams, progress: Progress | None = None) -> TextCon
     for f in range(len(h)):
         contributions[pos[f] : pos[f] + params.width] += terms[f] / params.width
     logit_diff = float(logits[1] - logits[0])
-    db = float(model.fc.bias[1] - model.fc.bias[0])
+    db = float(model.fc.bias.detach()[1] - model.fc.bias.detach()[0])
     f_star = int(np.argmax(np.abs(terms)))
     kernel = model.convs[0].weight.detach()[f_star].double().numpy()  # (E, w)
-    bias = float(model.convs[0].bias[f_star])
+    bias = float(model.convs[0].bias.detach()[f_star])
     steps = len(tokens) - params.width + 1
     products = np.array(
         [[kernel[:, a] @ emb[j + a] for a in range(params.width)] for j in range(steps)]
