@@ -31,6 +31,9 @@ AREAS = (
     "cnnlab.cli.shape_cmds",
     "cnnlab.cli.train_cmds",
     "cnnlab.cli.engine_cmds",
+    "cnnlab.cli.looks_cmds",
+    "cnnlab.cli.summary_cmds",
+    "cnnlab.cli.serve_cmds",
 )
 # The language the area modules' help texts were rendered in when imported (they are built at
 # import time); a later in-process main() in another language rebuilds them.

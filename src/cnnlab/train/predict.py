@@ -14,6 +14,7 @@ buffer is allocated.
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -67,26 +68,57 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
     p = Path(path)
     if not p.is_file():
         raise DataError("error.image_missing", path=str(p))
+    return _decode(p, str(p))
+
+
+def open_image_bytes(
+    data: bytes, name: str, max_side: int | None = None, max_pixels: int | None = None
+) -> Image.Image:
+    """:func:`open_image` for bytes in memory (a web upload named ``name``), with optional
+    tighter limits: width and height ≤ ``max_side`` and width·height ≤ ``max_pixels``, both read
+    from the header before any pixel is decoded (DataError ``error.image_too_big``)."""
+    return _decode(io.BytesIO(data), name, max_side, max_pixels)
+
+
+def _decode(
+    source: Path | io.BytesIO,
+    label: str,
+    max_side: int | None = None,
+    max_pixels: int | None = None,
+) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as img:
+            with Image.open(source) as img:
+                w, h = img.size
+                if (max_side is not None and max(w, h) > max_side) or (
+                    max_pixels is not None and w * h > max_pixels
+                ):
+                    raise DataError(
+                        "error.image_too_big",
+                        path=label,
+                        size=f"{w}×{h}",
+                        side=max_side or "-",
+                        pixels=f"{max_pixels or 0:,}",
+                    )
                 img.load()
                 return img.copy()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        pixels = _header_pixels(p)
+        pixels = _header_pixels(source)
         raise DataError(
-            "error.image_bomb", path=str(p), pixels=pixels, limit=Image.MAX_IMAGE_PIXELS
+            "error.image_bomb", path=label, pixels=pixels, limit=Image.MAX_IMAGE_PIXELS
         ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError("error.image_invalid", path=str(p), reason=os_reason(exc)) from exc
+        raise DataError("error.image_invalid", path=label, reason=os_reason(exc)) from exc
 
 
-def _header_pixels(path: Path) -> str:
+def _header_pixels(path: Path | io.BytesIO) -> str:
     """Width×height from the header only (bomb check disabled just for reading the size)."""
     saved = Image.MAX_IMAGE_PIXELS
     try:
         Image.MAX_IMAGE_PIXELS = None
+        if isinstance(path, io.BytesIO):
+            path.seek(0)
         with Image.open(path) as img:
             return f"{img.width}×{img.height} = {img.width * img.height:,}"
     except Exception:  # the size is only decoration for the message
@@ -159,4 +191,4 @@ def predict(
     ]
 
 
-__all__ = ["Prepared", "open_image", "prepare", "predict", "FRAME"]
+__all__ = ["Prepared", "open_image", "open_image_bytes", "prepare", "predict", "FRAME"]
