@@ -106,6 +106,15 @@ def page(browser: Any) -> Iterator[Any]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+# Controls a screen reader could not name: no text, no aria-label, no label around or for them.
+UNNAMED_CONTROLS = """
+[...document.querySelectorAll('button, input, select, [tabindex="0"]')]
+  .filter((el) => !(el.textContent.trim() || el.getAttribute('aria-label') || el.closest('label')
+                   || (el.id && document.querySelector(`label[for="${el.id}"]`))))
+  .map((el) => el.outerHTML.slice(0, 80))
+"""
+
+
 def _open(page: Any, url: str) -> None:
     page.goto(url)
     page.wait_for_selector("body[data-ready='1']", timeout=20_000)
@@ -154,6 +163,7 @@ def _input_pixels(page: Any) -> list[int]:
 def test_draw_predict_maps_receptive_field_shift(server: str, page: Any, artifacts: Path) -> None:
     _open(page, server + "/#lang=en")
     assert page.evaluate("window.__cnnlabMissingStrings") == []
+    assert page.evaluate(UNNAMED_CONTROLS) == []
     _draw_seven(page)
 
     # a prediction on both sides, ten probabilities each, summing to 1

@@ -84,22 +84,25 @@ export async function update() {
 function showGeometry(geo, error) {
   $("#out-size").textContent = geo && geo.ok ? `${geo.out} × ${geo.out}` : "—";
   $("#formula").textContent = geo && geo.ok ? geo.formula : "";
-  $("#conv-text").textContent = geo && geo.ok ? geo.text || "" : "";
+  // the sentence repeats the formula shown just above it: show the words only
+  $("#conv-text").textContent = geo && geo.ok ? (geo.text || "").replace(geo.formula, "").trim() : "";
   $("#conv-error").textContent = error || "";
 }
 
 async function loadTrace(knobs) {
   const token = ++traceToken;
   const body = {
-    top: 8,
-    left: 8,
     patch: Math.max(3, Math.min(12, knobs.size)),
     kernel: state.ck,
+    top: 0,
+    left: 0,
     kernel_size: knobs.kernel,
     padding: knobs.padding,
     stride: knobs.stride,
     dilation: knobs.dilation,
   };
+  // the patch sits in the middle of the 28×28 frame, where a centred digit has its ink
+  body.top = body.left = Math.floor((28 - body.patch) / 2);
   const d = drawing();
   if (d && !d.prepare) body.pixels = d.pixels; // a prepared 28×28 drawing; otherwise the sample digit
   try {
