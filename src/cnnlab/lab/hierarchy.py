@@ -37,8 +37,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cnnlab.errors import ConfigError
+from cnnlab.lab.hierarchy_model import UserHierarchy
 from cnnlab.lab.registry import register
 from cnnlab.lab.training import TrainDataParams
+from cnnlab.lab.user_model import ModelParams
 from cnnlab.progress import Progress, emit
 from cnnlab.result import Message
 
@@ -53,7 +55,7 @@ INK = 0.5  # a pixel is ink (for the digit's extent and stroke width) at this br
 
 
 @dataclass
-class HierarchyParams(TrainDataParams):
+class HierarchyParams(TrainDataParams, ModelParams):
     index: int = field(default=7, metadata={"help": "lab.hierarchy.param.index", "min": 0})
     # test digit to look at (mnist-sample: index i is a digit of class i % 10, so 7 is a "7")
     channels: tuple[int, ...] = field(
@@ -154,7 +156,8 @@ class HierarchyNumbers:
     kernel_relative_change: float
     kernels_initial: np.ndarray  # (C_1, k, k) first seed
     kernels_trained: np.ndarray
-    frame: Frame
+    frame: Frame | None  # None for --model (needs the built-in Conv → BatchNorm → ReLU layout)
+    user: UserHierarchy | None = None  # --model: the user's network, measured as it comes
 
 
 def kernel_smoothness(w: Any) -> float:
@@ -271,6 +274,10 @@ def _first_weight(model: Any) -> torch.Tensor:
 
 
 def measure(params: HierarchyParams, progress: Progress | None = None) -> HierarchyNumbers:
+    if params.model:  # the user's own network (cnnlab.lab.hierarchy_model)
+        from cnnlab.lab.hierarchy_model import measure_user
+
+        return measure_user(params, progress)  # type: ignore[no-any-return]
     import torch
 
     from cnnlab.inspect.feature_maps import feature_maps
@@ -379,6 +386,11 @@ def measure(params: HierarchyParams, progress: Progress | None = None) -> Hierar
 def explain(n: HierarchyNumbers) -> list[Message]:
     from cnnlab.lab.stats import spread
 
+    if n.user is not None:
+        from cnnlab.lab.hierarchy_model import explain_user
+
+        return explain_user(n)
+
     a = spread(n.accuracies)
     out: list[Message] = [
         (
@@ -431,6 +443,7 @@ def explain(n: HierarchyNumbers) -> list[Message]:
     ]
     out.append(("lab.hierarchy.parts_not_measured", {}))
     f = n.frame
+    assert f is not None  # a built-in run always measures it
     d = spread(f.per_seed_abs_difference)
     out.append(
         (
@@ -467,6 +480,10 @@ def explain(n: HierarchyNumbers) -> list[Message]:
 
 
 def draw(n: HierarchyNumbers, lang: str) -> dict[str, Figure]:
+    if n.user is not None:
+        from cnnlab.lab.hierarchy_model import draw_user
+
+        return draw_user(n, lang)
     return {"feature_maps": _maps_figure(n, lang), "first_layer_kernels": _kernels_figure(n, lang)}
 
 
