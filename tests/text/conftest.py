@@ -55,3 +55,22 @@ def nsmc_dir(tmp_path: Path) -> Path:
     write_nsmc(root / "nsmc" / "ratings_train.txt", reviews(400, 0))
     write_nsmc(root / "nsmc" / "ratings_test.txt", reviews(200, 1), start_id=10_000)
     return root
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One tiny TextCNN trained through the CLI on a learnable NSMC-format slice (a few seconds):
+    ``{"data": folder, "out": checkpoint folder}``."""
+    from cnnlab.cli import main
+
+    root = tmp_path_factory.mktemp("text-trained")
+    data = root / "data"
+    write_nsmc(data / "nsmc" / "ratings_train.txt", reviews(400, 0))
+    write_nsmc(data / "nsmc" / "ratings_test.txt", reviews(200, 1), start_id=10_000)
+    out = root / "run"
+    args = ["--lang", "en", "train", "--model", "textcnn", "--data", "nsmc"]
+    args += ["--data-dir", str(data), "--epochs", "3", "--batch-size", "40", "--channels", "8"]
+    args += ["--seed", "0", "--threads", "1", "--out", str(out)]
+    code = main(args)
+    assert code == 0, code
+    return {"data": data, "out": out}

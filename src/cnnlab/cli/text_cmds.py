@@ -54,7 +54,7 @@ def text_plan_notes(plan: Any) -> None:
     """Say how a text run reads its texts and which training defaults it uses (stderr)."""
     if getattr(plan, "text", None) is None:
         return
-    opts = plan.text
+    opts = plan.text.options
     c = plan.config
     info(
         t(
@@ -62,7 +62,7 @@ def text_plan_notes(plan: Any) -> None:
             tokenizer=t(f"cli.text.tokenizer.{opts.tokenizer}"),
             max_len=opts.max_len if opts.max_len is not None else t("cli.text.max_len_auto"),
             min_count=opts.min_count,
-            vocab_size=opts.vocab_size if opts.vocab_size is not None else "-",
+            vocab_size=f"{opts.vocab_size:,}" if opts.vocab_size is not None else "-",
             optimizer=c.optimizer,
             lr=c.lr,
             epochs=c.epochs,

@@ -194,7 +194,8 @@ def plan_training(
     check_data_name(data)
     from cnnlab.train.text import plan_text
 
-    config, text = plan_text(model, data, config, given, text, saved)  # text sets only
+    # text sets only: options checked, both splits read before anything is written
+    config, text = plan_text(model, data, config, given, text, saved, data_dir, label_column)
     check_series_fit(model, data)
     from cnnlab.train.folder_data import plan_folder
 

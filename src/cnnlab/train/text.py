@@ -194,11 +194,17 @@ def prepare_text(
     label_column: str | None,
     options: TextOptions,
     saved: dict[str, Any] | None = None,
+    raw: tuple[Any, Any] | None = None,
 ) -> tuple[TextDataset, TextDataset, dict[str, Any]]:
     """``(train, test, run info)``: both splits encoded with one :class:`TextEncoding` — fitted on
-    the (limited) training split, or ``saved`` (a checkpoint's ``run.text``) on resume."""
-    raw_train = load_texts(data, True, data_dir, label_column, options)
-    raw_test = load_texts(data, False, data_dir, label_column, options)
+    the (limited) training split, or ``saved`` (a checkpoint's ``run.text``) on resume. ``raw``:
+    the two splits' :class:`~cnnlab.data.text.TextData` if already read (by the plan)."""
+    if raw is None:
+        raw = (
+            load_texts(data, True, data_dir, label_column, options),
+            load_texts(data, False, data_dir, label_column, options),
+        )
+    raw_train, raw_test = raw
     texts, labels = raw_train.texts, raw_train.labels
     if limit is not None:
         texts, labels = texts[:limit], labels[:limit]
@@ -355,6 +361,19 @@ def explain_prediction(
     )
 
 
+@dataclass(frozen=True)
+class TextPlan:
+    """A text run's part of the plan: the options and both splits, read (and so checked) before
+    anything is written."""
+
+    options: TextOptions
+    train: Any  # cnnlab.data.text.TextData
+    test: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.options.to_dict()
+
+
 def plan_text(
     model: str,
     data: str,
@@ -362,12 +381,15 @@ def plan_text(
     given: Collection[str],
     text: TextOptions | None,
     saved: dict[str, Any] | None,
-) -> tuple[Any, TextOptions | None]:
-    """The plan's text part: ``(config, text options)``; ``(config, None)`` for non-text data.
+    data_dir: str | None = None,
+    label_column: str | None = None,
+) -> tuple[Any, TextPlan | None]:
+    """The plan's text part: ``(config, text plan)``; ``(config, None)`` for non-text data.
 
     Refuses a text model on other data and the reverse; on resume the checkpoint's options win
     (its vocabulary is the one the weights were trained with). Where no recipe row exists for the
-    model and data, :data:`TEXT_TRAIN_DEFAULTS` fill the options the user did not give.
+    model and data, :data:`TEXT_TRAIN_DEFAULTS` fill the options the user did not give. Reads both
+    splits, so a bad file is refused before the run writes anything.
     """
     import dataclasses
 
@@ -383,7 +405,10 @@ def plan_text(
         options = text_defaults(options, given)
     else:
         options["channels_last"] = False
-    return dataclasses.replace(config, **options).validate(), text
+    config = dataclasses.replace(config, **options).validate()
+    train = load_texts(data, True, data_dir, label_column, text)
+    test = load_texts(data, False, data_dir, label_column, text)
+    return config, TextPlan(text, train, test)
 
 
 def _has_recipe(model: str, data: str) -> bool:
@@ -406,8 +431,15 @@ def run_text_training(plan: Any, progress: Any = None) -> Any:
     saved = None
     if plan.config.resume and out is not None and ckpt.exists(out):
         saved = (ckpt.load(out).meta.get("run") or {}).get("text")
+    text = plan.text
     train_ds, test_ds, info = prepare_text(
-        plan.data, plan.data_dir, plan.limit, plan.label_column, plan.text, saved
+        plan.data,
+        plan.data_dir,
+        plan.limit,
+        plan.label_column,
+        text.options,
+        saved,
+        (text.train, text.test),
     )
     seed_everything(plan.config.seed)
     kwargs = {**model_kwargs(train_ds, info), **plan.model_kwargs}
@@ -449,6 +481,7 @@ __all__ = [
     "TEXT_MODELS",
     "TEXT_TRAIN_DEFAULTS",
     "TextOptions",
+    "TextPlan",
     "TextDataset",
     "TextPrediction",
     "TokenContribution",
