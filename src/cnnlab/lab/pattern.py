@@ -39,6 +39,7 @@ import numpy as np
 from cnnlab.errors import ConfigError
 from cnnlab.lab.registry import register
 from cnnlab.lab.training import TrainDataParams
+from cnnlab.lab.user_model import ModelParams
 from cnnlab.progress import Progress, emit
 from cnnlab.result import Message
 
@@ -50,12 +51,30 @@ BACKGROUNDS = ("digit", "noise")
 KERNEL = 5  # first-layer kernel of the trained CNN: 5×5 shows more shape than 3×3
 N_RANDOM = 20  # inked random patches per kernel for the baseline
 INK = 0.5  # a patch "contains ink" when one of its pixels is at least this bright
+ROW_KEYS = {
+    "trained": "lab.pattern.fig.row_trained",
+    "untrained": "lab.pattern.fig.row_untrained",
+    "yours": "lab.pattern.user.fig.row_yours",  # --model
+    "control": "lab.pattern.user.fig.row_control",
+}
+BAR_KEYS = {
+    "trained": (
+        "lab.pattern.fig.bar_trained",
+        "lab.pattern.fig.bar_untrained",
+        "lab.pattern.fig.bar_random",
+    ),
+    "user": (
+        "lab.pattern.user.fig.bar_yours",
+        "lab.pattern.user.fig.bar_control",
+        "lab.pattern.user.fig.bar_random",
+    ),
+}
 PERMUTATIONS = 20000  # random sign flips of the paired test (p resolution ≈ 5e-5)
 ALPHA = 0.05
 
 
 @dataclass
-class PatternParams(TrainDataParams):
+class PatternParams(TrainDataParams, ModelParams):
     index: int = field(default=0, metadata={"help": "lab.param.index", "min": 0})
     # the training-split digit the pattern is planted in
     pattern: str = field(
@@ -120,6 +139,8 @@ class Learned:
     patches: np.ndarray  # (C, k, k) their top patches, in [0, 1]
     kernels_untrained: np.ndarray  # (C, k, k) the same model's initial kernels
     patches_untrained: np.ndarray  # (C, k, k)
+    kind: str = "trained"  # "user": --model's own first conv vs the same layer re-initialised
+    n_kernels: int = 0  # kernels measured ("user": all of them; ``channels`` are drawn)
 
 
 @dataclass(frozen=True)
@@ -143,6 +164,7 @@ class PatternNumbers:
     score_map: np.ndarray  # (H-s+1, W-s+1) zero-mean kernel
     raw_map: np.ndarray  # (H-s+1, W-s+1) raw pattern kernel
     learned: Learned | None
+    user: dict[str, Any] | None = None  # --model: cnnlab.lab.user_model.UserModel.describe()
 
 
 def make_pattern(name: str, size: int) -> Any:
@@ -253,7 +275,22 @@ def measure(params: PatternParams, progress: Progress | None = None) -> PatternN
         Peak(**res, found=res["peak"] == planted)
         for res in (peak_and_contrast(score, s), peak_and_contrast(raw, s))
     )
-    learned = _learned(params, progress) if params.train else None
+    user = None
+    if params.model:  # part 2 on the user's own first convolution (cnnlab.lab.pattern_model)
+        from cnnlab.lab.pattern_model import learned_user
+        from cnnlab.lab.user_model import load_user
+        from cnnlab.train.tensors import as_tensors
+
+        user = load_user(params)
+        assert user is not None
+        test = get_dataset(params.data, train=False, root=params.data_dir, download=params.download)
+        if params.n_test > len(test):
+            raise ConfigError(
+                "lab.error.range", param="n_test", value=params.n_test, low=10, high=len(test)
+            )
+        learned = learned_user(user, as_tensors(test)[0][: params.n_test], params, progress)
+    else:
+        learned = _learned(params, progress) if params.train else None
     return PatternNumbers(
         dataset=ds.name,
         split="train",
@@ -274,6 +311,7 @@ def measure(params: PatternParams, progress: Progress | None = None) -> PatternN
         score_map=score.numpy(),
         raw_map=raw.numpy(),
         learned=learned,
+        user=user.describe() if user is not None else None,
     )
 
 
@@ -453,6 +491,10 @@ def explain(n: PatternNumbers) -> list[Message]:
     le = n.learned
     if le is None:
         return [*out, ("lab.pattern.no_training", {})]
+    if n.user is not None:
+        from cnnlab.lab.pattern_model import explain_learned_user
+
+        return [*out, *explain_learned_user(le, n.user)]
     from cnnlab.lab.hierarchy import SMOOTH
     from cnnlab.lab.stats import spread
 
@@ -579,9 +621,15 @@ def _learned_figure(le: Learned, lang: str) -> Figure:
     from cnnlab.i18n import t
 
     c = le.channels
+    user = le.kind == "user"  # --model: the user's first conv and the same layer re-initialised
     rows = (
-        ("trained", le.kernels, le.patches, le.cosine_top),
-        ("untrained", le.kernels_untrained, le.patches_untrained, le.cosine_top_untrained),
+        ("yours" if user else "trained", le.kernels, le.patches, le.cosine_top),
+        (
+            "control" if user else "untrained",
+            le.kernels_untrained,
+            le.patches_untrained,
+            le.cosine_top_untrained,
+        ),
     )
     fig = Figure(figsize=(0.85 * c + 1.4, 5.6), layout="constrained")
     axes = fig.subplots(4, c, squeeze=False)
@@ -596,13 +644,17 @@ def _learned_figure(le: Learned, lang: str) -> Figure:
                 ax.set_xticks([])
                 ax.set_yticks([])
         for ax, label in (
-            (axes[2 * r][0], t(f"lab.pattern.fig.row_{key}", lang)),
+            (axes[2 * r][0], t(ROW_KEYS[key], lang)),
             (axes[2 * r + 1][0], t("lab.pattern.fig.row_patch", lang)),
         ):
             ax.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
-    fig.suptitle(
-        t("lab.pattern.fig.learned", lang, seed=le.seeds[0], acc=100 * le.accuracy[0]), fontsize=10
-    )
+    if user:
+        fig.suptitle(t("lab.pattern.user.fig.learned", lang, seed=le.seeds[0]), fontsize=10)
+    else:
+        fig.suptitle(
+            t("lab.pattern.fig.learned", lang, seed=le.seeds[0], acc=100 * le.accuracy[0]),
+            fontsize=10,
+        )
     return fig
 
 
@@ -614,10 +666,11 @@ def _control_figure(le: Learned, lang: str) -> Figure:
 
     fig = Figure(figsize=(5.6, 3.6), layout="constrained")
     ax = fig.subplots()
+    bars = BAR_KEYS["user" if le.kind == "user" else "trained"]
     groups = (
-        ("bar_trained", le.per_seed_top, "#d62728"),
-        ("bar_untrained", le.per_seed_untrained, "#7f7f7f"),
-        ("bar_random", le.per_seed_random, "#1f77b4"),
+        (bars[0], le.per_seed_top, "#d62728"),
+        (bars[1], le.per_seed_untrained, "#7f7f7f"),
+        (bars[2], le.per_seed_random, "#1f77b4"),
     )
     for x, (_key, values, color) in enumerate(groups):
         mean = float(np.mean(values))
@@ -626,9 +679,16 @@ def _control_figure(le: Learned, lang: str) -> Figure:
         ax.plot([x] * len(values), values, "o", color=color, ms=5)
         ax.text(x + 0.42, mean, f"{mean:.2f}", ha="right", va="bottom", fontsize=8)
     ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(range(3), [t(f"lab.pattern.fig.{g[0]}", lang) for g in groups], fontsize=8)
+    ax.set_xticks(range(3), [t(g[0], lang) for g in groups], fontsize=8)
     ax.set_ylabel(t("lab.pattern.fig.cosine", lang), fontsize=9)
-    ax.set_title(t("lab.pattern.fig.control", lang, seeds=len(le.seeds), p=le.p_value), fontsize=9)
+    if le.kind == "user":
+        ax.set_title(
+            t("lab.pattern.user.fig.control", lang, k=le.n_kernels, p=le.p_value), fontsize=9
+        )
+    else:
+        ax.set_title(
+            t("lab.pattern.fig.control", lang, seeds=len(le.seeds), p=le.p_value), fontsize=9
+        )
     return fig
 
 

@@ -80,6 +80,15 @@ class UserModel:
             x = (x - mean) / std
         return x.contiguous(), how
 
+    def feed_raw(self, x: torch.Tensor) -> tuple[torch.Tensor, str]:
+        """:meth:`feed` without the standardisation: the model's channels, pixels in [0, 1]."""
+        mean, std = self.mean, self.std
+        try:
+            self.mean = self.std = None
+            return self.feed(x)
+        finally:
+            self.mean, self.std = mean, std
+
     def describe(self) -> dict[str, Any]:
         """JSON-able facts for the numbers (and the text)."""
         return {
