@@ -53,10 +53,10 @@ def test_join_ngram_shows_syllable_spaces() -> None:
 
 def test_slide_matches_torch_and_the_models_feature_map(numbers) -> None:
     n = numbers
-    L, E = n.embedded.shape
-    assert L == len(n.tokens) and E == TINY["embed_dim"]
-    assert n.kernel.shape == (E, n.width)
-    assert n.responses.shape == (L - n.width + 1,)  # no padding, stride 1
+    length, embed = n.embedded.shape
+    assert length == len(n.tokens) and embed == TINY["embed_dim"]
+    assert n.kernel.shape == (embed, n.width)
+    assert n.responses.shape == (length - n.width + 1,)  # no padding, stride 1
     assert n.max_diff_torch < 1e-9 and n.max_diff_model < 1e-5
     # the per-token products add up to each response, bias included
     np.testing.assert_allclose(n.token_products.sum(1) + n.bias, n.responses, atol=1e-12)

@@ -29,7 +29,8 @@ Part 3 — one review shaded. With dropout off the logit difference positive −
 ``Σ_f Δw_f · h_f + Δb`` (``h_f`` the value filter ``f`` kept, ``Δw_f`` its weight difference in
 the linear layer). Each filter's term ``Δw_f · h_f`` is split equally over the ``w`` tokens it
 read, so a token's contribution is the sum over the filters whose kept window covers it, and the
-contributions add up to the logit difference minus ``Δb`` exactly (the identity is checked in the numbers).
+contributions add up to the logit difference minus ``Δb`` exactly (the identity is checked in the
+numbers).
 """
 
 from __future__ import annotations
@@ -321,12 +322,12 @@ def measure(params: TextConvParams, progress: Progress | None = None) -> TextCon
     tokens = tok.tokenize(text)[:max_len]
     if len(tokens) < params.width:  # the model pads short sequences the same way
         tokens = tokens + ["<pad>"] * (params.width - len(tokens))
-    ids = torch.tensor([vocab.encode(tokens)])  # (1, L)
+    sentence = torch.tensor([vocab.encode(tokens)])  # (1, L)
     with torch.no_grad():
-        one = model.max_over_time(ids)
-        logits = model(ids)[0].double()
-        fmap = model.feature_maps(ids)[0][0].double().numpy()  # (C, L - w + 1)
-        emb = model.embedding(ids)[0].double().numpy()  # (L, E)
+        one = model.max_over_time(sentence)
+        logits = model(sentence)[0].double()
+        fmap = model.feature_maps(sentence)[0][0].double().numpy()  # (C, L - w + 1)
+        emb = model.embedding(sentence)[0].double().numpy()  # (L, E)
     h = one.values[0].double().numpy()  # (F,)
     pos = one.positions[0].numpy()
     terms = dw * h  # (F,) each filter's share of the logit difference
@@ -336,8 +337,9 @@ def measure(params: TextConvParams, progress: Progress | None = None) -> TextCon
     logit_diff = float(logits[1] - logits[0])
     db = float(model.fc.bias.detach()[1] - model.fc.bias.detach()[0])
     f_star = int(np.argmax(np.abs(terms)))
-    kernel = model.convs[0].weight.detach()[f_star].double().numpy()  # (E, w)
-    bias = float(model.convs[0].bias.detach()[f_star])
+    conv: Any = model.convs[0]
+    kernel = conv.weight.detach()[f_star].double().numpy()  # (E, w)
+    bias = float(conv.bias.detach()[f_star])
     steps = len(tokens) - params.width + 1
     products = np.array(
         [[kernel[:, a] @ emb[j + a] for a in range(params.width)] for j in range(steps)]
