@@ -314,19 +314,20 @@ def test_language_toggle_and_shared_url(server: str, page: Any, browser: Any) ->
 def test_screenshots(server: str, browser: Any, artifacts: Path, lang: str) -> None:
     """The draw panel at 1280 and 390 px wide with a digit drawn and one receptive field shown
     (the README's pictures: docs/img/web-{en,ko}-{1280,390}.png are copies of these)."""
-    for width, height in ((1280, 1760), (390, 1640)):
-        ctx = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
-        try:
-            pg = ctx.new_page()
-            _open(pg, f"{server}/#lang={lang}")
-            _draw_seven(pg)
-            # keyboard focus on a map shows its receptive field and survives scrolling back up
-            pg.locator("#maps .layer").nth(3).locator(".map").nth(2).focus()
-            pg.keyboard.press("ArrowRight")
-            pg.wait_for_selector("#rf-box:not([hidden])")
-            pg.evaluate("window.scrollTo(0, 0)")
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+    try:
+        pg = ctx.new_page()
+        _open(pg, f"{server}/#lang={lang}")
+        _draw_seven(pg)
+        # keyboard focus on a map shows its receptive field and survives scrolling back up
+        pg.locator("#maps .layer").nth(3).locator(".map").nth(2).focus()
+        pg.keyboard.press("ArrowRight")
+        pg.wait_for_selector("#rf-box:not([hidden])")
+        for width, height in ((1280, 1760), (390, 1640)):
             pg.set_viewport_size({"width": width, "height": height})
-            pg.wait_for_timeout(200)
+            pg.evaluate("window.scrollTo(0, 0)")
+            pg.wait_for_timeout(150)
+            assert pg.locator("#rf-box").is_visible()
             pg.screenshot(path=str(artifacts / f"web-{lang}-{width}.png"))
-        finally:
-            ctx.close()
+    finally:
+        ctx.close()

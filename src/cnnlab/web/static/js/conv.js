@@ -235,12 +235,19 @@ function drawStep(step, i) {
   const out = trace.output;
   const oscale = Math.max(...out.flat().map(Math.abs)) || 1;
   ctx = sized($("#step-output"), out[0].length * cell, out.length * cell);
-  ctx.fillStyle = "#eef0f4";
+  ctx.fillStyle = "#c9ced8"; // cells not computed yet
   ctx.fillRect(0, 0, out[0].length * cell, out.length * cell);
   const colour = divergingOf(oscale);
+  ctx.font = `${Math.max(7, Math.round(cell * 0.34))}px ui-monospace, monospace`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
   trace.steps.slice(0, i + 1).forEach((s) => {
     ctx.fillStyle = colour(s.value);
     ctx.fillRect(s.position[1] * cell, s.position[0] * cell, cell - 1, cell - 1);
+    if (cell >= 20) {
+      ctx.fillStyle = "#1b1f27";
+      ctx.fillText(fmt(s.value), s.position[1] * cell + cell / 2, s.position[0] * cell + cell / 2);
+    }
   });
   ctx.strokeStyle = "#ff3b7f";
   ctx.lineWidth = 2;
