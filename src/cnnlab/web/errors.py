@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -120,6 +121,8 @@ def _valid(err: dict[str, Any]) -> str | None:
 
 def _got(value: Any) -> Any:
     """The offending value, when it is small enough to echo."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no inf/nan: echo it as text
     if isinstance(value, (int, float, bool)) or value is None:
         return value
     if isinstance(value, str):
