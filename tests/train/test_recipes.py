@@ -112,6 +112,11 @@ def test_cli_default_recipe_printed_and_applied(tmp_path, capsys):
     out = tmp_path / "run"
     rc, cap = _train(["--epochs", "1", "--channels", "4", "--out", str(out), "--json"], capsys)
     assert rc == 0
+    result = json.loads(cap.out)
+    assert result["recipe"]["name"] == "default" and result["recipe_overridden"] == [
+        "epochs",
+        "channels",
+    ]
     assert "Recipe 'default'" in cap.err and "--pool-first" in cap.err
     assert "Your options replaced the recipe's: epochs, channels." in cap.err
     meta = json.loads((out / "checkpoint.json").read_text())

@@ -92,6 +92,9 @@ class TrainRun:
             "model": self.plan.model,
             "data": self.plan.data,
             "params": self.params,
+            # the recipe this run started from and the fields the user's options replaced
+            "recipe": self.plan.recipe.to_dict() if self.plan.recipe is not None else None,
+            "recipe_overridden": list(self.plan.overridden),
             **self.result.to_dict(),
         }
 
