@@ -232,7 +232,10 @@ def test_library_errors_are_data_errors(tmp_path: Path) -> None:
         get_dataset(data)
 
 
-def test_lab_experiment_takes_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lab_experiment_takes_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the default --out lands here
     root = make_folder(tmp_path / "imgs", per_class=8)
     rc = main(["lab", "receptive-field", "--data", f"folder:{root}", "--seeds", "1", "--json"])
     assert rc == 0

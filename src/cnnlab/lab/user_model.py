@@ -115,7 +115,10 @@ def load_user(params: Any) -> UserModel | None:
         return None
     from cnnlab.models.sources import load_model, split_kw
 
+    import torch
+
     weights = getattr(params, "weights", None)
+    torch.manual_seed(getattr(params, "seed", 0))  # a class's random initial weights: reproducible
     loaded = load_model(source, split_kw(tuple(params.kw)), weights)
     conv = first_conv(loaded.model)
     if conv is None:
