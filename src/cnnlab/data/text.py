@@ -301,9 +301,11 @@ def _parse_csv(path: Path, text_column: str | None, label_column: str | None) ->
     first = text.split("\n", 1)[0]
     delim = _delimiter(path, first)
     # TSV: no quoting (NSMC-style files hold bare quotes inside reviews); CSV: standard quoting
-    quoting = csv.QUOTE_NONE if delim == "\t" else csv.QUOTE_MINIMAL
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, quoting=quoting)
+        if delim == "\t":
+            reader = csv.reader(io.StringIO(text, newline=""), "excel-tab", quoting=csv.QUOTE_NONE)
+        else:
+            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
         header = [h.strip() for h in next(reader)]
         records = list(reader)
     except csv.Error as exc:

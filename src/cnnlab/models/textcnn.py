@@ -66,7 +66,7 @@ def textcnn_params(
 
 def _per_width(channels: int | Sequence[int], widths: tuple[int, ...]) -> tuple[int, ...]:
     """Filters per width: one int (or a one-element list) for all, else one per width."""
-    cs = check_channels(channels)
+    cs = check_channels((channels,) if isinstance(channels, int) else channels)
     if len(cs) == 1:
         return cs * len(widths)
     if len(cs) != len(widths):

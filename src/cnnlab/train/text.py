@@ -339,10 +339,16 @@ def explain_prediction(
                 padding += part / w
     contributions = []
     for pos in range(n):
-        f = best[pos][1]
-        w = widths[f] if f is not None else None
-        gram = tokens[starts[f] : starts[f] + w] if f is not None and w is not None else []
-        contributions.append(TokenContribution(tokens[pos], pos, per_token[pos], f, w, gram))
+        top = best[pos][1]
+        if top is None:  # no filter fired on this token
+            contributions.append(
+                TokenContribution(tokens[pos], pos, per_token[pos], None, None, [])
+            )
+            continue
+        gram = tokens[starts[top] : starts[top] + widths[top]]
+        contributions.append(
+            TokenContribution(tokens[pos], pos, per_token[pos], top, widths[top], gram)
+        )
     bias = model.fc.bias.float().cpu()
     names = classes or [str(i) for i in range(len(probs))]
     ranking = [
