@@ -45,11 +45,19 @@ def test_measured_field_of_a_branching_net_matches_the_hand_computed_one() -> No
     # max-pool 2/2 → r 7 + 1 = 8, j 2, left -3.
     torch.manual_seed(0)
     model = Residual()
-    assert unit_field(model, "stem", (2, 16, 16)) == UnitField((3, 3), (1, 1), (-1, -1), "measured")
-    assert unit_field(model, "act", (2, 16, 16)) == UnitField((7, 7), (1, 1), (-3, -3), "measured")
-    assert unit_field(model, "pool", (2, 16, 16)) == UnitField((8, 8), (2, 2), (-3, -3), "measured")
+    hand = {"stem": ((3, 3), (1, 1), (-1, -1)), "act": ((7, 7), (1, 1), (-3, -3))}
+    hand["pool"] = ((8, 8), (2, 2), (-3, -3))
+    for layer, answer in hand.items():
+        # this module's measurement on the real model, and the summary's (default "auto")
+        measured = unit_field(model, layer, (2, 16, 16), method="measured")
+        auto = unit_field(model, layer, (2, 16, 16))
+        assert measured.method == "measured"
+        assert (measured.size, measured.jump, measured.left) == answer, layer
+        assert (auto.size, auto.jump, auto.left) == answer, layer
+    assert unit_field(model, "pool", (2, 16, 16)).method == "measured"  # past the branch
+    assert unit_field(model, "stem", (2, 16, 16)).method == "formula"  # before it
     # a field larger than the image: the canvas grows until the box is free of the border
-    assert unit_field(model, "pool", (2, 6, 6)).size == (8, 8)
+    assert unit_field(model, "pool", (2, 6, 6), method="measured").size == (8, 8)
 
 
 def test_formula_and_measurement_agree_on_a_chain() -> None:

@@ -158,8 +158,12 @@ def _objective(out: torch.Tensor, channel: int, objective: str) -> torch.Tensor:
     out = out[:, channel]  # (N, *spatial)
     if objective == "mean":
         return out.flatten(1).mean(1)
-    centre = tuple(s // 2 for s in out.shape[1:])
-    return out[(slice(None), *centre)]
+    flat = out.flatten(1)  # (N, positions), row-major: the centre cell's flat index below
+    centre, stride = 0, 1
+    for size in reversed(out.shape[1:]):
+        centre += (size // 2) * stride
+        stride *= size
+    return flat[:, centre]
 
 
 def channel_count(model: nn.Module, layer: str, input_shape: Sequence[int]) -> int:
@@ -209,9 +213,9 @@ def maximize(
         raise ConfigError(
             "inspect.maximize.bad_objective", value=objective, valid=", ".join(OBJECTIVES)
         )
-    for name, value, minimum in (("steps", steps, 1), ("n_random", n_random, 2)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ConfigError("error.min_value", name=name, value=value, minimum=minimum)
+    for name, number, minimum in (("steps", steps, 1), ("n_random", n_random, 2)):
+        if isinstance(number, bool) or not isinstance(number, int) or number < minimum:
+            raise ConfigError("error.min_value", name=name, value=number, minimum=minimum)
     shape = tuple(int(v) for v in input_shape)
     check_channels([channel], channel_count(model, layer, shape), layer)
     lo, hi = value_range

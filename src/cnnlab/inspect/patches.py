@@ -11,7 +11,10 @@ Each channel's value for an image is the **largest** activation over the map's p
 the receptive field of the winning unit ``(i, j)`` — the only input pixels that unit can depend on.
 One patch per image, so nine copies of the same stroke never fill the row.
 
-Where the receptive field comes from (:func:`unit_field`):
+Where the receptive field comes from (:func:`unit_field`): by default from the model summary
+(:func:`cnnlab.inspect.summary.summary`: the formula along the recorded data flow, a measurement on
+a linearised copy where the net branches). Without it (``method="formula"``/``"measured"``, or a row
+the summary cannot give):
 
 - ``formula``: when the model is an ``nn.Sequential`` chain of conv/pool/element-wise layers up to
   the layer, :func:`cnnlab.inspect.receptive_field.receptive_fields` (Araujo et al., Distill 2019);
@@ -184,16 +187,21 @@ def measure_field(
 def unit_field(
     model: nn.Module, layer: str, input_shape: Sequence[int], method: str = "auto"
 ) -> UnitField:
-    """``layer``'s receptive field: ``"formula"`` where the model is a chain, else ``"measured"``.
+    """``layer``'s receptive field (module docstring).
 
-    ``method="auto"`` picks the formula when it applies; ``"measured"`` forces the gradient method
-    (the tests check both agree on chains).
+    ``method="auto"``: the summary's field, else the formula when the model is a Sequential chain,
+    else the gradient measurement on the real model; ``"formula"`` / ``"measured"`` force this
+    module's own methods (the tests check that all of them agree).
     """
     if method not in ("auto", "formula", "measured"):
         raise ConfigError(
             "inspect.patches.bad_method", value=method, valid="auto, formula, measured"
         )
     find_module(model, layer)
+    if method == "auto":
+        found = _summary_field(model, layer, input_shape)
+        if found is not None:
+            return found
     if method != "measured":
         found = _formula_field(model, layer, (int(input_shape[1]), int(input_shape[2])))
         if found is not None:
@@ -201,6 +209,26 @@ def unit_field(
         if method == "formula":
             raise ConfigError("inspect.patches.no_formula", name=layer)
     return measure_field(model, layer, input_shape)
+
+
+def _summary_field(model: nn.Module, layer: str, input_shape: Sequence[int]) -> UnitField | None:
+    """``layer``'s field from :func:`cnnlab.inspect.summary.summary` — the formula along the
+    recorded data flow, a gradient measurement on a linearised copy where it branches — or None
+    when the summary has no usable row for it (no grid, a field clipped by the border)."""
+    from cnnlab.inspect.summary import summary
+
+    shape = tuple(int(v) for v in input_shape)
+    row = next((r for r in summary(model, shape).layers if r.name == layer), None)
+    f = row.field if row is not None else None
+    if f is None or f.jump is None or f.start is None or f.clipped or len(f.size) != 2:
+        return None
+    left = tuple(round(s - (r - 1) / 2) for s, r in zip(f.start, f.size, strict=True))
+    return UnitField(
+        (f.size[0], f.size[1]),
+        (f.jump[0], f.jump[1]),
+        (left[0], left[1]),
+        "formula" if f.method == "formula" else "measured",
+    )
 
 
 def check_channels(channels: Sequence[int] | None, n: int, layer: str) -> list[int]:
