@@ -198,3 +198,12 @@ def test_shared_nsmc_copy_if_on_the_data_path() -> None:
     train = load_text("nsmc", "train")
     assert len(train) + train.dropped_empty == 150_000
     assert set(np.unique(train.labels).tolist()) == {0, 1}
+
+
+def test_data_download_command(served) -> None:
+    from cnnlab.cli import main
+
+    assert main(["--lang", "en", "data", "download", "nsmc"]) == 0
+    folder = data_home() / "nsmc"
+    assert sorted(p.name for p in folder.iterdir()) == ["ratings_test.txt", "ratings_train.txt"]
+    assert load_text("nsmc", "test").source == "cache"

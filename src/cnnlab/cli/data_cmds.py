@@ -83,8 +83,16 @@ def download_cmd(name: str) -> None:
     from cnnlab.data.registry import REGISTRY
     from cnnlab.errors import DataError
 
+    if name == "nsmc":  # the official files of e9t/nsmc, verified by git blob SHA-1
+        from cnnlab.data.text import download_nsmc, locate_nsmc
+
+        for split in ("train", "test"):
+            found = locate_nsmc(split)
+            path = found[0] if found else download_nsmc(split, progress=_progress())
+            info(t("cli.data.downloaded", name=name, path=str(path)))
+        return
     if name not in REGISTRY:
-        raise DataError("data.unknown", name=name, valid=", ".join(REGISTRY))
+        raise DataError("data.unknown", name=name, valid=", ".join([*REGISTRY, "nsmc"]))
     del DATASETS  # only the registry's datasets are downloadable
     spec = REGISTRY[name]
     for train in (True, False):
