@@ -23,11 +23,20 @@ from cnnlab.i18n import t
 @click.option("--only", multiple=True, metavar="NAME", help=t("cli.tour.only"))
 @click.option("--data", default="auto", show_default=True, help=t("lab.param.data"))
 @click.option("--data-dir", default=None, help=t("lab.param.data_dir"))
+@click.option("--model", default=None, metavar="SOURCE", help=t("lab.user.param.tour_model"))
+@click.option("--kw", multiple=True, metavar="KEY=VALUE", help=t("lab.user.param.kw"))
 @out_option()
 @json_option
 @lang_option
 def tour(
-    quick: bool, only: tuple[str, ...], data: str, data_dir: str | None, out: str, as_json: bool
+    quick: bool,
+    only: tuple[str, ...],
+    data: str,
+    data_dir: str | None,
+    model: str | None,
+    kw: tuple[str, ...],
+    out: str,
+    as_json: bool,
 ) -> None:
     from cnnlab.data import resolve
     from cnnlab.lab.registry import get
@@ -43,7 +52,9 @@ def tour(
             entries = run_tour(
                 quick=quick,
                 only=list(only) or None,
-                data={"data": data, "data_dir": data_dir},
+                # --model/--kw reach the experiments that take them (hierarchy, receptive-field,
+                # pattern); the others run their own networks
+                data={"data": data, "data_dir": data_dir, "model": model, "kw": kw or None},
                 callback=progress,
             )
         index = write_report(entries, out_dir)
