@@ -164,6 +164,9 @@ def test_draw_predict_maps_receptive_field_shift(server: str, page: Any, artifac
     _open(page, server + "/#lang=en")
     assert page.evaluate("window.__cnnlabMissingStrings") == []
     assert page.evaluate(UNNAMED_CONTROLS) == []
+    _draw_seven(page)  # warm-up: the server's first requests import and allocate
+    page.locator("#clear").click()
+    page.evaluate("window.__cnnlabTimings.length = 0")
     _draw_seven(page)
 
     # a prediction on both sides, ten probabilities each, summing to 1
@@ -189,7 +192,10 @@ def test_draw_predict_maps_receptive_field_shift(server: str, page: Any, artifac
     print(
         f"\nstroke-to-screen over {len(totals)} updates: "
         f"median {statistics.median(totals):.1f} ms, "
-        f"max {max(totals):.1f} ms; server median {statistics.median(servers or [0]):.1f} ms"
+        f"max {max(totals):.1f} ms; requests median "
+        f"{statistics.median(t['fetch'] for t in timings):.1f} ms (server "
+        f"{statistics.median(servers or [0]):.1f} ms), painting median "
+        f"{statistics.median(t['render'] for t in timings):.1f} ms"
     )
 
     # hover a cell of a deeper layer: the receptive-field box is the API's box

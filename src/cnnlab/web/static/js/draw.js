@@ -81,31 +81,41 @@ function schedule(t) {
   if (!inflight) send();
 }
 
-function capture() {
+/**
+ * The pad as a request source. With `prepare` the server prepares the drawing inside /api/predict;
+ * a server without it gets the pad as an image on /api/image, which runs the same MNIST
+ * preparation as `cnnlab predict` (crop to the ink, fit 20×20, centre by mass) — one more round
+ * trip, but never a second implementation of the preparation here.
+ */
+async function capture() {
   if (!pad.inked) return null;
-  return prepareWorks ? { rows: pad.grid(GRID), prepare: true } : { rows: pad.grid(28), prepare: false };
+  if (prepareWorks) return { rows: pad.grid(GRID), prepare: true };
+  const form = new FormData();
+  form.append("file", await pad.png(GRID), "pad.png");
+  const res = await postForm("/api/image", form);
+  return res.ink ? { rows: res.pixels, prepare: false, prepared: true } : null;
 }
 
 async function send() {
   dirty = false;
   const t0 = pendingSince;
   pendingSince = null;
-  if (pad.fromPad) source = capture();
-  if (!source) {
-    clearOutputs();
-    return;
-  }
   inflight = true;
-  const ids = modelIds();
-  const body = { ...drawing(), cnn: ids.cnn, mlp: ids.mlp, maps: true };
   const tReq = performance.now();
   try {
+    if (pad.fromPad) source = await capture();
+    if (!source) {
+      clearOutputs();
+      return;
+    }
+    const ids = modelIds();
+    const body = { ...drawing(), cnn: ids.cnn, mlp: ids.mlp, maps: true };
     let res;
     try {
       res = await post("/api/predict", body);
     } catch (err) {
       if (body.prepare && err.status === 422 && prepareWorks) {
-        prepareWorks = false; // server without `prepare`: fall back to a plain 28×28 grid
+        prepareWorks = false; // a server without `prepare`: the /api/image route from now on
         dirty = true;
         pendingSince = t0;
         return;
@@ -171,8 +181,10 @@ function render(res) {
   }
   const input = decodeQ8(res.input);
   paint($("#input28"), input.values, 28, 28, { cmap: "gray", scale: 1 });
-  const prepared = res.prepared ? decodeQ8(res.prepared) : state.dx || state.dy ? null : input;
-  if (prepared) set({ d: packInput(prepared.values) });
+  // the URL keeps the prepared drawing before the shift (the shift has its own keys)
+  if (source && source.prepared) set({ d: packInput(source.rows.flat()) });
+  else if (res.prepared) set({ d: packInput(decodeQ8(res.prepared).values) });
+  else if (!state.dx && !state.dy) set({ d: packInput(input.values) });
   renderProbs(res);
   renderMaps(res.layers || []);
   if (res.kernels) renderKernels($("#kernels"), decodeQ8(res.kernels));

@@ -94,6 +94,16 @@ export class Pad {
     this.inked = rows.some((row) => row.some((v) => v > 0));
   }
 
+  /** The drawing scaled to n×n as a PNG blob (for the server's image preparation). */
+  png(n = GRID) {
+    const small = document.createElement("canvas");
+    small.width = small.height = n;
+    const ctx = small.getContext("2d");
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(this.canvas, 0, 0, n, n);
+    return new Promise((resolve) => small.toBlob(resolve, "image/png"));
+  }
+
   /** The drawing as n×n rows of 0..1 (white ink = 1), each an area average of the canvas. */
   grid(n = GRID) {
     const data = this.ctx.getImageData(0, 0, SIDE, SIDE).data;
