@@ -332,3 +332,34 @@ def test_hooks_removed_and_mode_restored_after_success() -> None:
 def test_wrong_channels_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match=r"size 3,28,28 .*--input-size"):
         summary(build("cnn"), (3, 28, 28))
+
+
+class DeepResidual(nn.Module):
+    """45 stacked 3×3 convs with one residual around them: field 91, deep enough that a float32
+    gradient at the field's edge comes near underflow."""
+
+    def __init__(self, depth: int) -> None:
+        super().__init__()
+        self.convs = nn.Sequential(*[nn.Conv2d(2, 2, 3, padding=1) for _ in range(depth)])
+        self.out = nn.Conv2d(2, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.convs(x) + x)
+
+
+@pytest.mark.parametrize(("depth", "dtypes"), [(20, ["float32"]), (45, ["float32", "float64"])])
+def test_deep_fields_stay_exact(depth: int, dtypes: list[str], monkeypatch) -> None:
+    import cnnlab.inspect.measured_field as mf
+
+    used: list[str] = []
+    real = mf._measure_all
+
+    def spy(model, shape, targets, dtype):
+        used.append(str(dtype).removeprefix("torch."))
+        return real(model, shape, targets, dtype)
+
+    monkeypatch.setattr(mf, "_measure_all", spy)
+    side = 2 * depth + 9
+    last = summary(DeepResidual(depth), (2, side, side)).layers[-1].field
+    assert last.method == "gradient" and used == dtypes
+    assert last.size == (2 * depth + 1,) * 2 and last.jump == (1, 1) and last.start == (0, 0)

@@ -104,6 +104,14 @@ class Record:
     fields: dict[int, Fields | None]  # id(tensor) → formula field, None: needs measurement
     merges: int  # steps where two image-dependent tensors met (residual +, cat, …)
     keep: list[Any] = field(default_factory=list)  # tensors kept alive so ids stay unique
+    # id(tensor) → id of the tensor it was computed from position by position (ReLU, BatchNorm,
+    # x * 2, …), followed back to the first one: both have the same field, measured once
+    same: dict[int, int] = field(default_factory=dict)
+
+    def field_root(self, value: Any) -> int | None:
+        """The tensor whose field ``value``'s (first tensor's) field is: one measurement each."""
+        t = first_tensor(value)
+        return None if t is None else self.same.get(id(t), id(t))
 
     def field_of(self, value: Any) -> tuple[bool, Fields | None]:
         """(depends on the input, formula field or None) of a layer's output."""
@@ -175,12 +183,18 @@ class _Recorder(TorchFunctionMode):
             return
         self.rec.keep.extend(outs)
         known: Fields | None = None
+        same_as: int | None = None  # the tensor whose field this output has (element-wise step)
         if len({id(t) for t in deps}) > 1:
             self.rec.merges += 1  # two image-dependent tensors meet: not a chain from here on
         else:
             src, res = deps[0], outs[0]
             before = fields[id(src)]
             same_grid = src.dim() == res.dim() and src.shape[2:] == res.shape[2:]
+            pointwise = (
+                isinstance(module, ELEMENTWISE) if module is not None else op in ELEMENTWISE_OPS
+            )
+            if pointwise and same_grid:
+                same_as = self.rec.same.get(id(src), id(src))
             if before is not None and module is not None:
                 n = src.dim() - 2
                 if isinstance(module, GEOMETRIC) and n == len(before) and res.dim() == src.dim():
@@ -200,6 +214,7 @@ class _Recorder(TorchFunctionMode):
                 known = before
         for t in outs:
             fields[id(t)] = known
+            self.rec.same[id(t)] = same_as if same_as is not None else id(t)
 
 
 def record(

@@ -215,6 +215,35 @@ def _rows(model: nn.Module, rec: Record) -> tuple[list[LayerSummary], list[tuple
     return rows, to_measure
 
 
+def _measure(
+    model: nn.Module,
+    shape: tuple[int, ...],
+    rec: Record,
+    rows: list[LayerSummary],
+    to_measure: list[tuple[str, int]],
+) -> None:
+    """Fill in measured fields; rows computed position by position from one tensor (its BatchNorm,
+    its ReLU) share that tensor's field, so only the first row of each such group is measured."""
+    keys: list[tuple[str, int]] = []  # (name, k-th call of that module) per row
+    count: dict[str, int] = {}
+    for call in rec.calls:
+        k = count.get(call.name, 0)
+        count[call.name] = k + 1
+        keys.append((call.name, k))
+    wanted = set(to_measure)
+    group: dict[int | None, tuple[str, int]] = {}
+    for i, key in enumerate(keys):
+        if key in wanted:
+            group.setdefault(rec.field_root(rec.calls[i].output), key)
+    found = measure_fields(model, shape, sorted(set(group.values())))
+    for i, key in enumerate(keys):
+        if key in wanted:
+            m = found.get(group[rec.field_root(rec.calls[i].output)])
+            if m is not None:
+                field = LayerField(m.size, m.jump, m.start, "gradient", m.clipped)
+                rows[i] = replace(rows[i], field=field)
+
+
 def summary(
     model: nn.Module,
     input_size: Any,
@@ -255,16 +284,7 @@ def summary(
                 ) from exc
         rows, to_measure = _rows(model, rec)
         if measure and to_measure and spatial:
-            found = measure_fields(model, shape, to_measure)
-            count: dict[str, int] = {}
-            for i, row in enumerate(rows):
-                name = rec.calls[i].name
-                k = count.get(name, 0)
-                count[name] = k + 1
-                m = found.get((name, k))
-                if m is not None:
-                    field = LayerField(m.size, m.jump, m.start, "gradient", m.clipped)
-                    rows[i] = replace(row, field=field)
+            _measure(model, shape, rec, rows, to_measure)
     finally:
         model.train(was)
     seen: set[int] = set()
