@@ -85,7 +85,8 @@ function showGeometry(geo, error) {
   $("#out-size").textContent = geo && geo.ok ? `${geo.out} × ${geo.out}` : "—";
   $("#formula").textContent = geo && geo.ok ? geo.formula : "";
   // the sentence repeats the formula shown just above it: show the words only
-  $("#conv-text").textContent = geo && geo.ok ? (geo.text || "").replace(geo.formula, "").trim() : "";
+  const words = geo && geo.ok ? (geo.text || "").replace(geo.formula, "").replace(/\s*[:：]\s*\.?\s*$/, ".") : "";
+  $("#conv-text").textContent = words.trim();
   $("#conv-error").textContent = error || "";
 }
 
@@ -238,7 +239,7 @@ function drawStep(step, i) {
   ctx.fillStyle = "#c9ced8"; // cells not computed yet
   ctx.fillRect(0, 0, out[0].length * cell, out.length * cell);
   const colour = divergingOf(oscale);
-  ctx.font = `${Math.max(7, Math.round(cell * 0.34))}px ui-monospace, monospace`;
+  ctx.font = `${Math.max(7, Math.round(cell * 0.32))}px ui-monospace, monospace`;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
   trace.steps.slice(0, i + 1).forEach((s) => {
@@ -246,7 +247,8 @@ function drawStep(step, i) {
     ctx.fillRect(s.position[1] * cell, s.position[0] * cell, cell - 1, cell - 1);
     if (cell >= 20) {
       ctx.fillStyle = "#1b1f27";
-      ctx.fillText(fmt(s.value), s.position[1] * cell + cell / 2, s.position[0] * cell + cell / 2);
+      const v = Math.abs(s.value) < 0.05 ? "0" : s.value.toFixed(1);
+      ctx.fillText(v, s.position[1] * cell + cell / 2, s.position[0] * cell + cell / 2);
     }
   });
   ctx.strokeStyle = "#ff3b7f";
@@ -288,8 +290,8 @@ function arithmetic(step) {
   };
   const sum = document.createElement("div");
   sum.className = "sum";
-  const bias = step.bias ? ` + ${fmt(step.bias)}` : "";
-  sum.innerHTML = `<span class="big">${fmt(step.total)}${bias} = <strong>${fmt(step.value)}</strong></span>`;
+  const text = step.bias ? `${fmt(step.total)} + ${fmt(step.bias)} = ` : "";
+  sum.innerHTML = `<span class="big">${text}<strong>${fmt(step.value)}</strong></span>`;
   box.replaceChildren(
     labelled(table(step.window, "win", step.is_padding), "step_window"),
     op("×"),

@@ -49,11 +49,16 @@ async function start() {
   run.source = source;
   const mine = run;
   const on = (kind, fn) => source.addEventListener(kind, (e) => mine === run && fn(JSON.parse(e.data)));
-  on("start", (d) => (mine.stepsTotal = d.steps));
+  on("start", (d) => {
+    mine.stepsTotal = d.steps;
+    if (body.model !== "cnn") $("#train-kernels").replaceChildren(note(tr("train_no_kernels")));
+  });
   on("step", (d) => {
+    // x is the step counted over the whole run; `epoch` in a step event is the epoch under way
+    d.x = d.global_step ?? d.step;
     mine.steps.push(d);
     if (d.kernels) renderKernels($("#train-kernels"), decodeQ8(d.kernels));
-    say(tr("train_progress", { epoch: d.epoch, epochs: mine.total, step: d.step, loss: d.loss.toFixed(3), acc: (100 * d.accuracy).toFixed(1) }));
+    say(tr("train_progress", { epoch: Math.min(mine.total, Math.floor(d.epoch) + 1), epochs: mine.total, step: d.x, loss: d.loss.toFixed(3), acc: (100 * d.accuracy).toFixed(1) }));
     draw();
   });
   on("epoch", (d) => {
@@ -77,6 +82,13 @@ async function start() {
       say(tr("train_lost"), true);
     }
   };
+}
+
+function note(text) {
+  const p = document.createElement("p");
+  p.className = "hint";
+  p.textContent = text;
+  return p;
 }
 
 function finish(kind) {
@@ -103,11 +115,11 @@ async function stop() {
 export function draw() {
   const steps = run ? run.steps : [];
   const epochs = run ? run.epochs : [];
-  const total = run && run.stepsTotal ? run.stepsTotal : Math.max(1, ...steps.map((s) => s.step));
-  chart($("#train-loss"), tr("train_loss"), total, [{ colour: "#3548c8", points: steps.map((s) => [s.step, s.loss]), label: tr("train_loss") }], null);
+  const total = run && run.stepsTotal ? run.stepsTotal : Math.max(1, ...steps.map((s) => s.x));
+  chart($("#train-loss"), tr("train_loss"), total, [{ colour: "#3548c8", points: steps.map((s) => [s.x, s.loss]), label: tr("train_loss") }], null);
   const perEpoch = total / Math.max(1, run ? run.total : 1);
   chart($("#train-acc"), tr("train_accuracy"), total, [
-    { colour: "#3548c8", points: steps.map((s) => [s.step, s.accuracy]), label: tr("train_acc_train") },
+    { colour: "#3548c8", points: steps.map((s) => [s.x, s.accuracy]), label: tr("train_acc_train") },
     { colour: "#b5530b", points: epochs.filter((e) => e.val_accuracy != null).map((e) => [e.epoch * perEpoch, e.val_accuracy]), label: tr("train_acc_val"), dots: true },
   ], [0, 1]);
 }
