@@ -47,7 +47,7 @@ def test_nfd_input_gives_the_same_tokens_as_nfc() -> None:
 def test_tokenize_many_matches_tokenize() -> None:
     for name in ("syllable", "word", "morpheme"):
         tok = get_tokenizer(name)
-        assert tok.tokenize_many(KOREAN) == [tok.tokenize(t) for t in KOREAN]
+        assert [list(x) for x in tok.tokenize_many(KOREAN)] == [tok.tokenize(t) for t in KOREAN]
 
 
 def test_morpheme_tokens_and_spans() -> None:
@@ -76,3 +76,18 @@ def test_morpheme_without_kiwipiepy_names_the_extra(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(tok_mod, "_KIWI", None)
     with pytest.raises(ConfigError, match=r"pip install 'cnnlab\[korean\]'"):
         get_tokenizer("morpheme")
+
+
+def test_morpheme_cache_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cnnlab.text import cache
+
+    monkeypatch.setattr(cache, "MIN_TEXTS", 1)
+    tok = get_tokenizer("morpheme")
+    texts = ["영화 정말 재밌다", "배우들 연기가 최고"]
+    first = cache.tokenize_cached(tok, texts)
+    path = cache.cache_path(tok, texts)
+    assert path.is_file() and first == tok.tokenize_many(texts)
+    assert cache.tokenize_cached(tok, texts) == first  # read back from the file
+    path.write_bytes(b"not gzip")  # a broken cache is recomputed, never trusted
+    assert cache.tokenize_cached(tok, texts) == first
+    assert cache.tokenize_cached(get_tokenizer("word"), texts) == [t.split() for t in texts]

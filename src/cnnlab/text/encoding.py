@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from cnnlab.errors import ConfigError, DataError
+from cnnlab.text.cache import tokenize_cached
 from cnnlab.text.tokenizers import TOKENIZERS, Tokenizer, get_tokenizer
 from cnnlab.text.vocab import Vocab
 
@@ -43,7 +44,7 @@ class TextEncoding:
         ``(encoding, ids int64 (N, max_len))``."""
         check_max_len(max_len)
         tok = get_tokenizer(tokenizer)
-        lists = tok.tokenize_many(texts)
+        lists = tokenize_cached(tok, texts)
         vocab = Vocab.build(lists, min_count=min_count, max_size=max_size)
         ids, share = vocab.encode_batch(lists, max_len)
         return cls(tok.name, vocab, max_len, share), ids
@@ -53,7 +54,7 @@ class TextEncoding:
 
     def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, float]:
         """``(ids int64 (N, max_len), share truncated)`` for new texts, as training encoded its."""
-        lists = self.get_tokenizer().tokenize_many(texts)
+        lists = tokenize_cached(self.get_tokenizer(), texts)
         return self.vocab.encode_batch(lists, self.max_len)
 
     def to_dict(self) -> dict[str, Any]:

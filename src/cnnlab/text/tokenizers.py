@@ -16,7 +16,6 @@ jamo, which would otherwise be different tokens for the same syllable) and strip
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
@@ -25,7 +24,6 @@ from cnnlab.errors import ConfigError
 
 SPACE = "▁"  # U+2581, sentencepiece's visible space: the syllable tokeniser's word boundary
 TOKENIZERS = ("syllable", "word", "morpheme")
-_WS = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
@@ -40,7 +38,7 @@ class Tokenizer(Protocol):
 
     def tokenize(self, text: str) -> list[str]: ...
 
-    def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]: ...
+    def tokenize_many(self, texts: Sequence[str]) -> list[Sequence[str]]: ...
 
     def detokenize(self, tokens: Sequence[str]) -> str: ...
 
@@ -52,11 +50,14 @@ class SyllableTokenizer:
     name = "syllable"
 
     def tokenize(self, text: str) -> list[str]:
-        return list(_WS.sub(SPACE, normalize(text)))
+        return list(SPACE.join(normalize(text).split()))
 
-    def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]:
-        sub, nfc = _WS.sub, unicodedata.normalize
-        return [list(sub(SPACE, nfc("NFC", t).strip())) for t in texts]
+    def tokenize_many(self, texts: Sequence[str]) -> list[Sequence[str]]:
+        """Each text as one string of its syllables: a string is a sequence of one-character
+        tokens, and 150,000 reviews then cost no 5 million list items (the same tokens as
+        :meth:`tokenize`)."""
+        nfc, join = unicodedata.normalize, SPACE.join
+        return [join(nfc("NFC", t).split()) for t in texts]
 
     def detokenize(self, tokens: Sequence[str]) -> str:
         return "".join(tokens).replace(SPACE, " ")
@@ -70,7 +71,7 @@ class WordTokenizer:
     def tokenize(self, text: str) -> list[str]:
         return normalize(text).split()
 
-    def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]:
+    def tokenize_many(self, texts: Sequence[str]) -> list[Sequence[str]]:
         nfc = unicodedata.normalize
         return [nfc("NFC", t).split() for t in texts]
 
@@ -94,7 +95,7 @@ class MorphemeTokenizer:
     def tokenize(self, text: str) -> list[str]:
         return [tok.form for tok in self._kiwi.tokenize(normalize(text))]
 
-    def tokenize_many(self, texts: Sequence[str]) -> list[list[str]]:
+    def tokenize_many(self, texts: Sequence[str]) -> list[Sequence[str]]:
         # Kiwi's batch form analyses an iterable lazily, in its own native threads
         normed = [normalize(t) for t in texts]
         return [[tok.form for tok in toks] for toks in self._kiwi.tokenize(normed)]

@@ -14,6 +14,7 @@ the same ids), cut to ``max_size`` entries in all (the two specials included).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -61,9 +62,7 @@ class Vocab:
             isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 3
         ):
             raise ConfigError("text.vocab.max_size", value=max_size)
-        counts: Counter[str] = Counter()
-        for tokens in token_lists:
-            counts.update(tokens)
+        counts: Counter[str] = Counter(itertools.chain.from_iterable(token_lists))  # C loop
         counts.pop(PAD, None)
         counts.pop(UNK, None)
         kept = sorted(
@@ -98,16 +97,23 @@ class Vocab:
         training run reports (a share of 0.10 means one review in ten lost its end)."""
         if isinstance(length, bool) or not isinstance(length, int) or length < 1:
             raise ConfigError("text.vocab.length", value=length)
-        out = np.zeros((len(token_lists), length), dtype=np.int64)  # 0 = <pad>
-        get = self.index.get
-        truncated = 0
-        for row, tokens in enumerate(token_lists):
-            if len(tokens) > length:
-                truncated += 1
-                tokens = tokens[:length]
-            if tokens:
-                out[row, : len(tokens)] = [get(tok, UNK_ID) for tok in tokens]
-        return out, (truncated / len(token_lists) if token_lists else 0.0)
+        n = len(token_lists)
+        out = np.zeros((n, length), dtype=np.int64)  # 0 = <pad>
+        if n == 0:
+            return out, 0.0
+        lengths = np.fromiter(map(len, token_lists), np.int64, n)  # (N,)
+        kept = np.minimum(lengths, length)
+        # every kept token of every text, in order, looked up by map() in C (no Python loop)
+        flat = itertools.chain.from_iterable(
+            tokens if len(tokens) <= length else tokens[:length] for tokens in token_lists
+        )
+        total = int(kept.sum())
+        ids = np.fromiter(map(self.index.get, flat, itertools.repeat(UNK_ID)), np.int64, total)
+        rows = np.repeat(np.arange(n), kept)  # (total,) the text of each token
+        starts = np.cumsum(kept) - kept  # (N,) where each text's tokens begin in ids
+        cols = np.arange(total) - np.repeat(starts, kept)  # (total,) position inside its text
+        out[rows, cols] = ids
+        return out, float((lengths > length).mean())
 
     def unknown_share(self, token_lists: Sequence[Sequence[str]]) -> float:
         """Share of token occurrences that map to ``<unk>`` (a vocabulary's coverage)."""

@@ -154,9 +154,10 @@ def fit_encoding(texts: list[str], options: TextOptions) -> tuple[TextEncoding, 
     """Tokenise the training ``texts``, build the vocabulary and encode them:
     ``(encoding, ids (N, L))``."""
     from cnnlab.text import Vocab
+    from cnnlab.text.cache import tokenize_cached
 
     tok = get_tokenizer(options.tokenizer)
-    lists = tok.tokenize_many(texts)
+    lists = tokenize_cached(tok, texts)
     max_len = options.max_len or choose_max_len(np.fromiter(map(len, lists), np.int64, len(lists)))
     vocab = Vocab.build(lists, min_count=options.min_count, max_size=options.vocab_size)
     ids, share = vocab.encode_batch(lists, max_len)
