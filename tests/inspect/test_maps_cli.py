@@ -65,6 +65,8 @@ def test_maps_of_a_registry_model_on_the_sample(
         "features.0",
         "--layer",
         "features.3",
+        "--channels",
+        "8",
         "--out",
         str(out),
     )

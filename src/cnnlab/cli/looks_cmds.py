@@ -185,7 +185,7 @@ def _write(out: Path, files: dict[str, Any]) -> list[Path]:
             atomic_write_text(path, json.dumps(obj, indent=1, ensure_ascii=False) + "\n")
         else:
             buf = io.BytesIO()
-            obj.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+            obj.savefig(buf, format="png", dpi=110)  # the builders lay out their own margins
             atomic_write_bytes(path, buf.getvalue())
         written.append(path)
     return written

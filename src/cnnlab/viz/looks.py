@@ -70,17 +70,24 @@ def maps_figure(
     cols = min(columns, k)
     rows = math.ceil(k / cols)
     cell = 1.35
-    fig = Figure(figsize=(cell * (cols + 2), cell * rows + 0.9), layout="constrained")
-    subs: Any = fig.subfigures(1, 2, width_ratios=[2, cols])  # (2,) array of SubFigures
-    left, right = subs[0], subs[1]
-    ax = left.subplots()
+    # a fixed grid, no constrained layout: with 30+ titled axes the layout solver costs seconds
+    fig = Figure(figsize=(cell * (cols + 2.2), cell * rows + 0.8))
+    grid = fig.add_gridspec(
+        rows,
+        cols + 2,
+        left=0.01,
+        right=0.99,
+        bottom=0.02,
+        top=1 - 0.75 / (cell * rows + 0.8),
+        wspace=0.12,
+        hspace=0.35,
+    )
+    ax = fig.add_subplot(grid[:, :2])
     show_image(ax, image)
     ax.set_title(t("looks.fig.input", lang, shape="×".join(map(str, image.shape))), fontsize=9)
-    axes: Any = right.subplots(rows, cols, squeeze=False)
-    for i, a in enumerate(axes.flat):
+    for i in range(k):
+        a = fig.add_subplot(grid[i // cols, 2 + i % cols])
         a.axis("off")
-        if i >= k:
-            continue
         a.imshow(shown[i], cmap="gray", interpolation="nearest")
         a.set_title(t("looks.fig.channel", lang, c=i, top=float(shown[i].max())), fontsize=7)
     fig.suptitle(
