@@ -66,7 +66,7 @@ async function switchLang(lang) {
 
 async function main() {
   readUrl();
-  const lang = state.lang || ((navigator.language || "").toLowerCase().startsWith("ko") ? "ko" : "en");
+  const lang = ["en", "ko"].includes(state.lang) ? state.lang : ((navigator.language || "").toLowerCase().startsWith("ko") ? "ko" : "en");
   try {
     await loadMeta(lang);
   } catch (err) {

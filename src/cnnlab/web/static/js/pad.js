@@ -12,6 +12,7 @@ export class Pad {
     this.onClear = onClear;
     this.last = null;
     this.inked = false;
+    this.version = 0; // bumped on every change of the ink
     this.clear(false);
     canvas.addEventListener("pointerdown", (e) => this.down(e));
     canvas.addEventListener("pointermove", (e) => this.move(e));
@@ -67,12 +68,14 @@ export class Pad {
     ctx.lineTo(b[0], b[1]);
     ctx.stroke();
     this.inked = true;
+    this.version++;
   }
 
   clear(notify = true) {
     this.ctx.fillStyle = "#000";
     this.ctx.fillRect(0, 0, SIDE, SIDE);
     this.inked = false;
+    this.version++;
     if (notify) this.onClear();
   }
 
@@ -92,6 +95,7 @@ export class Pad {
       }),
     );
     this.inked = rows.some((row) => row.some((v) => v > 0));
+    this.version++;
   }
 
   /** The drawing scaled to n×n as a PNG blob (for the server's image preparation). */
