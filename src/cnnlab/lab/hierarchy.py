@@ -277,7 +277,7 @@ def measure(params: HierarchyParams, progress: Progress | None = None) -> Hierar
     if params.model:  # the user's own network (cnnlab.lab.hierarchy_model)
         from cnnlab.lab.hierarchy_model import measure_user
 
-        return measure_user(params, progress)  # type: ignore[no-any-return]
+        return measure_user(params, progress)
     import torch
 
     from cnnlab.inspect.feature_maps import feature_maps

@@ -109,11 +109,11 @@ def measure_user(params: Any, progress: Progress | None = None) -> Any:
         )
     convs = [s for s in stages if s.kind == "Conv2d"]
     conv = first_conv(user.model)
-    w_user = conv.weight.detach().clone()  # type: ignore[union-attr]  # (C_out, C_in, k, k)
+    w_user = conv.weight.detach().clone()  # (C_out, C_in, k, k)
     control = copy.deepcopy(conv)
     torch.manual_seed(params.seed)
-    control.reset_parameters()  # type: ignore[union-attr, operator]
-    w_ctl = control.weight.detach().clone()  # type: ignore[union-attr]
+    control.reset_parameters()
+    w_ctl = control.weight.detach().clone()
     img = image.mean(0).numpy()
     ink_r, ink_c = np.nonzero(img >= INK)
     user_h = UserHierarchy(

@@ -40,23 +40,20 @@ def _search(conv: Any, fed: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     output over ``fed (N, C, H, W)``."""
     import torch
 
-    best = None
-    where_img = where_pos = None
+    values, images, positions = [], [], []
     with torch.no_grad():
         for i in range(0, len(fed), CHUNK):
             act = conv(fed[i : i + CHUNK]).flatten(2)  # (n, C_out, L)
-            value, pos = act.max(dim=2)  # (n, C_out)
-            v, img = value.max(dim=0)  # (C_out,)
-            p = pos.gather(0, img[None])[0]
-            img = img + i
-            if best is None:
-                best, where_img, where_pos = v, img, p
-            else:
-                better = v > best
-                best = torch.where(better, v, best)
-                where_img = torch.where(better, img, where_img)  # type: ignore[arg-type]
-                where_pos = torch.where(better, p, where_pos)  # type: ignore[arg-type]
-    return where_img.numpy(), where_pos.numpy()  # type: ignore[union-attr]
+            value, pos = act.max(dim=2)  # (n, C_out): best per image and channel
+            v, img = value.max(dim=0)  # (C_out,): best image of this chunk
+            values.append(v)
+            images.append(img + i)
+            positions.append(pos.gather(0, img[None])[0])
+    best = torch.stack(values).argmax(dim=0)  # (C_out,): the chunk holding the overall best
+    pick = best[None]
+    img_all = torch.stack(images).gather(0, pick)[0]
+    pos_all = torch.stack(positions).gather(0, pick)[0]
+    return img_all.numpy(), pos_all.numpy()
 
 
 def _windows(conv: Any, x: torch.Tensor, imgs: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -94,21 +91,21 @@ def learned_user(
 
     conv = first_conv(user.model)
     assert conv is not None  # load_user refuses a model without one
-    if conv.groups != 1:  # type: ignore[union-attr]
+    if conv.groups != 1:
         raise ConfigError("lab.pattern.user.groups", model=user.name, groups=conv.groups)
     emit(progress, "stage", stage="first conv")
     fed, _ = user.feed(x)  # (N, C', H, W) what the model sees
     raw, _ = user.feed_raw(x)  # the same windows in [0, 1], for the figure and the ink test
     control = copy.deepcopy(conv).eval()
     torch.manual_seed(params.seed)
-    control.reset_parameters()  # type: ignore[operator]
+    control.reset_parameters()
     conv = conv.eval()
     results = []
     for layer in (conv, control):
         imgs, pos = _search(layer, fed)
         win = _windows(layer, fed, imgs, pos)  # (C_out, C_in, kH, kW)
         shown = _windows(layer, raw, imgs, pos)
-        w = layer.weight.detach().double().numpy()  # type: ignore[union-attr]
+        w = layer.weight.detach().double().numpy()
         results.append((w, win, shown, centred_cosine(w, win)))
     (w_u, _, shown_u, c_u), (w_c, _, shown_c, c_c) = results
     # random windows of the test images that contain ink: the user's kernels against them

@@ -101,7 +101,8 @@ class UserModel:
         }
 
 
-def first_conv(model: nn.Module) -> nn.Module | None:
+def first_conv(model: nn.Module) -> Any:
+    """The first ``nn.Conv2d`` in ``model.modules()`` order, or None."""
     for m in model.modules():
         if type(m).__name__ == "Conv2d":
             return m
@@ -113,9 +114,9 @@ def load_user(params: Any) -> UserModel | None:
     source = getattr(params, "model", None)
     if not source:
         return None
-    from cnnlab.models.sources import load_model, split_kw
-
     import torch
+
+    from cnnlab.models.sources import load_model, split_kw
 
     weights = getattr(params, "weights", None)
     torch.manual_seed(getattr(params, "seed", 0))  # a class's random initial weights: reproducible
@@ -138,7 +139,7 @@ def load_user(params: Any) -> UserModel | None:
         source,
         loaded.source_kind,
         loaded.source_kind == "checkpoint" or bool(weights),
-        int(conv.in_channels),  # type: ignore[arg-type]
+        int(conv.in_channels),
         mean,
         std,
     )
