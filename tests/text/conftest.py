@@ -70,6 +70,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = root / "run"
     args = ["--lang", "en", "train", "--model", "textcnn", "--data", "nsmc"]
     args += ["--data-dir", str(data), "--epochs", "3", "--batch-size", "40", "--channels", "8"]
+    args += ["--embed-dim", "32", "--widths", "2", "--widths", "3"]
     args += ["--seed", "0", "--threads", "1", "--out", str(out)]
     code = main(args)
     assert code == 0, code

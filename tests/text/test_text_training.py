@@ -37,6 +37,8 @@ def test_tiny_run_learns_and_beats_an_untrained_control(trained: dict[str, Path]
     assert control < acc - 0.2, (control, acc)
     assert meta["run"]["input"] == "text" and meta["input_shape"] == [enc.max_len]
     assert meta["preprocess"]["mean"] == [] and meta["config"]["optimizer"] == "adamw"
+    kwargs = meta["model"]["kwargs"]  # --embed-dim, --widths and --channels reach the model
+    assert (kwargs["embed_dim"], kwargs["widths"], kwargs["channels"]) == (32, [2, 3], [8])
 
 
 def test_checkpoint_keeps_the_encoding(trained: dict[str, Path]) -> None:

@@ -16,11 +16,20 @@ import click
 from cnnlab.cli.common import info
 from cnnlab.i18n import t
 
-TEXT_OPTION_NAMES = ("tokenizer", "max_len", "min_count", "vocab_size", "text_column")
+TEXT_OPTION_NAMES = (
+    "tokenizer",
+    "max_len",
+    "min_count",
+    "vocab_size",
+    "text_column",
+    "embed_dim",
+    "widths",
+)
 
 
 def text_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--tokenizer --max-len --min-count --vocab-size --text-column`` (text sets only)."""
+    """``--tokenizer --max-len --min-count --vocab-size --text-column --embed-dim --widths``
+    (text sets only)."""
     options = [
         click.option(
             "--tokenizer",
@@ -32,6 +41,8 @@ def text_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--min-count", type=int, default=None, help=t("cli.text.opt.min_count")),
         click.option("--vocab-size", type=int, default=None, help=t("cli.text.opt.vocab_size")),
         click.option("--text-column", default=None, help=t("cli.text.opt.text_column")),
+        click.option("--embed-dim", type=int, default=None, help=t("cli.text.opt.embed_dim")),
+        click.option("--widths", type=int, multiple=True, help=t("cli.text.opt.widths")),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -42,6 +53,7 @@ def pop_text_options(opts: dict[str, Any]) -> Any:
     """Take the text options out of ``opts``: a TextOptions when any was given, else None (the
     defaults, or a resumed run's own)."""
     values = {k: opts.pop(k, None) for k in TEXT_OPTION_NAMES}
+    values["widths"] = tuple(values["widths"] or ()) or None  # click gives () when not given
     given = {k: v for k, v in values.items() if v is not None}
     if not given:
         return None

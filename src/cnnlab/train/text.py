@@ -27,7 +27,9 @@ import numpy as np
 import torch
 
 from cnnlab.errors import ConfigError, DataError
+from cnnlab.geometry import check_positive
 from cnnlab.i18n import Msg
+from cnnlab.models.checks import check_channels
 from cnnlab.models.textcnn import TEXT_MODELS
 from cnnlab.text import TOKENIZERS, TextEncoding, get_tokenizer, normalize
 from cnnlab.text.encoding import check_max_len
@@ -57,6 +59,8 @@ class TextOptions:
     min_count: int = DEFAULT_MIN_COUNT
     vocab_size: int | None = DEFAULT_VOCAB_SIZE
     text_column: str | None = None
+    embed_dim: int | None = None  # TextCNN's embedding size (None: the model's default, 128)
+    widths: tuple[int, ...] | None = None  # TextCNN's kernel widths (None: 3, 4, 5)
 
     def validate(self) -> TextOptions:
         if self.tokenizer not in TOKENIZERS:
@@ -75,9 +79,22 @@ class TextOptions:
             or self.vocab_size < 3
         ):
             raise ConfigError("text.vocab.max_size", value=self.vocab_size)
+        if self.embed_dim is not None:
+            check_positive("embed_dim", self.embed_dim)
+        if self.widths is not None:
+            check_channels(self.widths, "widths")
         if self.tokenizer == "morpheme":
             get_tokenizer("morpheme")  # kiwipiepy missing: said now, not after reading the data
         return self
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """The TextCNN keywords given as options (embedding size, kernel widths)."""
+        kw: dict[str, Any] = {}
+        if self.embed_dim is not None:
+            kw["embed_dim"] = self.embed_dim
+        if self.widths is not None:
+            kw["widths"] = list(self.widths)
+        return kw
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,6 +104,8 @@ class TextOptions:
         if not isinstance(data, dict):
             return cls()
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        if isinstance(fields.get("widths"), list):
+            fields["widths"] = tuple(fields["widths"])
         return cls(**fields)
 
 
@@ -449,7 +468,7 @@ def run_text_training(plan: Any, progress: Any = None) -> Any:
         (text.train, text.test),
     )
     seed_everything(plan.config.seed)
-    kwargs = {**model_kwargs(train_ds, info), **plan.model_kwargs}
+    kwargs = {**model_kwargs(train_ds, info), **text.options.model_kwargs(), **plan.model_kwargs}
     net = build(plan.model, **kwargs)
     run_info = {**plan.run_info, **info, "label_column": plan.label_column}
     result = fit(net, train_ds, test_ds, plan.config, progress, run_info=run_info)
