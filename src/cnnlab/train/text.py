@@ -36,7 +36,7 @@ from cnnlab.text.encoding import check_max_len
 
 DEFAULT_TOKENIZER = "syllable"  # no extra package, any language; on NSMC close to morphemes
 DEFAULT_MIN_COUNT = 2  # a token seen once is a typo or a name more often than a signal: <unk>
-DEFAULT_VOCAB_SIZE = 30_000  # caps the embedding (word level on NSMC has ~300k distinct words)
+DEFAULT_VOCAB_SIZE = 30_000  # caps the embedding (NSMC has 351,668 distinct words)
 LENGTH_COVERAGE = 0.99  # --max-len default: the length that covers 99% of the training texts
 LENGTH_ROUND = 8
 # TextCNN's training defaults where no recipe row exists (cnnlab.train.recipes): Kim's CNN trains
