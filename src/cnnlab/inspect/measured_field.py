@@ -80,7 +80,7 @@ class _WindowMean(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         conv = (F.conv1d, F.conv2d, F.conv3d)[self.n - 1]
         c = x.shape[1]
-        w = torch.ones(c, 1, *self.kernel, dtype=x.dtype) / math.prod(self.kernel)
+        w = torch.ones(c, 1, *self.kernel, dtype=x.dtype, device=x.device) / math.prod(self.kernel)
         return conv(x, w, None, self.stride, self.padding, self.dilation, c)
 
 
@@ -234,7 +234,9 @@ def _run(
 
         return grab
 
-    x = torch.ones(2, *shape, dtype=dtype, requires_grad=True)  # (2, C, *S)
+    held = next(iter(twin.parameters()), None) or next(iter(twin.buffers()), None)
+    device = held.device if held is not None else torch.device("cpu")
+    x = torch.ones(2, *shape, dtype=dtype, device=device, requires_grad=True)  # (2, C, *S)
     handles = []
     try:
         for name in sorted({n for n, _ in todo}):
