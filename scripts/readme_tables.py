@@ -59,10 +59,10 @@ def footer(data: dict[str, Any], name: str) -> str:
     b = _bench(data, name)
     load = data.get("load_avg_before") or [None]
     return (
-        f"\n_From `python benchmarks/run_all.py` of {data.get('started', '?')}: "
+        f"\n\n_From `python benchmarks/run_all.py` of {data.get('started', '?')}: "
         f"`{b.get('command', '?')}`; load average {_f(b.get('load_avg_start'), '.2f')} → "
         f"{_f(b.get('load_avg_end'), '.2f')} around it ({_f(load[0], '.2f')} at the start of "
-        f"the run); {b.get('wall_seconds', 0):.0f} s._"
+        f"the run); {b.get('wall_seconds', 0):.0f} s wall, {b.get('cpu_seconds', 0):.0f} s CPU._"
     )
 
 
@@ -182,6 +182,33 @@ def _tail_table(name: str) -> Callable[[dict[str, Any]], str]:
     return render
 
 
+def table_web(data: dict[str, Any]) -> str:
+    if msg := _missing(data, "web"):
+        return msg
+    r = _result(data, "web")
+    if not r:
+        return _tail_table("web")(data)
+    rows = [
+        f"{r.get('clients')} concurrent clients for {r.get('seconds')} s on loopback: "
+        f"{r.get('requests')} requests, {r.get('errors')} errors, "
+        f"{r.get('throughput_rps')} requests/s.",
+        "",
+        "| time per request | p50 ms | p95 ms | p99 ms |",
+        "|---|---:|---:|---:|",
+    ]
+    for key, label in (
+        (
+            "server_predict_ms",
+            f"server: the predict work (goal p95 ≤ {r.get('goal_p95_predict_ms')})",
+        ),
+        ("server_app_ms", "server: in the app"),
+        ("client_ms", "client latency, queueing included"),
+    ):
+        q = r.get(key) or {}
+        rows.append(f"| {label} | {q.get('p50')} | {q.get('p95')} | {q.get('p99')} |")
+    return "\n".join(rows) + footer(data, "web")
+
+
 def table_environment(data: dict[str, Any]) -> str:
     env = data.get("environment") or {}
     before, after = data.get("load_avg_before") or [0], data.get("load_avg_after") or [0]
@@ -201,7 +228,7 @@ TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
     "startup": table_startup,
     "series": _tail_table("series"),
     "text": _tail_table("text"),
-    "web": _tail_table("web"),
+    "web": table_web,
 }
 
 
