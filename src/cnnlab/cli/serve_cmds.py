@@ -75,11 +75,15 @@ def serve(host: str, port: int, open_browser: bool, checkpoint: str | None) -> N
         click.echo(t("web.serve.warn_public", host=host), err=True)
     sock = bind(host, port)
     try:
+        import torch
         import uvicorn
 
         from cnnlab.web.app import create_app
         from cnnlab.web.state import ServerConfig
 
+        # one intra-op thread: requests run side by side, and the nets are small enough that a
+        # second thread only spin-waits (measured: 2 threads made predict 20× slower under load)
+        torch.set_num_threads(1)
         app = create_app(ServerConfig(checkpoint_dir=Path(checkpoint) if checkpoint else None))
         for reason in app.state.skipped:
             click.echo(t("web.serve.skipped", reason=reason), err=True)
