@@ -234,8 +234,8 @@ def _run(
 
         return grab
 
-    held = next(iter(twin.parameters()), None) or next(iter(twin.buffers()), None)
-    device = held.device if held is not None else torch.device("cpu")
+    held = [*twin.parameters(), *twin.buffers()]
+    device = held[0].device if held else torch.device("cpu")
     x = torch.ones(2, *shape, dtype=dtype, device=device, requires_grad=True)  # (2, C, *S)
     handles = []
     try:
