@@ -98,7 +98,7 @@ def tokenize_cached(
             stored = json.load(f)
         return stored["tokens"], float(stored["seconds"]), True
     start = time.perf_counter()
-    lists = get_tokenizer(name).tokenize_many(texts)
+    lists = [list(t) for t in get_tokenizer(name).tokenize_many(texts)]
     seconds = time.perf_counter() - start
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,17 +144,22 @@ def length_batches(lengths: np.ndarray, batch: int, rng: np.random.Generator) ->
     return [out[i] for i in rng.permutation(len(out))]
 
 
-def accuracy(model: torch.nn.Module, ds: TextDataset) -> float:
+def probabilities(model: torch.nn.Module, ds: TextDataset) -> np.ndarray:
+    """Softmax ``(N, classes)`` of ``ds``, batches cut to their longest review."""
     model.eval()
     lengths = (ds.ids != 0).sum(1)
     order = np.argsort(lengths)
-    correct = 0
+    out = np.zeros((len(ds), 2), dtype=np.float32)
     with torch.inference_mode():
         for i in range(0, len(order), 1000):
             idx = order[i : i + 1000]
             x = torch.from_numpy(ds.ids[idx, : max(1, int(lengths[idx].max()))])
-            correct += int((model(x).argmax(1).numpy() == ds.labels[idx]).sum())
-    return correct / len(ds)
+            out[idx] = torch.softmax(model(x), 1).numpy()
+    return out
+
+
+def accuracy(model: torch.nn.Module, ds: TextDataset) -> float:
+    return float((probabilities(model, ds).argmax(1) == ds.labels).mean())
 
 
 def bucket_fit(model: torch.nn.Module, recipe: Recipe, d: dict[str, Any], seed: int) -> dict:
@@ -242,6 +247,7 @@ def run_one(recipe: Recipe, d: dict[str, Any], seed: int, threads: int, loop: st
         out = product_fit(model, recipe, d, seed, threads)
     else:
         out = bucket_fit(model, recipe, d, seed)
+    out["probabilities"] = probabilities(model, d["test"])  # (N, 2): for the ensembles
     tokens = int((d["train"].ids != 0).sum()) * out["epochs"]
     return {
         **out,
@@ -249,6 +255,29 @@ def run_one(recipe: Recipe, d: dict[str, Any], seed: int, threads: int, loop: st
         "tokens_per_s": tokens / out["train_s"],
         "params": num_params(model),
     }
+
+
+def ensemble_rows(rows: list[dict], labels: np.ndarray, seeds: list[int]) -> list[dict]:
+    """Per pair of tokenisers (and all of them): the accuracy of the mean of their test
+    probabilities, seed by seed — two CNNs reading different grains of the same review."""
+    from itertools import combinations
+
+    out = []
+    groups = [c for k in range(2, len(rows) + 1) for c in combinations(rows, k)]
+    for group in groups:
+        accs = []
+        for i in range(len(seeds)):
+            mean = sum(r["runs"][i]["probabilities"] for r in group) / len(group)
+            accs.append(100 * float((mean.argmax(1) == labels).mean()))
+        out.append(
+            {
+                "tokenizer": "+".join(r["tokenizer"] for r in group),
+                "accuracy_mean": statistics.mean(accs),
+                "accuracy_sd": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                "train_s": sum(r["train_s"] for r in group),
+            }
+        )
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -346,6 +375,10 @@ def main(argv: list[str] | None = None) -> int:
                 "runs": runs,
             }
         )
+    ensembles = ensemble_rows(rows, splits["test"][0].labels[: splits["test"][1]], seeds)
+    for r in rows:
+        for run in r["runs"]:
+            run.pop("probabilities")  # not JSON
     print(f"\nload average after: {load_average()}")
     print(
         f"{'tokeniser':<10} {'test acc (mean ± sd)':>21} {'train':>7} {'tokens/s':>9} "
@@ -357,6 +390,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['train_s']:>6.0f}s {r['tokens_per_s']:>9,.0f} {r['params']:>10,} "
             f"{r['tokenize_s']:>8.0f}s"
         )
+    for e in ensembles:
+        print(
+            f"ensemble {e['tokenizer']} (mean of the probabilities, same seed): "
+            f"{e['accuracy_mean']:.2f}% ± {e['accuracy_sd']:.2f}, training {e['train_s']:.0f} s"
+        )
     print(f"published: {PUBLISHED}\ngoal: {GOAL}")
     if args.json:
         payload = {
@@ -367,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             "n_train": splits["train"][1],
             "n_test": splits["test"][1],
             "rows": rows,
+            "ensembles": ensembles,
             "published": PUBLISHED,
             "goal": GOAL,
         }
