@@ -3,6 +3,7 @@ and the `cnnlab serve` command's own checks."""
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -56,7 +57,9 @@ def test_real_server_predicts_and_streams_training(server: str) -> None:
         assert meta["lang"] == "ko"
         r = http.post("/api/predict", json={"pixels": img.tolist()})
         assert r.status_code == 200 and r.json()["cnn"]["top"] == label
-        assert float(r.headers["server-timing"].split("dur=")[1]) > 0
+        timings = dict(re.findall(r"(\w+);dur=([\d.]+)", r.headers["server-timing"]))
+        assert set(timings) == {"predict", "app"}
+        assert 0 < float(timings["predict"]) <= float(timings["app"])
         r = http.post("/api/predict", json={"pixels": [[0.0] * 28] * 28, "shift": [99, 0]})
         assert r.status_code == 422 and r.json()["error"]["fields"][0]["field"] == "shift.0"
 
