@@ -252,3 +252,56 @@ def test_errors_exit_2_and_write_nothing(
     assert rc == 2
     assert message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def _folder_of_rgb_images(root: Path) -> Path:
+    """Two classes of RGB images in mixed sizes and formats: a bright red or blue square."""
+    rng = np.random.default_rng(0)
+    for cls, ch in (("red", 0), ("blue", 2)):
+        (root / cls).mkdir(parents=True)
+        for i in range(6):
+            h, w = (int(v) for v in rng.integers(20, 40, 2))
+            a = (rng.random((h, w, 3)) * 60).astype(np.uint8)
+            r, c = int(rng.integers(0, h - 8)), int(rng.integers(0, w - 8))
+            a[r : r + 8, c : c + 8, ch] = 255
+            Image.fromarray(a).save(root / cls / f"{i}.{'png' if i % 2 else 'jpg'}")
+    return root
+
+
+def test_folder_of_rgb_images_with_a_user_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    net = tmp_path / "user_net.py"
+    net.write_text(USER_NET)
+    data = f"folder:{_folder_of_rgb_images(tmp_path / 'photos')}"
+    common = ["--model", f"{net}:TinyRGB", "--data", data, "--image-mode", "rgb"]
+    common += ["--image-size", "24"]
+    rc, stdout, err = run(capsys, "maps", *common, "--index", "1", "--out", str(tmp_path / "m"))
+    assert rc == 0, err
+    assert "3×24×24" in stdout and "RGB (3 channels)" in err  # the transform is shown
+    assert json.loads((tmp_path / "m" / "maps.json").read_text())["input_shape"] == [3, 24, 24]
+    rc, stdout, err = run(
+        capsys,
+        "looks",
+        *common,
+        "--layer",
+        "pool",
+        "--channel",
+        "1",
+        "--k",
+        "2",
+        "--steps",
+        "8",
+        "--out",
+        str(tmp_path / "l"),
+    )
+    assert rc == 0, err
+    numbers = json.loads((tmp_path / "l" / "looks-pool-1.json").read_text())
+    tp = numbers["top_patches"]
+    assert tp["field"]["size"] == [6, 6] and tp["field"]["jump"] == [2, 2]
+    assert set(tp["labels"][0]) <= {0, 1}
+    rc, stdout, err = run(
+        capsys, "looks", "--where", *common, "--index", "0", "--out", str(tmp_path / "w")
+    )
+    assert rc == 0, err
+    assert json.loads((tmp_path / "w" / "where.json").read_text())["cam_shape"] == [12, 12]

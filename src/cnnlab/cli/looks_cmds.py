@@ -37,6 +37,7 @@ from cnnlab.cli.common import (
     load_model_option,
     model_options,
 )
+from cnnlab.cli.folder_opts import folder_notes, folder_options
 from cnnlab.i18n import t
 
 DEFAULT_SHAPE = (1, 28, 28)  # a model of unknown input with no --data: an MNIST-sized image
@@ -52,19 +53,23 @@ class Subject:
         weights: str | None,
         data: str | None,
         input_size: str | None = None,
+        folder_values: dict[str, Any] | None = None,
     ):
         size = parse_input_size(input_size) if input_size else None  # before any work
         loaded = load_model_option(model, kw, weights)
         self.model = loaded.model
         self.name = loaded.name
-        self.preprocess = (
-            _checkpoint_preprocess(model) if loaded.source_kind == "checkpoint" else None
-        )
+        meta = _checkpoint_meta(model) if loaded.source_kind == "checkpoint" else {}
+        pre = meta.get("preprocess")
+        self.preprocess = _standardise(pre) if pre else None
+        # a folder-trained checkpoint records its transform; --image-size etc. override it
+        self.folder = _folder(meta, folder_values or {})
         self.dataset: Any = None
         if data is not None:
             from cnnlab.data import get_dataset
 
-            self.dataset = get_dataset(data, train=False)
+            self.dataset = get_dataset(data, train=False, folder=self.folder)
+            folder_notes(data, self.folder)  # a folder set: its transform and split, on stderr
         shape = tuple(loaded.input_shape) if loaded.input_shape else size
         if self.dataset is not None:
             sample = tuple(self.dataset[0][0].shape)
@@ -80,7 +85,7 @@ class Subject:
                 )
             shape = sample
         self.input_shape: tuple[int, ...] = shape or DEFAULT_SHAPE
-        classes = getattr(self.dataset, "classes", None) or loaded_classes(model, loaded)
+        classes = getattr(self.dataset, "classes", None) or meta.get("classes")
         self.classes = [str(c) for c in classes] if classes else []
 
     def pre(self, x: Any) -> Any:
@@ -108,23 +113,26 @@ def _dims(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape))
 
 
-def _checkpoint_preprocess(path: str) -> Any:
-    """The checkpoint's standardisation (the model was trained on standardised inputs)."""
+def _checkpoint_meta(path: str) -> dict[str, Any]:
     from cnnlab.models.stored import read_index
+
+    return read_index(path)[1]
+
+
+def _standardise(record: dict[str, Any]) -> Any:
+    """The checkpoint's standardisation (the model was trained on standardised inputs)."""
     from cnnlab.train.tensors import Preprocess
 
-    _, meta = read_index(path)
-    pre = meta.get("preprocess")
-    return Preprocess.from_dict(pre).apply if pre else None
+    return Preprocess.from_dict(record).apply
 
 
-def loaded_classes(source: str, loaded: Any) -> list[str]:
-    if loaded.source_kind != "checkpoint":
-        return []
-    from cnnlab.models.stored import read_index
+def _folder(meta: dict[str, Any], values: dict[str, Any]) -> Any:
+    """The ``folder:`` transform: the checkpoint's (if trained on a folder), with the options given
+    on the command line replacing its fields; None when neither exists (the dataset default)."""
+    from cnnlab.cli.folder_opts import pop_folder_options
+    from cnnlab.train.folder_data import folder_options as recorded
 
-    _, meta = read_index(source)
-    return [str(c) for c in meta.get("classes", [])]
+    return pop_folder_options(dict(values), recorded(meta) if meta else None)
 
 
 def _input(subject: Subject, index: int | None, image: str | None) -> tuple[Any, str]:
@@ -136,6 +144,11 @@ def _input(subject: Subject, index: int | None, image: str | None) -> tuple[Any,
     if image is not None and index is not None:
         raise ConfigError("looks.index_and_image")
     if image is not None:
+        if subject.folder is not None:  # the folder transform the model was trained with
+            from cnnlab.train.folder_data import read_image
+
+            pixels = read_image(image, subject.folder)  # (C, S, S) uint8
+            return torch.from_numpy(pixels).float().div(255), Path(image).name
         return _image_input(image, subject.input_shape), Path(image).name
     if subject.dataset is None:
         raise ConfigError("looks.no_input")
@@ -244,6 +257,7 @@ def _input_options(fn: Any) -> Any:
     help=t("looks.opt.channels"),
 )
 @_out_option("cnnlab-out/maps")
+@folder_options
 @json_option
 @lang_option
 def maps_cmd(
@@ -258,11 +272,23 @@ def maps_cmd(
     channels: int,
     out: str | None,
     as_json: bool,
+    **folder: Any,
 ) -> None:
     out_dir = _out(out)
     with hold_out_dir(out_dir):  # a second run on the folder is refused; a failure leaves nothing
         _maps(
-            model, kw, weights, data, index, image, input_size, layers, channels, out_dir, as_json
+            model,
+            kw,
+            weights,
+            data,
+            index,
+            image,
+            input_size,
+            layers,
+            channels,
+            out_dir,
+            as_json,
+            folder,
         )
 
 
@@ -278,13 +304,14 @@ def _maps(
     channels: int,
     out_dir: Path | None,
     as_json: bool,
+    folder: dict[str, Any],
 ) -> None:
     import torch
 
     from cnnlab.inspect.feature_maps import default_layers, feature_maps, find_module
     from cnnlab.viz.looks import maps_figure
 
-    subject = Subject(model, kw, weights, data, input_size)
+    subject = Subject(model, kw, weights, data, input_size, folder)
     for name in layers:
         find_module(subject.model, name)  # a mistyped name: the valid ones, before any work
     x, what = _input(subject, index, image)
@@ -366,6 +393,7 @@ def _maps(
 @_input_options
 @click.option("--target", "target", type=int, default=None, help=t("looks.opt.target"))
 @_out_option("cnnlab-out/looks")
+@folder_options
 @json_option
 @lang_option
 def looks_cmd(
@@ -386,6 +414,7 @@ def looks_cmd(
     target: int | None,
     out: str | None,
     as_json: bool,
+    **folder: Any,
 ) -> None:
     from cnnlab.errors import ConfigError
 
@@ -397,12 +426,35 @@ def looks_cmd(
     with hold_out_dir(out_dir):  # a second run on the folder is refused; a failure leaves nothing
         if where:
             _where(
-                model, kw, weights, data, layer, index, image, input_size, target, out_dir, as_json
+                model,
+                kw,
+                weights,
+                data,
+                layer,
+                index,
+                image,
+                input_size,
+                target,
+                out_dir,
+                as_json,
+                folder,
             )
         else:
             assert layer is not None and channel is not None and data is not None  # checked above
             _wants(
-                model, kw, weights, data, layer, channel, k, limit, steps, seed, out_dir, as_json
+                model,
+                kw,
+                weights,
+                data,
+                layer,
+                channel,
+                k,
+                limit,
+                steps,
+                seed,
+                out_dir,
+                as_json,
+                folder,
             )
 
 
@@ -419,12 +471,13 @@ def _wants(
     seed: int,
     out: Path | None,
     as_json: bool,
+    folder: dict[str, Any],
 ) -> None:
     from cnnlab.inspect.maximize import channel_count, maximize
     from cnnlab.inspect.patches import check_channels, top_patches, unit_field
     from cnnlab.viz.looks import wants_figure
 
-    subject = Subject(model, kw, weights, data)
+    subject = Subject(model, kw, weights, data, None, folder)
     shape = subject.input_shape
     check_channels([channel], channel_count(subject.model, layer, shape), layer)
     field = unit_field(subject.model, layer, shape)
@@ -537,11 +590,12 @@ def _where(
     target: int | None,
     out: Path | None,
     as_json: bool,
+    folder: dict[str, Any],
 ) -> None:
     from cnnlab.inspect.attribution import where_looks
     from cnnlab.viz.looks import where_figure
 
-    subject = Subject(model, kw, weights, data, input_size)
+    subject = Subject(model, kw, weights, data, input_size, folder)
     x, what = _input(subject, index, image)
     looks = where_looks(subject.model, x, layer, target, subject.pre)
     fig = where_figure(

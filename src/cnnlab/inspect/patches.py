@@ -218,7 +218,11 @@ def _summary_field(model: nn.Module, layer: str, input_shape: Sequence[int]) -> 
     from cnnlab.inspect.summary import summary
 
     shape = tuple(int(v) for v in input_shape)
-    row = next((r for r in summary(model, shape).layers if r.name == layer), None)
+    try:
+        rows = summary(model, shape).layers
+    except Exception:  # the summary cannot take this model: this module's own methods can
+        return None
+    row = next((r for r in rows if r.name == layer), None)
     f = row.field if row is not None else None
     if f is None or f.jump is None or f.start is None or f.clipped or len(f.size) != 2:
         return None
