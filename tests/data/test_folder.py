@@ -115,6 +115,24 @@ def test_decoded_once_and_cached_on_disk(tmp_path: Path, monkeypatch: pytest.Mon
     assert load_folder(f"folder:{root}", FolderOptions()).cached == ""
 
 
+def test_options_in_the_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``folder:<path>?mode=rgb&size=12&crop``: every face that takes a name reads it alike."""
+    root = make_folder(tmp_path / "imgs", per_class=10)
+    ds = get_dataset(f"folder:{root}?mode=rgb&size=12&crop&test=0.3", train=False)
+    assert ds.images.shape == (6, 3, 12, 12) and ds.options.crop and ds.root == root
+    explicit = get_dataset(f"folder:{root}?mode=rgb", train=False, folder=FolderOptions(size=8))
+    assert explicit.images.shape == (4, 8, 8)  # explicit options replace the name's
+    with pytest.raises(ConfigError, match=r"unknown option 'colour'. Valid: mode, size, crop"):
+        get_dataset(f"folder:{root}?colour=rgb")
+    with pytest.raises(ConfigError, match=r"option 'size' cannot take the value 'big'"):
+        get_dataset(f"folder:{root}?size=big")
+    out = tmp_path / "run"
+    name = f"folder:{root}?mode=rgb&size=16"
+    args = ["train", "--data", name, "--epochs", "1", "--batch-size", "8", "--out", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    assert _ckpt_meta(out)["model"]["kwargs"]["in_channels"] == 3
+
+
 def test_options_validated() -> None:
     with pytest.raises(ConfigError, match=r"Image mode 'cmyk' is not valid. Valid: gray, rgb"):
         FolderOptions(mode="cmyk").validate()

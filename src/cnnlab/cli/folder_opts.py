@@ -61,11 +61,11 @@ def pop_folder_options(values: dict[str, Any], base: Any = None) -> Any:
 
 def folder_notes(data: str, options: Any) -> None:
     """Print (stderr) the transform, the split and the skipped files of a folder set."""
-    from cnnlab.data.folder import FolderOptions, is_folder_name, load_folder
+    from cnnlab.data.folder import is_folder_name, load_folder, resolve_options
 
     if not is_folder_name(data):
         return
-    options = options or FolderOptions()
+    options = resolve_options(data, options)
     whole = load_folder(data, options)  # memoised: no second decode
     info(options.describe())
     rec = whole.split_record()

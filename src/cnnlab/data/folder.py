@@ -134,9 +134,60 @@ class Listing:
         return out
 
 
+NAME_KEYS = {
+    "mode": "mode",
+    "size": "size",
+    "crop": "crop",
+    "test": "test_fraction",
+    "seed": "seed",
+    "skip_bad": "skip_bad",
+}
+
+
+def split_name(name: str) -> tuple[str, FolderOptions | None]:
+    """``folder:<path>[?key=value&…]`` → (path, the options the name carries, or None).
+
+    Keys: ``mode`` (gray|rgb), ``size``, ``crop`` (alone, or =0/1/true/false), ``test`` (the test
+    fraction), ``seed``, ``skip_bad``. The name alone then says how to read the folder, so every
+    face that takes a dataset name (lab experiments, ``maps``, the web) reads it the same way.
+    """
+    body = name.removeprefix(PREFIX)
+    path, sep, query = body.rpartition("?")
+    if not sep:
+        return body, None
+    values: dict[str, Any] = {}
+    for part in filter(None, query.split("&")):
+        key, eq, value = part.partition("=")
+        field_name = NAME_KEYS.get(key.strip())
+        if field_name is None:
+            raise ConfigError("data.folder.bad_key", option=key, valid=", ".join(NAME_KEYS))
+        try:
+            if field_name in ("crop", "skip_bad"):
+                flag = value.strip().lower() if eq else "1"
+                if flag not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError(value)
+                values[field_name] = flag in ("1", "true", "yes")
+            elif field_name in ("size", "seed"):
+                values[field_name] = int(value)
+            elif field_name == "test_fraction":
+                values[field_name] = float(value)
+            else:
+                values[field_name] = value.strip().lower()
+        except ValueError as exc:
+            raise ConfigError("data.folder.bad_value", option=key, value=value) from exc
+    return path, FolderOptions(**values).validate()
+
+
+def resolve_options(name: str, options: FolderOptions | None) -> FolderOptions:
+    """The options given explicitly (``--image-mode`` etc.), else the name's, else the defaults."""
+    if options is not None:
+        return options.validate()
+    return split_name(name)[1] or FolderOptions()
+
+
 def folder_path(name: str) -> Path:
-    """The folder of ``folder:<path>`` (``~`` expanded, made absolute)."""
-    return Path(name.removeprefix(PREFIX)).expanduser().absolute()
+    """The folder of ``folder:<path>[?options]`` (``~`` expanded, made absolute)."""
+    return Path(split_name(name)[0]).expanduser().absolute()
 
 
 def list_folder(root: Path) -> Listing:
@@ -417,7 +468,7 @@ class FolderDataset(LabelledArrays):
         options: FolderOptions | None = None,
         transform: Callable[[Any], Any] | None = None,
     ) -> None:
-        options = options or FolderOptions()
+        options = resolve_options(name, options)
         whole = load_folder(name, options)
         tr, te = whole.split()
         idx = tr if train else te
@@ -478,7 +529,7 @@ def open_folder(
 def model_kwargs(name: str, options: FolderOptions | None = None) -> dict[str, int]:
     """``in_channels``, ``image_size`` and ``num_classes`` an image model needs for this folder
     (from the listing and the options; nothing is decoded)."""
-    options = (options or FolderOptions()).validate()
+    options = resolve_options(name, options)
     listing = list_folder(folder_path(name))
     return {
         "in_channels": options.channels,
@@ -496,6 +547,8 @@ __all__ = [
     "FolderDataset",
     "Listing",
     "is_folder_name",
+    "split_name",
+    "resolve_options",
     "folder_path",
     "list_folder",
     "decode",

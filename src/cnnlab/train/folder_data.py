@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from cnnlab.data.folder import FolderOptions, decode, is_folder_name, load_folder
+from cnnlab.data.folder import (
+    FolderOptions,
+    decode,
+    is_folder_name,
+    load_folder,
+    resolve_options,
+)
 from cnnlab.errors import DataError, os_reason
 
 
@@ -31,7 +37,7 @@ def plan_folder(
     """
     if not is_folder_name(data):
         return None, {}
-    options = (folder or FolderOptions()).validate()
+    options = resolve_options(data, folder)
     whole = load_folder(data, options)
     n_train = len(whole.split()[0])
     if limit is not None:
