@@ -97,7 +97,7 @@ async function capture() {
   if (prepareWorks) made = { rows: pad.grid(GRID), prepare: true };
   else {
     const form = new FormData();
-    form.append("file", await pad.png(GRID), "pad.png");
+    form.append("file", pad.pgm(GRID), "pad.pgm");
     const res = await postForm("/api/image", form);
     made = res.ink ? { rows: res.pixels, prepare: false, prepared: true } : null;
   }
@@ -113,6 +113,7 @@ async function send() {
   const tReq = performance.now();
   try {
     if (pad.fromPad) source = await capture();
+    const tPrep = performance.now();
     if (!source) {
       clearOutputs();
       return;
@@ -138,6 +139,7 @@ async function send() {
     timings.push({
       total: now - t0,
       fetch: tRes - tReq,
+      prepare: tPrep - tReq,
       server: res._serverMs,
       render: now - tRes,
     });
