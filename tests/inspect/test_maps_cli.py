@@ -220,20 +220,6 @@ def test_where_in_korean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
             ["maps", "--model", "cnn", "--data", "mnist-sample", "--index", "5000"],
             "5000",
         ),
-        (
-            [
-                "looks",
-                "--model",
-                "cnn",
-                "--data",
-                "mnist-sample",
-                "--layer",
-                "classifier.1",
-                "--channel",
-                "0",
-            ],
-            "Layer classifier.1 gives an output of shape",
-        ),
         (["looks", "--model", "cnn", "--data", "mnist-sample"], "needs --layer and --channel"),
         (["looks", "--model", "cnn", "--layer", "features.0", "--channel", "0"], "give --data"),
         (["maps", "--model", "cnn", "--input-size", "3,32"], "Input size 3,32 is not C,H,W"),
@@ -305,3 +291,33 @@ def test_folder_of_rgb_images_with_a_user_model(
     )
     assert rc == 0, err
     assert json.loads((tmp_path / "w" / "where.json").read_text())["cam_shape"] == [12, 12]
+
+
+def test_what_the_logits_want_to_see(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A class logit: its top patches are whole images, the optimised input a whole image."""
+    rc, stdout, err = run(
+        capsys,
+        "looks",
+        "--model",
+        "cnn",
+        "--data",
+        "mnist-sample",
+        "--layer",
+        "classifier.3",
+        "--channel",
+        "4",
+        "--k",
+        "3",
+        "--limit",
+        "100",
+        "--steps",
+        "6",
+        "--out",
+        str(tmp_path),
+    )
+    assert rc == 0, err
+    assert "sees the whole 28×28 image" in stdout
+    numbers = json.loads((tmp_path / "looks-classifier-3-4.json").read_text())
+    assert numbers["top_patches"]["field"]["whole"] is True
+    assert numbers["top_patches"]["boxes"][0][0] == [0, 27, 0, 27]
+    assert numbers["maximize"]["box"] is None

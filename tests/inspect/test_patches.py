@@ -132,15 +132,30 @@ def test_patch_cells_outside_the_image_are_padding() -> None:
     assert patch.tolist() == [[[-9, -9, -9], [2, 3, -9], [6, 7, -9]]]
 
 
+def test_a_flat_layer_gives_whole_images() -> None:
+    """A Linear/Flatten output has one feature per "channel" that sees the whole image: its top
+    patches are the images themselves, ranked by the feature."""
+    x = torch.rand(6, 2, 5, 4)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(40, 3))
+    tp = top_patches(model, "1", Images(x), k=3, channels=[2])
+    assert tp.field == UnitField((5, 4), (1, 1), (0, 0), "formula", whole=True)
+    assert tp.patches.shape == (1, 3, 2, 5, 4) and tp.map_shape == (3, 1, 1)
+    logits = model(x)[:, 2].detach()
+    assert tp.indices[0].tolist() == logits.argsort(descending=True)[:3].tolist()
+    np.testing.assert_allclose(tp.patches[0, 0], x[int(tp.indices[0, 0])].numpy())
+
+
 def test_top_patch_errors_name_the_valid_values() -> None:
     x = torch.rand(5, 2, 8, 8)
-    model = nn.Sequential(_blob_model(), nn.Flatten())
+    model = nn.Sequential(_blob_model(), nn.Flatten(2))  # (N, 2, 36): neither a map nor flat
     with pytest.raises(
         ConfigError,
         match=r"Channel 2 does not exist in layer 0: it has 2 channels, numbered 0\.\.1",
     ):
         top_patches(model, "0", Images(x), k=2, channels=[2])
-    with pytest.raises(ConfigError, match=r"Layer 1 gives an output of shape \(5, 72\), not a map"):
+    with pytest.raises(
+        ConfigError, match=r"Layer 1 gives an output of shape \(5, 2, 36\), not a map"
+    ):
         top_patches(model, "1", Images(x), k=2)
     with pytest.raises(ConfigError, match="Only 5 images to scan, fewer than the 6 top patches"):
         top_patches(model, "0", Images(x), k=6)

@@ -522,16 +522,19 @@ def _wants(
         "maximized_vs_best_real": mx.final / best if best > 0 else None,
     }
     if not as_json:
-        click.echo(
-            t(
-                "looks.wants.field",
-                layer=layer,
-                h=field.size[0],
-                w=field.size[1],
-                jump=field.jump[0],
-                method=t(f"looks.method.{field.method}"),
+        if field.whole:
+            click.echo(t("looks.wants.field_whole", layer=layer, h=field.size[0], w=field.size[1]))
+        else:
+            click.echo(
+                t(
+                    "looks.wants.field",
+                    layer=layer,
+                    h=field.size[0],
+                    w=field.size[1],
+                    jump=field.jump[0],
+                    method=t(f"looks.method.{field.method}"),
+                )
             )
-        )
         click.echo(t("looks.wants.ascent", c=channel, value=mx.final, steps=steps, seed=seed))
         if mx.random_max <= 0:  # noise never switches the channel on: no ratio to give
             click.echo(t("looks.wants.noise_silent", n=len(mx.random), top=mx.random_max))

@@ -24,6 +24,8 @@ the summary cannot give):
   the jump, a canvas large enough that the box touches no border gives the size. ReLU and max-pool
   zero parts of a single input's gradient; the union over the batch and all channels fills the box.
 
+A layer with a flat output ``(N, F)`` (a ``Linear``, the logits) has one "unit" per feature that
+sees the whole image: its top patches are the whole images that drive the feature (the class) most.
 Patch cells outside the image (a field larger than the image, or a unit at the border) are filled
 with ``pad_value`` (the data's background, 0 for MNIST-style images) and reported in ``boxes``.
 """
@@ -198,6 +200,9 @@ def unit_field(
             "inspect.patches.bad_method", value=method, valid="auto, formula, measured"
         )
     find_module(model, layer)
+    if _flat(model, layer, input_shape):  # (N, F): every feature sees the whole image
+        h, w = int(input_shape[1]), int(input_shape[2])
+        return UnitField((h, w), (1, 1), (0, 0), "formula", whole=True)
     if method == "auto":
         found = _summary_field(model, layer, input_shape)
         if found is not None:
@@ -209,6 +214,15 @@ def unit_field(
         if method == "formula":
             raise ConfigError("inspect.patches.no_formula", name=layer)
     return measure_field(model, layer, input_shape)
+
+
+def _flat(model: nn.Module, layer: str, input_shape: Sequence[int]) -> bool:
+    """True when ``layer`` outputs ``(N, F)`` (a ``Linear``, the logits) on this input."""
+    import torch
+
+    with torch.no_grad():
+        out, _ = layer_output(model, torch.zeros(1, *(int(v) for v in input_shape)), layer)
+    return out.ndim == 2
 
 
 def _summary_field(model: nn.Module, layer: str, input_shape: Sequence[int]) -> UnitField | None:
@@ -345,6 +359,8 @@ def top_patches(
             labels[start : start + len(items)] = [int(item[1]) for item in items]
             xin = preprocess(x) if preprocess is not None else x
             out, _ = layer_output(model, xin, layer)
+            if out.ndim == 2:  # (B, F): a Linear layer or the logits — one "position" per image
+                out = out[:, :, None, None]
             out = _spatial(out, layer)  # (B, C_out, h, w)
             map_shape = tuple(out.shape[1:])
             flat = out.flatten(2)  # (B, C_out, h*w)
