@@ -340,5 +340,10 @@ def test_screenshots(server: str, browser: Any, artifacts: Path, lang: str) -> N
             pg.wait_for_timeout(150)
             assert pg.locator("#rf-box").is_visible()
             pg.screenshot(path=str(artifacts / f"web-{lang}-{width}.png"))
+        # a phone's width: no panel scrolls sideways
+        for panel in ("conv", "pool", "train", "lab", "draw"):
+            pg.locator(f"#tab-{panel}").click()
+            pg.wait_for_timeout(300)
+            assert pg.evaluate("document.documentElement.scrollWidth") <= 390, panel
     finally:
         ctx.close()

@@ -31,9 +31,11 @@ export async function update() {
         b.append(rest);
       }
       b.dataset.exp = e.name;
-      b.addEventListener("click", () => {
+      b.addEventListener("click", async () => {
         set({ exp: e.name });
-        show(e.name);
+        const view = $("#lab-view");
+        if (window.matchMedia("(max-width: 720px)").matches) view.scrollIntoView({ block: "start" });
+        await show(e.name);
       });
       li.append(b);
       return li;
