@@ -526,6 +526,14 @@ def open_folder(
     return FolderDataset(name, train=train, options=options, transform=transform)
 
 
+def folder_classes(name: str) -> tuple[str, ...]:
+    """The class names (sub-folders, sorted) of a ``folder:`` set; () when it cannot be listed."""
+    try:
+        return list_folder(folder_path(name)).classes
+    except (DataError, ConfigError):
+        return ()
+
+
 def model_kwargs(name: str, options: FolderOptions | None = None) -> dict[str, int]:
     """``in_channels``, ``image_size`` and ``num_classes`` an image model needs for this folder
     (from the listing and the options; nothing is decoded)."""
@@ -555,4 +563,5 @@ __all__ = [
     "load_folder",
     "open_folder",
     "model_kwargs",
+    "folder_classes",
 ]

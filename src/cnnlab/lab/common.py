@@ -25,9 +25,17 @@ def item_words(dataset: str, index: int, label: int) -> dict[str, Any]:
     """``{item}`` and ``{label}`` for a sentence naming one image: "digit #0" and "9" on the digit
     sets; "item #0" and "9 (Ankle boot)" where the classes are not digits (Fashion-MNIST, KMNIST).
     """
+    from cnnlab.data.folder import folder_classes, is_folder_name
     from cnnlab.data.registry import REGISTRY
     from cnnlab.i18n import Msg
 
+    if is_folder_name(dataset):  # your own images: the class is its sub-folder's name
+        names = folder_classes(dataset)
+        name = names[label] if 0 <= label < len(names) else "?"
+        return {
+            "item": Msg("data.item.image", index=index),
+            "label": Msg("data.label.named", label=label, name=name),
+        }
     spec = REGISTRY.get(dataset)
     classes = spec.classes if spec is not None else tuple(str(d) for d in range(10))
     if classes == tuple(str(d) for d in range(10)):

@@ -200,11 +200,14 @@ def explain_user(n: Any) -> list[Message]:
     if n.prediction >= 0:
         out.append(("lab.hierarchy.user.prediction", {"pred": n.prediction, "label": n.label}))
     out.append(("lab.hierarchy.user.how", {"n": len(u.stages)}))
+    from cnnlab.data.folder import is_folder_name
+
+    digits = not is_folder_name(n.dataset)  # ink and strokes describe digits, not photos
     side = max(n.digit_height, n.digit_width, 1)
     for i, s in enumerate(u.stages):
         out.append(
             (
-                "lab.hierarchy.user.stage",
+                "lab.hierarchy.user.stage" if digits else "lab.hierarchy.user.stage_plain",
                 {
                     "i": i + 1,
                     "name": s.name,
@@ -219,9 +222,9 @@ def explain_user(n: Any) -> list[Message]:
         )
     key = "trend" if n.channels_grow and n.maps_shrink else "no_trend"
     out.append((f"lab.hierarchy.user.{key}", {"c": n.block_channels, "s": n.block_spatial}))
-    out.append(
-        ("lab.hierarchy.digit", {"h": n.digit_height, "w": n.digit_width, "stroke": n.stroke_width})
-    )
+    if digits:
+        digit = {"h": n.digit_height, "w": n.digit_width, "stroke": n.stroke_width}
+        out.append(("lab.hierarchy.digit", digit))
     out.append(("lab.hierarchy.user.parts", {}))
     out.append(
         (
