@@ -54,6 +54,7 @@ def list_cmd(as_json: bool) -> None:
             )
         rows.append({"name": name, **where, "license": spec.license})
         shown.append({**rows[-1], **words})
+    _nsmc_row(rows, shown)
     from cnnlab.data.series import series_table
 
     series = series_table()  # mnist1d and every UCR/UEA set readable here, with (N, C, L) shapes
@@ -98,6 +99,27 @@ def download_cmd(name: str) -> None:
     for train in (True, False):
         found = download_split(spec, train, progress=_progress())
         info(t("cli.data.downloaded", name=name, path=str(found.images.parent)))
+
+
+def _nsmc_row(rows: list[dict[str, str]], shown: list[dict[str, str]]) -> None:
+    """NSMC's row: where each split is found (data-dir, cache, CNNLAB_DATA_PATH) or missing."""
+    from cnnlab.data.text import locate_nsmc
+    from cnnlab.errors import CnnlabError
+
+    where, words = {}, {}
+    for split in ("train", "test"):
+        try:
+            found = locate_nsmc(split)
+        except CnnlabError:  # a corrupt cached copy: listed as missing, named when used
+            found = None
+        where[split] = f"{found[1]}: {found[0]}" if found else "-"
+        words[split] = (
+            t(f"data.status.{found[1].replace('-', '_')}") + f": {found[0]}"
+            if found
+            else t("data.status.missing")
+        )
+    rows.append({"name": "nsmc", **where, "license": "CC0 (Lucy Park, NSMC)"})
+    shown.append({**rows[-1], **words})
 
 
 def _progress() -> Callable[[int, int | None], None]:
