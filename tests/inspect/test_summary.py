@@ -363,3 +363,27 @@ def test_deep_fields_stay_exact(depth: int, dtypes: list[str], monkeypatch) -> N
     last = summary(DeepResidual(depth), (2, side, side)).layers[-1].field
     assert last.method == "gradient" and used == dtypes
     assert last.size == (2 * depth + 1,) * 2 and last.jump == (1, 1) and last.start == (0, 0)
+
+
+# --------------------------------------------------------------------------------------------------
+# golden text: the example model of docs/inspect.md, in both languages
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_golden_text_of_the_example_resnet(lang: str) -> None:
+    """``CNNLAB_UPDATE_GOLDEN=1 pytest tests/inspect/test_summary.py -k golden`` rewrites the files
+    after a deliberate change (then read the diff)."""
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("resnet_small", root / "examples/resnet_small.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = summary(module.ResNetSmall(), (1, 28, 28)).text(lang) + "\n"
+    golden = Path(__file__).parent / "golden" / f"resnet_small.{lang}.txt"
+    if os.environ.get("CNNLAB_UPDATE_GOLDEN"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8")
