@@ -330,6 +330,14 @@ def test_screenshots(server: str, browser: Any, artifacts: Path, lang: str) -> N
         pg = ctx.new_page()
         _open(pg, f"{server}/#lang={lang}")
         _draw_seven(pg)
+        # shifted 5 pixels right: with this drawing the CNN still reads 7 and the MLP does not
+        before = _predictions(pg)
+        pg.locator("#pad").focus()
+        for _ in range(5):
+            pg.keyboard.press("ArrowRight")
+        pg.wait_for_function("location.hash.includes('dx=5')")
+        _wait_prediction(pg, before)
+        pg.wait_for_timeout(300)
         # keyboard focus on a map shows its receptive field and survives scrolling back up
         pg.locator("#maps .layer").nth(3).locator(".map").nth(2).focus()
         pg.keyboard.press("ArrowRight")
