@@ -75,7 +75,8 @@ def probe(model: nn.Module, x: torch.Tensor, with_maps: bool = True) -> Probe:
     conv = first_conv(model)
     kernels = None
     if with_maps and conv is not None:
-        kernels = conv.weight.detach().float().numpy().copy()  # (C_out, C_in, kH, kW)
+        weight: torch.Tensor = conv.weight  # type: ignore[assignment]
+        kernels = weight.detach().float().numpy().copy()  # (C_out, C_in, kH, kW)
     return Probe(probs, maps, kernels)
 
 

@@ -154,7 +154,10 @@ class Trainer:
         params = num_params(model)
 
         def kernels() -> Any:
-            return q8(conv.weight.detach().float().numpy()) if conv is not None else None
+            if conv is None:
+                return None
+            weight: torch.Tensor = conv.weight  # type: ignore[assignment]
+            return q8(weight.detach().float().numpy())
 
         def serve(acc: float | None) -> None:
             run.served = Served(

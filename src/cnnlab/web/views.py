@@ -261,7 +261,7 @@ def trace(
         kernel = named_kernel(kernel_name, kernel_size)
     example = explain.Example(piece, kernel, stride, padding, dilation)
     tr = example.trace()  # ShapeError (→ 422 with the formula) for a kernel larger than the patch
-    steps = [explain.Step.from_trace(step) for step in tr]
+    steps = [explain.Step.from_trace(step) for step in tr]  # type: ignore[arg-type]
     out = tr.output[0, 0]  # (Ho, Wo)
     return {
         "input": _rounded(piece),
@@ -316,7 +316,9 @@ def _cnn_kernel(state: AppState, cnn_id: str, c: int) -> np.ndarray:
     from cnnlab.inspect.probe import first_conv
 
     served = state.model(cnn_id, "cnn")
-    weight = first_conv(served.model).weight.detach().double().numpy()  # (C_out, C_in, k, k)
+    conv = first_conv(served.model)  # a "cnn" slot model has one
+    tensor: torch.Tensor = conv.weight  # type: ignore[union-attr,assignment]
+    weight = tensor.detach().double().numpy()  # (C_out, C_in, k, k)
     if c >= weight.shape[0]:
         raise WebError(
             422, "validation", "web.error.kernel_channel", value=c, hi=weight.shape[0] - 1

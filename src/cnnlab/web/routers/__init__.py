@@ -3,7 +3,7 @@ JSON) or the library directly. ``ROUTERS`` is the order they are mounted under `
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query
 
@@ -19,6 +19,15 @@ def lang_param(lang: LangQuery = None) -> str | None:
 
 
 WITH_LANG = [Depends(lang_param)]
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries: these status codes answer with the error shape."""
+    from cnnlab.web.schemas import ErrorResponse
+
+    return {code: {"model": ErrorResponse} for code in codes}
+
+
 AREAS = ("meta", "predict", "image", "conv", "rf", "train", "lab")
 
-__all__ = ["WITH_LANG", "lang_param", "AREAS"]
+__all__ = ["WITH_LANG", "lang_param", "errors", "AREAS"]

@@ -7,9 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from cnnlab.web import views
-from cnnlab.web.routers import WITH_LANG
+from cnnlab.web.routers import WITH_LANG, errors
 from cnnlab.web.schemas import (
-    ErrorResponse,
     GeometryRequest,
     GeometryResponse,
     TraceRequest,
@@ -19,7 +18,7 @@ from cnnlab.web.schemas import (
 from cnnlab.web.state import get_state
 
 router = APIRouter(prefix="/conv", tags=["conv"], dependencies=WITH_LANG)
-ERRORS = {c: {"model": ErrorResponse} for c in (404, 422)}
+ERRORS = errors(404, 422)
 
 
 @router.post("/geometry", response_model=GeometryResponse, responses=ERRORS)

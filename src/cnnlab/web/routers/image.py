@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Request, UploadFile
 
 from cnnlab.web import views
-from cnnlab.web.routers import WITH_LANG
-from cnnlab.web.schemas import LIMITS, ErrorResponse, ImageResponse
+from cnnlab.web.routers import WITH_LANG, errors
+from cnnlab.web.schemas import LIMITS, ImageResponse
 
 router = APIRouter(tags=["draw"], dependencies=WITH_LANG)
-ERRORS = {c: {"model": ErrorResponse} for c in (413, 415, 422)}
+ERRORS = errors(413, 415, 422)
 
 
 @router.post("/image", response_model=ImageResponse, responses=ERRORS)

@@ -7,13 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
-from cnnlab.web.routers import WITH_LANG
-from cnnlab.web.schemas import ErrorResponse
+from cnnlab.web.routers import WITH_LANG, errors
 from cnnlab.web.state import get_state
 
 router = APIRouter(prefix="/lab", tags=["lab"], dependencies=WITH_LANG)
 Name = Annotated[str, Path(max_length=60, pattern=r"^[A-Za-z0-9_-]+$")]
-ERRORS = {c: {"model": ErrorResponse} for c in (400, 404, 422)}
+ERRORS = errors(400, 404, 422)
 
 
 @router.get("", responses=ERRORS)

@@ -8,9 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from cnnlab.web import views
-from cnnlab.web.routers import WITH_LANG
+from cnnlab.web.routers import WITH_LANG, errors
 from cnnlab.web.schemas import (
-    ErrorResponse,
     PoolRequest,
     PoolResponse,
     PredictRequest,
@@ -19,11 +18,7 @@ from cnnlab.web.schemas import (
 from cnnlab.web.state import get_state
 
 router = APIRouter(tags=["draw"], dependencies=WITH_LANG)
-ERRORS = {
-    404: {"model": ErrorResponse},
-    413: {"model": ErrorResponse},
-    422: {"model": ErrorResponse},
-}
+ERRORS = errors(404, 413, 422)
 
 
 @router.post("/predict", response_model=None, responses={200: {"model": PredictResponse}, **ERRORS})

@@ -10,13 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from cnnlab.web.routers import WITH_LANG
-from cnnlab.web.schemas import ErrorResponse, TrainRequest, TrainStatus
+from cnnlab.web.routers import WITH_LANG, errors
+from cnnlab.web.schemas import TrainRequest, TrainStatus
 from cnnlab.web.state import get_state
 
 router = APIRouter(prefix="/train", tags=["train"], dependencies=WITH_LANG)
 RunId = Annotated[str, Path(max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
-ERRORS = {c: {"model": ErrorResponse} for c in (404, 409, 422)}
+ERRORS = errors(404, 409, 422)
 POLL_S = 0.1  # how often the stream looks for new events
 HEARTBEAT_S = 10.0  # a comment line keeps proxies and the browser from closing an idle stream
 

@@ -22,9 +22,12 @@ export function initTrain(meta, modelsChanged) {
   draw();
 }
 
+let said = null; // the last status as a function of the language, re-rendered after a switch
+
 function say(text, isError = false) {
+  said = { render: typeof text === "function" ? text : () => text, isError };
   const el = $("#train-status");
-  el.textContent = text;
+  el.textContent = said.render();
   el.classList.toggle("error", isError);
 }
 
@@ -44,7 +47,7 @@ async function start() {
   $("#train-start").disabled = true;
   $("#train-stop").disabled = false;
   document.body.dataset.train = "running";
-  say(tr("train_running", { model: body.model.toUpperCase(), epochs: res.epochs }));
+  say(() => tr("train_running", { model: body.model.toUpperCase(), epochs: res.epochs }));
   const source = new EventSource(url(`/api/train/${encodeURIComponent(res.id)}/events`));
   run.source = source;
   const mine = run;
@@ -58,7 +61,7 @@ async function start() {
     d.x = d.global_step ?? d.step;
     mine.steps.push(d);
     if (d.kernels) renderKernels($("#train-kernels"), decodeQ8(d.kernels));
-    say(tr("train_progress", { epoch: Math.min(mine.total, Math.floor(d.epoch) + 1), epochs: mine.total, step: d.x, loss: d.loss.toFixed(3), acc: (100 * d.accuracy).toFixed(1) }));
+    say(() => tr("train_progress", { epoch: Math.min(mine.total, Math.floor(d.epoch) + 1), epochs: mine.total, step: d.x, loss: d.loss.toFixed(3), acc: (100 * d.accuracy).toFixed(1) }));
     draw();
   });
   on("epoch", (d) => {
@@ -69,17 +72,17 @@ async function start() {
   on("end", (d) => {
     finish(d.state);
     const acc = d.val_accuracy == null ? "—" : (100 * d.val_accuracy).toFixed(1) + "%";
-    say(tr(d.state === "stopped" ? "train_stopped" : "train_done", { acc }) + (d.model ? " " + tr("train_use", { model: d.model }) : ""));
+    say(() => tr(d.state === "stopped" ? "train_stopped" : "train_done", { acc }) + (d.model ? " " + tr("train_use", { model: d.model }) : ""));
     if (d.model && onModels) onModels();
   });
   on("error", (d) => {
     finish("error");
-    say(d.message || tr("train_lost"), true);
+    say(d.message || (() => tr("train_lost")), true);
   });
   source.onerror = () => {
     if (mine === run && mine.state === "running" && source.readyState === EventSource.CLOSED) {
       finish("error");
-      say(tr("train_lost"), true);
+      say(() => tr("train_lost"), true);
     }
   };
 }
@@ -105,7 +108,7 @@ async function stop() {
   $("#train-stop").disabled = true;
   try {
     await post(`/api/train/${encodeURIComponent(run.id)}/stop`, {});
-    say(tr("train_stopping"));
+    say(() => tr("train_stopping"));
   } catch (err) {
     say(err.message, true);
   }
@@ -113,6 +116,7 @@ async function stop() {
 
 /** Redraw both charts from what has arrived (also after a language change). */
 export function draw() {
+  if (said) $("#train-status").textContent = said.render();
   const steps = run ? run.steps : [];
   const epochs = run ? run.epochs : [];
   const total = run && run.stepsTotal ? run.stepsTotal : Math.max(1, ...steps.map((s) => s.x));
