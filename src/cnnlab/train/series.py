@@ -43,7 +43,9 @@ def check_model_fits_data(model: str, data: str, series: bool) -> None:
     wants_series = model in _series_models()
     if wants_series == series:
         return
-    valid = [n for n in names() if (n in _series_models()) == series]
+    from cnnlab.models.textcnn import TEXT_MODELS  # text models are named by train/text.py
+
+    valid = [n for n in names() if (n in _series_models()) == series and n not in TEXT_MODELS]
     raise ConfigError(
         "train.series.model_data",
         model=model,
