@@ -387,3 +387,26 @@ def test_golden_text_of_the_example_resnet(lang: str) -> None:
     if os.environ.get("CNNLAB_UPDATE_GOLDEN"):
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
+
+
+class PlainOnly(nn.Module):
+    """Refuses anything but a plain float32 input: its linearised copy (which needs gradients)
+    cannot run, the summary still can."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(1, 2, 3)
+        self.b = nn.Conv2d(2, 2, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.a(x)
+        if y.requires_grad:
+            raise ValueError("no gradients here")
+        return self.b(y + y.flip(-1))
+
+
+def test_a_failed_measurement_is_reported_not_raised() -> None:
+    s = summary(PlainOnly(), (1, 9, 9))
+    assert s.measure_error == "ValueError: no gradients here"
+    assert s.layers[0].field is not None and s.layers[1].field is None
+    assert "could not run on the linearised copy (ValueError: no gradients here)" in s.text()

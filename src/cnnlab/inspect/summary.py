@@ -88,6 +88,7 @@ class ModelSummary:
     param_bytes: int
     input_bytes: int
     merges: int  # places where two input-dependent tensors met (0: the net is a chain)
+    measure_error: str | None = None  # why the gradient measurement could not run, if it could not
 
     @property
     def params(self) -> int:
@@ -221,7 +222,7 @@ def _measure(
     rec: Record,
     rows: list[LayerSummary],
     to_measure: list[tuple[str, int]],
-) -> None:
+) -> str | None:
     """Fill in measured fields; rows computed position by position from one tensor (its BatchNorm,
     its ReLU) share that tensor's field, so only the first row of each such group is measured."""
     keys: list[tuple[str, int]] = []  # (name, k-th call of that module) per row
@@ -235,13 +236,17 @@ def _measure(
     for i, key in enumerate(keys):
         if key in wanted:
             group.setdefault(rec.field_root(rec.calls[i].output), key)
-    found = measure_fields(model, shape, sorted(set(group.values())))
+    try:
+        found = measure_fields(model, shape, sorted(set(group.values())))
+    except Exception as exc:  # the twin is a copy of user code in another dtype: say, don't crash
+        return f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
     for i, key in enumerate(keys):
         if key in wanted:
             m = found.get(group[rec.field_root(rec.calls[i].output)])
             if m is not None:
                 field = LayerField(m.size, m.jump, m.start, "gradient", m.clipped)
                 rows[i] = replace(rows[i], field=field)
+    return None
 
 
 def summary(
@@ -283,8 +288,9 @@ def summary(
                     reason=str(exc).strip().splitlines()[0] if str(exc).strip() else "",
                 ) from exc
         rows, to_measure = _rows(model, rec)
+        measure_error = None
         if measure and to_measure and spatial:
-            _measure(model, shape, rec, rows, to_measure)
+            measure_error = _measure(model, shape, rec, rows, to_measure)
     finally:
         model.train(was)
     seen: set[int] = set()
@@ -308,6 +314,7 @@ def summary(
         param_bytes=sum(q.numel() * q.element_size() for q in params),
         input_bytes=x.numel() * x.element_size(),
         merges=rec.merges,
+        measure_error=measure_error,
     )
 
 

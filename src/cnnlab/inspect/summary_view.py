@@ -96,7 +96,9 @@ def footer(s: ModelSummary, lang: str | None = None) -> list[str]:
         size, jump, _, method = field_cells(s.field, lang)
         lines.append(t("summary.total.field", lang, size=size, jump=jump, method=method))
     measured = any(r.field is not None and r.field.method == "gradient" for r in s.layers)
-    if all(r.field is None for r in s.layers):
+    if s.measure_error:
+        lines.append(t("summary.measure_failed", lang, reason=s.measure_error))
+    elif all(r.field is None for r in s.layers):
         lines.append(t("summary.no_fields", lang))
     elif s.chain and not measured:
         lines.append(t("summary.chain", lang))
