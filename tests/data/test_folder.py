@@ -174,6 +174,21 @@ def test_train_evaluate_predict_rgb_via_cli(
     assert abs(sum(r["prob"] for r in pred["top"]) - 1.0) < 1e-5
 
 
+def test_evaluate_finds_a_relative_folder_from_elsewhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_folder(tmp_path / "imgs", per_class=10)
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--data", "folder:imgs", "--epochs", "1", "--batch-size", "8"]
+    assert main([*args, "--out", "run"]) == 0, capsys.readouterr().err
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["data"] == f"folder:{tmp_path / 'imgs'}" and ev["n"] == 4
+
+
 def test_skip_bad_reports_the_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = make_folder(tmp_path / "imgs", per_class=10)
     (root / "a" / "notes.txt").write_text("not an image")

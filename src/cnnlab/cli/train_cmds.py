@@ -283,7 +283,10 @@ def evaluate(
     from cnnlab.train import load_model
 
     loaded = load_model(checkpoint)
-    data = data or loaded.meta.get("run", {}).get("data") or "auto"
+    from cnnlab.train.folder_data import trained_data
+
+    # as trained (a folder by its recorded absolute path: evaluate may run from another folder)
+    data = data or trained_data(loaded.meta) or loaded.meta.get("run", {}).get("data") or "auto"
     check_data_name(data)
     check_series_fit(str((loaded.meta.get("model") or {}).get("name", "")), data)
     run_info = loaded.meta.get("run", {})

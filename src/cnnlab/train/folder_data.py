@@ -58,6 +58,15 @@ def folder_options(meta: dict[str, Any]) -> FolderOptions | None:
     return FolderOptions.from_dict(record) if isinstance(record, dict) else None
 
 
+def trained_data(meta: dict[str, Any]) -> str | None:
+    """``folder:<absolute path>`` of the folder a checkpoint was trained on (None: not a folder
+    run). The recorded name may be relative to where ``train`` ran."""
+    record = (meta.get("run") or {}).get("folder")
+    if isinstance(record, dict) and isinstance(record.get("path"), str):
+        return f"folder:{record['path']}"
+    return None
+
+
 def read_image(path: str | os.PathLike[str], options: FolderOptions) -> np.ndarray:
     """One image file through the folder transform: uint8 ``(C, S, S)``; DataError naming it."""
     from PIL import Image, UnidentifiedImageError
@@ -91,4 +100,4 @@ def predict_image(
     ]
 
 
-__all__ = ["plan_folder", "folder_options", "read_image", "predict_image"]
+__all__ = ["plan_folder", "folder_options", "trained_data", "read_image", "predict_image"]
