@@ -171,6 +171,10 @@ def test_looks_wants_to_see_with_top_patches(
     tp = numbers["top_patches"]
     assert tp["field"]["size"] == [3, 3] and tp["n_images"] == 200 and len(tp["indices"][0]) == 4
     assert tp["activations"][0] == sorted(tp["activations"][0], reverse=True)
+    best = tp["activations"][0][0]  # the optimised input against the best real patch
+    assert numbers["maximized_vs_best_real"] == pytest.approx(
+        numbers["maximize"]["final"] / best, rel=1e-4
+    )
     _png(out / "wants-features-2-5.png")
 
 
