@@ -22,6 +22,7 @@ TRAIN = ["train", "--model", "textcnn", "--epochs", "1", "--threads", "1"]
 CASES = [
     ("predict-empty", ["predict", "--checkpoint", "{ckpt}", "   "], ["'   '"]),
     ("predict-blank", ["predict", "--checkpoint", "{ckpt}", ""], ["''"]),
+    ("predict-no-ckpt", ["predict", "--checkpoint", "{out}", "영화 정말 재밌다"], ["{out}"]),
     ("not-utf8", [*TRAIN, "--data", "csvtext:{not_utf8}", "--out", "{out}"], ["0xc1", "20"]),
     (
         "no-column",
@@ -90,6 +91,7 @@ def test_bad_text_input_is_refused(
         assert len(errors) == 1, (lang, err)
         message = err[err.index(prefix) :]
         for word in names:
+            word = word.format(out=out)
             assert word in message, (lang, word, message)
         if lang == "ko":
             assert HANGUL.search(message), message

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -111,6 +112,8 @@ def predict_text(checkpoint: str, text: str, top: int, as_json: bool) -> bool:
     try:
         meta = ckpt.load(checkpoint).meta
     except CnnlabError:
+        if not Path(text).exists():  # not a file either: the checkpoint is the problem to name
+            raise
         return False  # the usual path reports it, in its usual order
     if not is_text_checkpoint(meta):
         return False
