@@ -88,8 +88,8 @@ def download_cmd(name: str) -> None:
         from cnnlab.data.text import download_nsmc, locate_nsmc
 
         for split in ("train", "test"):
-            found = locate_nsmc(split)
-            path = found[0] if found else download_nsmc(split, progress=_progress())
+            local = locate_nsmc(split)
+            path = local[0] if local else download_nsmc(split, progress=_progress())
             info(t("cli.data.downloaded", name=name, path=str(path)))
         return
     if name not in REGISTRY:
