@@ -42,6 +42,9 @@ def bind(host: str, port: int) -> socket.socket:
         family, _, _, _, address = infos[0]
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # accepted connections inherit it: without it a 43 KB prediction waited ~40 ms for the
+        # client's delayed ACK (Nagle) — measured 52 ms → 16 ms per request on loopback
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(address)
         sock.listen(128)
     except OSError as exc:
