@@ -25,7 +25,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real `cnnlab train` checkpoint (train API, one epoch on 64 embedded digits)."""
+    """A real `cnnlab train` checkpoint (train API, one step on 32 embedded digits)."""
     from cnnlab.data import get_dataset
     from cnnlab.models import build
     from cnnlab.train import TrainConfig, fit
@@ -36,7 +36,7 @@ def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = build("cnn", channels=(2, 4), hidden=8)
     fit(
         model,
-        (ds.data[:64], ds.targets[:64]),
+        (ds.data[:32], ds.targets[:32]),
         None,
         TrainConfig(epochs=1, batch_size=32, out=str(out)),
     )
@@ -149,6 +149,7 @@ def test_pickled_file_refused_and_nothing_written(
     assert code == 2 and "Is a directory" in err
 
 
+@pytest.mark.slow  # a fresh interpreter importing torch: ~7 s here
 def test_korean_error_in_a_subprocess(tmp_path: Path) -> None:
     bad = tmp_path / "model.pt"
     bad.write_bytes(b"\x80\x04K\x01.")

@@ -64,7 +64,7 @@ def net_file(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real checkpoint: one epoch of a tiny cnn on 64 embedded digits, through the train API."""
+    """A real checkpoint: one step of a tiny cnn on 32 embedded digits, through the train API."""
     from cnnlab.data import get_dataset
     from cnnlab.train import TrainConfig, fit
 
@@ -72,7 +72,7 @@ def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ds = get_dataset("mnist-sample", train=True)
     torch.manual_seed(0)
     model = build("cnn", channels=(2, 4), hidden=8)
-    data = (ds.data[:64].clone(), ds.targets[:64].clone())
+    data = (ds.data[:32].clone(), ds.targets[:32].clone())
     fit(model, data, None, TrainConfig(epochs=1, batch_size=32, out=str(out)))
     return out
 
