@@ -121,3 +121,25 @@ def test_serve_warns_for_a_public_host_and_refuses_a_busy_port(capsys) -> None:
         assert "이미 쓰이고" in capsys.readouterr().err
     assert main(["serve", "--checkpoint", "/no/such/dir"]) == 2
     assert "/no/such/dir" in capsys.readouterr().err
+
+
+def test_a_loopback_page_answers_only_to_loopback_host_names() -> None:
+    from cnnlab.cli.serve_cmds import LOOPBACK_HOSTS
+    from cnnlab.web.app import create_app
+    from cnnlab.web.middleware import host_name
+    from cnnlab.web.state import ServerConfig
+
+    assert host_name("127.0.0.1:8000") == "127.0.0.1" and host_name("[::1]:80") == "::1"
+    assert host_name("LocalHost") == "localhost"
+    app = create_app(ServerConfig(allowed_hosts=LOOPBACK_HOSTS))
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        r = c.get("/api/meta")
+        assert r.status_code == 200 and r.headers["x-content-type-options"] == "nosniff"
+        assert c.get("/api/meta", headers={"Host": "localhost:8000"}).status_code == 200
+        err = error_of(
+            c.get("/api/meta?lang=ko", headers={"Host": "evil.example:8000"}), 421, "host"
+        )
+        assert "evil.example" in err["message"] and "127.0.0.1" in err["message"]
+        # DNS rebinding is about reading answers: a POST is refused the same way
+        r = c.post("/api/train", json={"epochs": 1}, headers={"Host": "rebind.example"})
+        assert r.status_code == 421

@@ -21,6 +21,8 @@ from cnnlab.cli.common import lang_option
 from cnnlab.i18n import t
 
 LOOPBACK_NAMES = ("localhost",)
+# the Host header names a loopback-bound page answers to (anything else: 421, see WebMiddleware)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def is_loopback(host: str) -> bool:
@@ -87,7 +89,12 @@ def serve(host: str, port: int, open_browser: bool, checkpoint: str | None) -> N
         # one intra-op thread: requests run side by side, and the nets are small enough that a
         # second thread only spin-waits (measured: 2 threads made predict 20× slower under load)
         torch.set_num_threads(1)
-        app = create_app(ServerConfig(checkpoint_dir=Path(checkpoint) if checkpoint else None))
+        app = create_app(
+            ServerConfig(
+                checkpoint_dir=Path(checkpoint) if checkpoint else None,
+                allowed_hosts=LOOPBACK_HOSTS if is_loopback(host) else None,
+            )
+        )
         for reason in app.state.skipped:
             click.echo(t("web.serve.skipped", reason=reason), err=True)
         models = app.state.cnnlab.store.all()

@@ -48,7 +48,7 @@ def create_app(config: ServerConfig | None = None, models: list[Served] | None =
         app.include_router(
             importlib.import_module(f"cnnlab.web.routers.{area}").router, prefix="/api"
         )
-    app.add_middleware(WebMiddleware, max_body=config.max_body)
+    app.add_middleware(WebMiddleware, max_body=config.max_body, allowed_hosts=config.allowed_hosts)
     # the page last: every path the API does not match is a file of web/static
     app.mount("/", StaticFiles(directory=STATIC, html=True, check_dir=False), name="static")
     return app

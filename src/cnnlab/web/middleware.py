@@ -62,12 +62,25 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], lang: str) -
     await send({"type": "http.response.body", "body": data})
 
 
-class WebMiddleware:
-    """Language per request, ``Content-Language`` and ``Server-Timing`` on every response, and a
-    413 for a body over ``max_body`` bytes (by its Content-Length, or counted while reading)."""
+def host_name(host_header: str) -> str:
+    """``"127.0.0.1:8000"`` → ``"127.0.0.1"``, ``"[::1]:8000"`` → ``"::1"``, lower-cased."""
+    h = host_header.strip().lower()
+    if h.startswith("["):
+        return h[1 : h.find("]")] if "]" in h else h
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
-        self.app, self.max_body = app, max_body
+
+class WebMiddleware:
+    """Language per request, ``Content-Language``, ``Server-Timing`` and ``nosniff`` on every
+    response, a 413 for a body over ``max_body`` bytes (by its Content-Length, or counted while
+    reading), and — when ``allowed_hosts`` is set (a server bound to loopback) — a 421 for any
+    other ``Host`` header: a web site the user visits cannot reach the page through a DNS name
+    that resolves to 127.0.0.1 (DNS rebinding)."""
+
+    def __init__(
+        self, app: ASGIApp, max_body: int, allowed_hosts: tuple[str, ...] | None = None
+    ) -> None:
+        self.app, self.max_body, self.allowed_hosts = app, max_body, allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,6 +90,12 @@ class WebMiddleware:
         lang = request_lang(scope.get("query_string", b""), headers.get("accept-language", ""))
         start = time.perf_counter()
         with use_lang(lang):
+            if self.allowed_hosts is not None:
+                host = host_name(headers.get("host", ""))
+                if host not in self.allowed_hosts:
+                    body = error_body("host", t("web.error.host", host=host[:80]))
+                    await _send_json(send, 421, body, lang)
+                    return
             too_large = error_body("too_large", t("web.error.body_too_large", limit=self.max_body))
             length = headers.get("content-length", "")
             if length.isdigit() and int(length) > self.max_body:
@@ -102,6 +121,7 @@ class WebMiddleware:
                     extra = [
                         (b"content-language", lang.encode()),
                         (b"server-timing", f"app;dur={ms:.2f}".encode()),
+                        (b"x-content-type-options", b"nosniff"),
                     ]
                     message["headers"] = list(message.get("headers", [])) + extra
                 await send(message)
@@ -113,4 +133,4 @@ class WebMiddleware:
                     await _send_json(send, 413, too_large, lang)
 
 
-__all__ = ["WebMiddleware", "request_lang"]
+__all__ = ["WebMiddleware", "request_lang", "host_name"]

@@ -20,6 +20,9 @@ class ServerConfig:
 
     checkpoint_dir: Path | None = None  # --checkpoint: more models, listed by id
     max_body: int = LIMITS["max_body_bytes"]
+    # Host names the page answers to (None: any). `cnnlab serve` on loopback sets the loopback
+    # names, so a DNS name rebound to 127.0.0.1 by a web site gets a 421.
+    allowed_hosts: tuple[str, ...] | None = None
     train_max_epochs: int = LIMITS["train_max_epochs"]
     train_limit: int | None = None  # use only this many training digits (tests: a tiny run)
     lab_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-experiment overrides
