@@ -193,6 +193,11 @@ def bucket_fit(model: torch.nn.Module, recipe: Recipe, d: dict[str, Any], seed: 
         accs.append(accuracy(model, d["test"]))
         eval_s += time.perf_counter() - start
         seconds.append(train_s)
+        print(
+            f"    epoch {len(accs)}: {100 * accs[-1]:.2f}% after {train_s:.0f} s of training, "
+            f"load {load_average()}",
+            flush=True,
+        )
     return {
         "accuracy": accs[-1],
         "epoch_accuracy": accs,

@@ -59,7 +59,9 @@ TOP_SHARE = 0.02  # a filter's "top reviews": this share of the test slice (at l
 @dataclass
 class TextConvParams:
     dataset: str = field(default="nsmc", metadata={"help": "lab.text_conv.param.dataset"})
-    # nsmc (Korean movie reviews) or csvtext:<path> with text and label columns named below
+    # nsmc (Korean movie reviews) or csvtext:<path> (columns text/document/... and label)
+    text_dir: str | None = field(default=None, metadata={"help": "lab.text_conv.param.text_dir"})
+    # a folder holding NSMC's files; not named data_dir: the tour sets that to the image data's
     tokenizer: str = field(
         default="syllable",
         metadata={"help": "lab.text_conv.param.tokenizer", "choices": TOKENIZERS},
@@ -166,7 +168,10 @@ def load_slices(params: TextConvParams) -> tuple[Any, Any]:
     """Training and test slices of the dataset (the first n reviews of each split)."""
     from cnnlab.data.text import load_text
 
-    return load_text(params.dataset, "train"), load_text(params.dataset, "test")
+    return (
+        load_text(params.dataset, "train", data_dir=params.text_dir),
+        load_text(params.dataset, "test", data_dir=params.text_dir),
+    )
 
 
 def join_ngram(tokens: list[str], tokenizer: str) -> str:
@@ -303,7 +308,9 @@ def measure(params: TextConvParams, progress: Progress | None = None) -> TextCon
         for i in top:
             j = int(positions[i, f])
             ids = xte[i, j : j + params.width]
-            gram = join_ngram(vocab.decode(ids), params.tokenizer)
+            # a window that runs past the review's end reads <pad> (zero vectors): show the
+            # tokens only, so «명작» at the very end is not a different n-gram from «명작.»'s start
+            gram = join_ngram(vocab.decode(ids[ids != 0]), params.tokenizer)
             grams.setdefault(gram, []).append(int(yte[i]))
         best = sorted(grams.items(), key=lambda kv: (-len(kv[1]), kv[0]))[: params.top]
         detectors.append(
