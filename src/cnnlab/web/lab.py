@@ -1,8 +1,9 @@
 """Lab experiments for the page: run once with their quick parameters, then served from memory.
 
-Numbers are measured once per experiment (the slow part, seconds); the text is rendered per
-language from them, and the figures are drawn and encoded to PNG once per language. One lock
-serialises measuring and drawing: experiments use the CPU fully and matplotlib is not thread-safe.
+Numbers are measured once per experiment (the slow part: 0.5–25 s with the quick parameters on a
+busy 2-core machine); the text is rendered per language from them, and the figures are drawn and
+encoded to PNG once per language. One lock serialises measuring and drawing (experiments use the
+CPU fully and matplotlib is not thread-safe); what is cached is served without waiting for it.
 """
 
 from __future__ import annotations
@@ -71,9 +72,12 @@ class LabCache:
     def view(self, name: str) -> dict[str, Any]:
         exp = self._experiment(name)
         lang = get_lang()
-        with self._lock:
-            result = self._result(name)
-            figures = list(self._figures(name, lang))
+        result, pngs = self._results.get(name), self._pngs.get((name, lang))
+        if result is None or pngs is None:  # cached ones are served without waiting for the lock
+            with self._lock:
+                result = self._result(name)
+                pngs = self._figures(name, lang)
+        figures = list(pngs)
         return {
             "name": name,
             "title": t(exp.title_key),
@@ -83,8 +87,10 @@ class LabCache:
 
     def figure(self, name: str, figure: str) -> bytes:
         self._experiment(name)
-        with self._lock:
-            pngs = self._figures(name, get_lang())
+        pngs = self._pngs.get((name, get_lang()))
+        if pngs is None:
+            with self._lock:
+                pngs = self._figures(name, get_lang())
         if figure not in pngs:
             raise WebError(
                 404,
