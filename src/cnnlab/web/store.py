@@ -163,6 +163,10 @@ class Store:
             models[served.id] = served
             self._models = models  # readers see the old or the new dict, never a half-built one
 
+    def remove(self, model_id: str) -> None:
+        with self._lock:
+            self._models = {k: v for k, v in self._models.items() if k != model_id}
+
     def all(self) -> list[Served]:
         return list(self._models.values())
 

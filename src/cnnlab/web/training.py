@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cnnlab.web")
 FINISHED = ("done", "stopped", "error")
+KEEP_TRAINED = 5  # models trained in the page that stay usable (the oldest go first)
 
 
 class _Stop(Exception):
@@ -113,6 +114,9 @@ class Trainer:
         if served is not None:
             served.model.eval()
             self._app.store.add(served)
+            trained = [m.id for m in self._app.store.all() if m.source == "trained"]
+            for old in trained[:-KEEP_TRAINED]:  # a long session does not pile up models
+                self._app.store.remove(old)
         if message is not None:
             run.push("error", {"message": message})
         with run.cond:
