@@ -70,6 +70,9 @@ def test_contributions_add_up_to_the_margin(trained: dict[str, Path]) -> None:
     total = sum(c.contribution for c in pred.contributions) + pred.padding_contribution + pred.bias
     assert total == pytest.approx(pred.margin, abs=1e-4)
     # each named n-gram is the filter's window and covers its token
+    assert not any(c.unknown for c in pred.contributions)  # every syllable was seen in training
+    odd = explain_prediction(loaded.model, enc, "최고의 뷁", loaded.classes)
+    assert [c.unknown for c in odd.contributions] == [False, False, False, False, True]
     for c in pred.contributions:
         if c.filter is not None:
             assert c.token in c.ngram and len(c.ngram) <= c.width

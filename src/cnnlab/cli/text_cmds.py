@@ -144,7 +144,7 @@ def predict_text(checkpoint: str, text: str, top: int, as_json: bool) -> bool:
         )
     )
     for c in pred.contributions:
-        tok = _show(c.token)
+        tok = _show(c.token) + ("*" if c.unknown else "")
         gram = " ".join(_show(g) for g in c.ngram)
         where = (
             t("cli.text.contrib_filter", filter=c.filter, width=c.width, ngram=gram)
@@ -161,6 +161,8 @@ def predict_text(checkpoint: str, text: str, top: int, as_json: bool) -> bool:
             margin=pred.margin,
         )
     )
+    if any(c.unknown for c in pred.contributions):
+        click.echo(t("cli.text.unknown_note"))
     if pred.truncated:
         click.echo(t("cli.text.truncated", max_len=encoding.max_len))
     return True

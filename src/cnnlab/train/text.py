@@ -287,6 +287,7 @@ class TokenContribution:
     filter: int | None
     width: int | None
     ngram: list[str]
+    unknown: bool = False  # not in the vocabulary: the model read it as <unk>
 
 
 @dataclass(frozen=True)
@@ -357,17 +358,22 @@ def explain_prediction(
                     best[pos] = (part, f)
             else:
                 padding += part / w
+    index = encoding.vocab.index
     contributions = []
     for pos in range(n):
         top = best[pos][1]
         if top is None:  # no filter fired on this token
             contributions.append(
-                TokenContribution(tokens[pos], pos, per_token[pos], None, None, [])
+                TokenContribution(
+                    tokens[pos], pos, per_token[pos], None, None, [], tokens[pos] not in index
+                )
             )
             continue
         gram = tokens[starts[top] : starts[top] + widths[top]]
         contributions.append(
-            TokenContribution(tokens[pos], pos, per_token[pos], top, widths[top], gram)
+            TokenContribution(
+                tokens[pos], pos, per_token[pos], top, widths[top], gram, tokens[pos] not in index
+            )
         )
     bias = model.fc.bias.float().cpu()
     names = classes or [str(i) for i in range(len(probs))]
