@@ -48,7 +48,10 @@ def _post(url: str, body: dict[str, Any]) -> Any:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def _serving(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """`cnnlab serve` started (not yet answering): chromium launches while it imports torch."""
     port = _free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -59,18 +62,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stderr=subprocess.STDOUT,
             env=env,
         )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                _get(base + "/api/meta?lang=en")
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"cnnlab serve did not start:\n{log.read_text(errors='replace')}")
-                time.sleep(0.2)
-        yield base
+        yield proc, f"http://127.0.0.1:{port}", log
     finally:
         proc.terminate()
         try:
@@ -80,11 +73,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(_serving: Any) -> Iterator[Any]:
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def server(_serving: tuple[subprocess.Popen[bytes], str, Path], browser: Any) -> str:
+    """The base URL once the server answers /api/meta."""
+    proc, base, log = _serving
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            _get(base + "/api/meta?lang=en")
+            return base
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"cnnlab serve did not start:\n{log.read_text(errors='replace')}")
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -164,9 +172,8 @@ def test_draw_predict_maps_receptive_field_shift(server: str, page: Any, artifac
     _open(page, server + "/#lang=en")
     assert page.evaluate("window.__cnnlabMissingStrings") == []
     assert page.evaluate(UNNAMED_CONTROLS) == []
-    for _ in range(2):  # warm-up: the server's first requests import and allocate
-        _draw_seven(page)
-        page.locator("#clear").click()
+    _draw_seven(page)  # warm-up: the server's first requests import and allocate
+    page.locator("#clear").click()
     page.evaluate("window.__cnnlabTimings.length = 0")
     _draw_seven(page)
 
