@@ -7,6 +7,16 @@ import { set, state } from "./state.js";
 const $ = (sel) => document.querySelector(sel);
 let token = 0;
 
+/** Text with `code` spans (the catalogs mark code with backticks) as DOM nodes. */
+function inline(text) {
+  return text.split("`").map((part, i) => {
+    if (i % 2 === 0) return document.createTextNode(part);
+    const code = document.createElement("code");
+    code.textContent = part;
+    return code;
+  });
+}
+
 export async function update() {
   const list = $("#lab-list");
   let res;
@@ -23,11 +33,11 @@ export async function update() {
       b.type = "button";
       const cut = e.title.indexOf(": ");
       const head = document.createElement("strong");
-      head.textContent = cut > 0 ? e.title.slice(0, cut) : e.title;
+      head.append(...inline(cut > 0 ? e.title.slice(0, cut) : e.title));
       b.append(head);
       if (cut > 0) {
         const rest = document.createElement("span");
-        rest.textContent = e.title.slice(cut + 2);
+        rest.append(...inline(e.title.slice(cut + 2)));
         b.append(rest);
       }
       b.dataset.exp = e.name;
@@ -63,11 +73,11 @@ async function show(name) {
     const res = await get(`/api/lab/${encodeURIComponent(name)}`);
     if (t !== token) return;
     const h = document.createElement("h2");
-    h.textContent = res.title;
+    h.append(...inline(res.title));
     const nodes = [h];
     for (const line of res.text) {
       const p = document.createElement("p");
-      p.textContent = line;
+      p.append(...inline(line));
       nodes.push(p);
     }
     for (const fig of res.figures) {
