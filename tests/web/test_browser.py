@@ -169,6 +169,8 @@ def _input_pixels(page: Any) -> list[int]:
 
 
 def test_draw_predict_maps_receptive_field_shift(server: str, page: Any, artifacts: Path) -> None:
+    elsewhere: list[str] = []  # offline: every request goes to the server itself
+    page.on("request", lambda r: r.url.startswith(server) or elsewhere.append(r.url))
     _open(page, server + "/#lang=en")
     assert page.evaluate("window.__cnnlabMissingStrings") == []
     assert page.evaluate(UNNAMED_CONTROLS) == []
@@ -249,6 +251,7 @@ def test_draw_predict_maps_receptive_field_shift(server: str, page: Any, artifac
     ]
     assert sum(moved) / len(moved) > 0.99
     assert _hash(page)["dx"] == "3"
+    assert elsewhere == []
     page.screenshot(path=str(artifacts / "draw-shifted.png"))
 
 
