@@ -731,7 +731,7 @@ EXPERIMENT = register(
     measure=measure,
     explain=explain,
     draw=draw,
-    quick={"n_train": 3000, "n_test": 1000, "epochs": 1, "channels": 32, "embed_dim": 16},
+    quick={"n_train": 5000, "n_test": 1000, "epochs": 2, "channels": 32, "embed_dim": 16},
 )
 
 __all__ = [
