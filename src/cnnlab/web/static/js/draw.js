@@ -99,7 +99,7 @@ async function capture() {
     const form = new FormData();
     form.append("file", pad.pgm(GRID), "pad.pgm");
     const res = await postForm("/api/image", form);
-    made = res.ink ? { rows: res.pixels, prepare: false, prepared: true } : null;
+    made = res.ink ? { rows: res.pixels, prepare: false, prepared: true, steps: res.steps } : null;
   }
   captured = { version, source: made, prepareWorks };
   return made;
@@ -172,6 +172,7 @@ function clearOutputs() {
   const input = $("#input28");
   input.getContext("2d").clearRect(0, 0, input.width, input.height);
   hideRf();
+  showSteps(null);
   $("#sr-prediction").textContent = "";
   set({ d: "" });
 }
@@ -196,10 +197,17 @@ function render(res) {
   if (source && source.prepared) set({ d: packInput(source.rows.flat()) });
   else if (res.prepared) set({ d: packInput(decodeQ8(res.prepared).values) });
   else if (!state.dx && !state.dy) set({ d: packInput(input.values) });
+  showSteps(source && source.steps);
   renderProbs(res);
   renderMaps(res.layers || []);
   if (res.kernels) renderKernels($("#kernels"), decodeQ8(res.kernels));
   for (const fn of listeners) fn(res);
+}
+
+/** The server's preparation steps (named in the page's language by the server), when it sent names. */
+function showSteps(steps) {
+  const named = (steps || []).filter((s) => s.label);
+  $("#prep-steps").textContent = named.map((s) => `${s.label} ${s.size[0]}×${s.size[1]}`).join(" → ");
 }
 
 function top(probs) {
@@ -421,7 +429,7 @@ async function upload(e) {
     }
     pad.showRows(res.pixels);
     pad.fromPad = false;
-    source = { rows: res.pixels, prepare: false };
+    source = { rows: res.pixels, prepare: false, prepared: true, steps: res.steps };
     set({ dx: 0, dy: 0 });
     showShift();
     schedule(performance.now());
