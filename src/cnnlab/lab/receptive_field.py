@@ -36,34 +36,30 @@ A field that weighed all its pixels equally gives exactly 0.25 — the reference
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from cnnlab.errors import ConfigError
 from cnnlab.i18n import Msg
 from cnnlab.lab.common import DataParams, item_words, open_data
+from cnnlab.lab.receptive_field_figures import draw
 from cnnlab.lab.receptive_field_model import UserFields
+from cnnlab.lab.receptive_field_stack import (
+    KINDS,
+    LayerSpec,
+    check_stack,
+    estimate_bytes,
+    out_sizes,
+    parse_spec,
+    parse_stack,
+)
 from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.lab.stats import Spread, spread
 from cnnlab.lab.user_model import ModelParams
 from cnnlab.progress import Progress, emit
-from cnnlab.resources import mem_available
 from cnnlab.result import Message
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-TOKEN = re.compile(r"^(?P<op>[cma])(?P<k>\d+)(?:s(?P<s>\d+))?(?:d(?P<d>\d+))?(?:p(?P<p>\d+))?$")
-MAX_LAYERS = 16
-CHANNELS = 4  # channels of every conv of the real network (enough for a nonzero unit)
-# Per-token limits: on a 28×28 digit a kernel, stride or padding past 32 (dilation past 16) only
-# adds zeros and time; they also keep one layer's tensors small before the memory estimate.
-TOKEN_LIMITS = {"kernel": 32, "stride": 32, "dilation": 16, "padding": 32}
-MAX_BYTES = 2 << 30  # the gradient canvases are 3× the field; past 2 GiB a stack is not a lesson
-KINDS = {"c": "Conv2d", "m": "MaxPool2d", "a": "AvgPool2d"}
 UNIFORM_SHARE = 0.25  # central half of width × half of height of a uniformly weighted field
 
 
@@ -82,141 +78,6 @@ class ReceptiveFieldParams(DataParams, ModelParams):
         default=3, metadata={"help": "lab.receptive_field.param.seeds", "min": 1, "max": 20}
     )
     # random ReLU networks whose central share is averaged (mean ± std)
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One parsed token: ``padding`` is ``(left, right)`` as the layer applies it."""
-
-    kind: str  # Conv2d | MaxPool2d | AvgPool2d
-    kernel: int
-    stride: int
-    padding: tuple[int, int]
-    dilation: int
-
-
-def parse_spec(spec: str) -> list[LayerSpec]:
-    """``"c3,m2,c3s2"`` → one :class:`LayerSpec` per token (no torch). ConfigError on a bad token,
-    naming it and the grammar."""
-    from cnnlab.geometry import same_padding
-
-    tokens = [tok.strip().lower() for tok in spec.split(",") if tok.strip()]
-    if not tokens or len(tokens) > MAX_LAYERS:
-        raise ConfigError("lab.receptive_field.bad_count", n=len(tokens), max=MAX_LAYERS)
-    layers: list[LayerSpec] = []
-    for tok in tokens:
-        m = TOKEN.match(tok)
-        if (
-            not m
-            or int(m["k"]) < 1
-            or (m["s"] is not None and int(m["s"]) < 1)
-            or (m["d"] is not None and int(m["d"]) < 1)
-        ):
-            raise ConfigError("lab.receptive_field.bad_token", token=tok, spec=spec)
-        k, d = int(m["k"]), int(m["d"] or 1)
-        s = int(m["s"]) if m["s"] is not None else (1 if m["op"] == "c" else k)
-        if m["p"] is not None:
-            pad = (int(m["p"]),) * 2
-        elif m["op"] == "c":
-            same = same_padding(k, d)  # PyTorch's split of d·(k-1)
-            pad = same if s == 1 else (same[0], same[0])  # 'same' exists at stride 1 only
-        else:
-            pad = (0, 0)
-        if m["op"] == "a" and d != 1:
-            raise ConfigError("error.pool_dilation", dilation=d)
-        typed = {"kernel": k, "stride": s, "dilation": d, "padding": int(m["p"] or 0)}
-        for what, value in typed.items():  # only what the user wrote: 'same' padding follows k, d
-            if value > TOKEN_LIMITS[what]:
-                raise ConfigError(
-                    "lab.receptive_field.token_limit",
-                    token=tok,
-                    spec=spec,
-                    what=Msg(f"bounds.what.{what}"),
-                    value=value,
-                    low=0 if what == "padding" else 1,
-                    high=TOKEN_LIMITS[what],
-                )
-        layers.append(LayerSpec(KINDS[m["op"]], k, s, pad, d))
-    return layers
-
-
-def estimate_bytes(specs: list[LayerSpec], size: int = 28) -> int:
-    """Peak bytes ``measure`` allocates for ``specs`` on a ``size × size`` image (an estimate).
-
-    The largest part is the linearised check: for layer ``d`` a canvas ``max(size, 3·field_d)``
-    wide, run through the prefix ``0..d`` in float32 (each layer's padded input and output, and
-    their gradients, and autograd's copies: 4 × 4 bytes a cell), plus three float64 canvas copies.
-    The real networks (``CHANNELS`` channels on the image itself) are counted the same way.
-    Checked against the peak RSS growth of ``measure`` (seeds=1): ``c3s2``×8 + ``c3`` estimates
-    456 MiB for 421 measured, ×9 1,823 MiB for 1,074 — an upper bound, within 2×.
-    """
-    from cnnlab.geometry import rf_chain
-
-    fields = rf_chain((ls.kernel, ls.stride, ls.padding[0], ls.dilation) for ls in specs)
-    peak = 0
-    for depth, f in enumerate(fields):
-        for side, channels in ((max(size, 3 * f.size), 1), (size, CHANNELS)):
-            total = 3 * 8 * side * side if channels == 1 else 0
-            n = side
-            for ls, out in zip(
-                specs[: depth + 1], out_sizes(specs[: depth + 1], side), strict=True
-            ):
-                padded = n + ls.padding[0] + ls.padding[1]
-                total += 4 * 4 * channels * (padded * padded + out * out)
-                n = out
-            peak = max(peak, total)
-    return peak
-
-
-def check_stack(spec: str) -> None:
-    """Refuse a stack before any work: bad tokens, per-token limits, and a memory estimate over
-    ``MAX_BYTES`` or over half of the machine's available memory (both named in the message)."""
-    specs = parse_spec(spec)
-    need = estimate_bytes(specs)
-    avail = mem_available()
-    limit = MAX_BYTES if avail is None else min(MAX_BYTES, avail // 2)
-    if need > limit:
-        raise ConfigError(
-            "lab.receptive_field.too_big",
-            spec=spec,
-            need=f"{need / 2**20:,.0f}",
-            limit=f"{limit / 2**20:,.0f}",
-            avail="?" if avail is None else f"{avail / 2**20:,.0f}",
-        )
-
-
-def parse_stack(spec: str, in_channels: int = 1) -> Any:
-    """``"c3,m2,c3s2"`` → ``nn.Sequential`` (Conv2d+ReLU, MaxPool2d, AvgPool2d)."""
-    import torch.nn as nn
-
-    layers: list[nn.Module] = []
-    c = in_channels
-    for ls in parse_spec(spec):
-        lo, hi = ls.padding
-        if ls.kind == "Conv2d":
-            pad: Any = lo if lo == hi else "same"  # uneven only at stride 1 ('same')
-            layers += [nn.Conv2d(c, CHANNELS, ls.kernel, ls.stride, pad, ls.dilation), nn.ReLU()]
-            c = CHANNELS
-        elif ls.kind == "MaxPool2d":
-            layers.append(nn.MaxPool2d(ls.kernel, ls.stride, lo, ls.dilation))
-        else:
-            layers.append(nn.AvgPool2d(ls.kernel, ls.stride, lo))
-    return nn.Sequential(*layers)
-
-
-def out_sizes(specs: list[LayerSpec], size: int) -> list[int]:
-    """Output length (one axis) after each layer, by :mod:`cnnlab.geometry` (ShapeError if < 1)."""
-    from cnnlab.geometry import out_size, pool_out_size
-
-    sizes = []
-    for ls in specs:
-        lo, hi = ls.padding
-        if ls.kind == "Conv2d":
-            size = out_size(size, ls.kernel, ls.stride, lo if lo == hi else "same", ls.dilation).out
-        else:
-            size = pool_out_size(size, ls.kernel, ls.stride, lo, ls.dilation, ls.kind).out
-        sizes.append(size)
-    return sizes
 
 
 def central_weights(first: int, size: int, length: int) -> np.ndarray:
@@ -669,200 +530,6 @@ def explain(n: ReceptiveFieldNumbers) -> list[Message]:
         )
     msgs.append(("lab.receptive_field.truth", {}))
     return msgs
-
-
-# --------------------------------------------------------------------------------------------------
-# figures
-
-
-def _box_patch(
-    box: tuple[int, ...], color: Any, lw: float = 1.8, label: str | None = None, style: str = "-"
-) -> Any:
-    from matplotlib.patches import Rectangle
-
-    top, bottom, left, right = box
-    return Rectangle(
-        (left - 0.5, top - 0.5),
-        right - left + 1,
-        bottom - top + 1,
-        fill=False,
-        edgecolor=color,
-        linewidth=lw,
-        label=label,
-        linestyle=style,
-    )
-
-
-def _central_box(lf: LayerField) -> tuple[float, float, float, float]:
-    """The central half-width square of the centre unit's field, as pixel edges (top, bottom, …)."""
-    half = lf.size / 4
-    cy = lf.left + lf.unit[0] * lf.jump + (lf.size - 1) / 2
-    cx = lf.left + lf.unit[1] * lf.jump + (lf.size - 1) / 2
-    return cy - half, cy + half, cx - half, cx + half
-
-
-def _central_patch(lf: LayerField, color: str) -> Any:
-    from matplotlib.patches import Rectangle
-
-    top, bottom, left, right = _central_box(lf)
-    return Rectangle(
-        (left, top),
-        right - left,
-        bottom - top,
-        fill=False,
-        edgecolor=color,
-        linewidth=1.0,
-        linestyle="--",
-    )
-
-
-def draw(n: ReceptiveFieldNumbers, lang: str) -> dict[str, Figure]:
-    if n.user is not None:
-        from cnnlab.lab.receptive_field_model import draw_user
-
-        return draw_user(n.user, lang)
-    return {"growth": _growth_figure(n, lang), "gradients": _gradient_figure(n, lang)}
-
-
-def _growth_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
-    """Left: the centre unit's field per layer on the digit. Middle: size/jump vs depth.
-    Right: the central share vs depth (uniform reference, linearised, random nets, shuffled)."""
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator, PercentFormatter
-
-    from cnnlab.i18n import t
-
-    fig = Figure(figsize=(15, 4.8), layout="constrained")
-    ax, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.25, 1, 1])
-    ax.imshow(n.image, cmap="gray")
-    colors = colormaps["viridis"]
-    count = len(n.layers)
-    for lf in n.layers:
-        ax.add_patch(
-            _box_patch(
-                lf.box,
-                colors(lf.depth / max(count, 1)),
-                label=t(
-                    "lab.receptive_field.fig.box", lang, depth=lf.depth, kind=lf.kind, size=lf.size
-                ),
-            )
-        )
-    ax.set_title(t("lab.receptive_field.fig.on_digit", lang, label=n.label), fontsize=10)
-    ax.axis("off")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
-
-    depth = [lf.depth for lf in n.layers]
-    ax2.plot(
-        depth, [lf.size for lf in n.layers], "o-", label=t("lab.receptive_field.fig.size", lang)
-    )
-    ax2.plot(
-        depth,
-        [lf.measured for lf in n.layers],
-        "x",
-        color="#d62728",
-        markersize=10,
-        label=t("lab.receptive_field.fig.measured", lang),
-    )
-    ax2.plot(
-        depth,
-        [lf.jump for lf in n.layers],
-        "s--",
-        color="#7f7f7f",
-        label=t("lab.receptive_field.fig.jump", lang),
-    )
-    ax2.axhline(
-        n.input_shape[-2],
-        color="#2ca02c",
-        linestyle=":",
-        label=t("lab.receptive_field.fig.image", lang, h=n.input_shape[-2]),
-    )
-    ax2.set_xlabel(t("lab.receptive_field.fig.depth", lang))
-    ax2.set_ylabel(t("lab.receptive_field.fig.pixels", lang))
-    ax2.set_title(t("lab.receptive_field.fig.growth", lang), fontsize=10)
-    ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax2.grid(alpha=0.3)
-    ax2.legend(fontsize=8)
-
-    pct = 100.0
-    ax3.axhline(
-        pct * n.uniform_share,
-        color="#7f7f7f",
-        linestyle=":",
-        label=t("lab.receptive_field.fig.uniform", lang),
-    )
-    ax3.plot(
-        depth,
-        [pct * lf.share_linear for lf in n.layers],
-        "o-",
-        color="#1f77b4",
-        label=t("lab.receptive_field.fig.linear", lang),
-    )
-    for attr, color, key in (
-        ("share_real", "#d62728", "lab.receptive_field.fig.real_nets"),
-        ("share_shuffled", "#ff7f0e", "lab.receptive_field.fig.shuffled"),
-    ):
-        sp = [getattr(lf, attr) for lf in n.layers]
-        ax3.errorbar(
-            depth,
-            [pct * s.mean for s in sp],
-            yerr=[pct * s.std for s in sp],
-            fmt="s--",
-            color=color,
-            capsize=3,
-            markersize=4,
-            label=t(key, lang, seeds=n.seeds),
-        )
-    ax3.set_ylim(0, 100)
-    ax3.yaxis.set_major_formatter(PercentFormatter())
-    ax3.set_xlabel(t("lab.receptive_field.fig.depth", lang))
-    ax3.set_ylabel(t("lab.receptive_field.fig.share", lang))
-    ax3.set_title(t("lab.receptive_field.fig.erf", lang), fontsize=10)
-    ax3.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax3.grid(alpha=0.3)
-    ax3.legend(fontsize=8)
-    return fig
-
-
-def _gradient_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
-    """One panel per layer: |gradient| of the linearised stack on a linear scale (0 … its max), the
-    formula's box (green) and the central half-width square (dashed); last: the real network."""
-    from matplotlib.figure import Figure
-
-    from cnnlab.i18n import t
-
-    show = list(range(len(n.layers)))[-7:]  # at most 7 layer panels (the deepest ones)
-    ncols = min(4, len(show) + 1)
-    nrows = -(-(len(show) + 1) // ncols)
-    fig = Figure(figsize=(2.8 * ncols, 2.9 * nrows + 0.4), layout="constrained")
-    axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
-    for ax in axes:
-        ax.axis("off")
-    for ax, i in zip(axes, show):
-        g, lf = n.grad_linear[i], n.layers[i]
-        shown = np.ma.masked_where(g <= 0, g)  # outside the field: the digit shows through
-        ax.imshow(n.image, cmap="gray", alpha=0.35)
-        ax.imshow(shown, cmap="magma", alpha=0.9, vmin=0, vmax=float(g.max()) or 1.0)
-        ax.add_patch(_box_patch(lf.box, "#2ca02c", lw=1.2))
-        ax.add_patch(_central_patch(lf, "#17becf"))
-        ax.set_title(
-            t(
-                "lab.receptive_field.fig.grad",
-                lang,
-                depth=lf.depth,
-                size=lf.size,
-                share=100 * lf.share_linear,
-            ),
-            fontsize=9,
-        )
-    ax, last = axes[len(show)], n.layers[-1]
-    ax.imshow(n.image, cmap="gray")
-    ax.imshow(np.ma.masked_where(n.grad_real <= 0, n.grad_real), cmap="viridis", alpha=0.85, vmin=0)
-    ax.add_patch(_box_patch(last.box, "#2ca02c", lw=1.2))
-    ax.add_patch(_central_patch(last, "#17becf"))
-    ax.set_title(t("lab.receptive_field.fig.real", lang), fontsize=9)
-    fig.suptitle(t("lab.receptive_field.fig.grad_title", lang), fontsize=10)
-    return fig
 
 
 EXPERIMENT = register(
