@@ -255,6 +255,24 @@ def test_draw_predict_maps_receptive_field_shift(server: str, page: Any, artifac
     page.screenshot(path=str(artifacts / "draw-shifted.png"))
 
 
+def test_upload_an_image(server: str, page: Any, tmp_path: Path) -> None:
+    """A photo-like upload (dark ring on white) goes through the server's MNIST preparation."""
+    from PIL import Image, ImageDraw
+
+    path = tmp_path / "zero.png"
+    image = Image.new("RGB", (200, 260), "white")
+    ImageDraw.Draw(image).ellipse((40, 40, 160, 220), outline="black", width=18)
+    image.save(path)
+    _open(page, server + "/#lang=en")
+    page.set_input_files("#upload", str(path))
+    _wait_prediction(page, 0)
+    assert page.locator("#probs [data-slot='cnn'] .verdict").get_attribute("data-top") == "0"
+    assert len(_hash(page)["d"]) == 784  # the prepared input, shareable
+    page.set_input_files("#upload", str(Path(__file__)))  # not an image: the server's sentence
+    page.wait_for_function("document.querySelector('#status').textContent.length > 10")
+    assert "image" in page.locator("#status").inner_text()
+
+
 def test_padding_changes_the_output_size(server: str, page: Any, artifacts: Path) -> None:
     from cnnlab.geometry import out_size
 
