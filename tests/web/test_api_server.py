@@ -143,3 +143,32 @@ def test_a_loopback_page_answers_only_to_loopback_host_names() -> None:
         # DNS rebinding is about reading answers: a POST is refused the same way
         r = c.post("/api/train", json={"epochs": 1}, headers={"Host": "rebind.example"})
         assert r.status_code == 421
+
+
+@pytest.mark.slow  # a fresh interpreter importing torch: ~5-10 s
+def test_cnnlab_serve_subprocess_starts_answers_and_stops_on_ctrl_c() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cnnlab", "--lang", "en", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(2)]
+        assert lines[0].startswith("Models: cnn (CNN), mlp (MLP)"), lines
+        url = re.search(r"http://127\.0\.0\.1:\d+", lines[1])
+        assert url, lines
+        with httpx.Client(base_url=url.group(0), timeout=30, trust_env=False) as http:
+            assert http.get("/api/meta").json()["models"][0]["id"] == "cnn"
+            assert http.get("/").status_code == 200
+        proc.send_signal(signal.SIGINT)  # Ctrl+C: uvicorn shuts down cleanly
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -11,6 +11,7 @@ path). Torch and FastAPI are imported only when the command runs.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 from pathlib import Path
@@ -109,7 +110,9 @@ def serve(host: str, port: int, open_browser: bool, checkpoint: str | None) -> N
 
             threading.Timer(0.5, webbrowser.open, args=(url,)).start()
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-        server.run(sockets=[sock])
+        # uvicorn shuts down cleanly on Ctrl+C, then re-raises it: for a server that is the stop
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
     finally:
         sock.close()
 
