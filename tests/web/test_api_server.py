@@ -172,3 +172,25 @@ def test_cnnlab_serve_subprocess_starts_answers_and_stops_on_ctrl_c() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_concurrent_requests_keep_their_own_language(server: str) -> None:
+    """The language is a ContextVar per request: 40 requests in two languages at once on a real
+    server (sync routes in worker threads, the async predict on the event loop) never mix."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(i: int) -> bool:
+        lang = ("en", "ko")[i % 2]
+        with httpx.Client(base_url=server, timeout=30, trust_env=False) as http:
+            geo = http.post(f"/api/conv/geometry?lang={lang}", json={"size": 3, "kernel": 5})
+            bad = http.post(
+                "/api/predict",
+                json={"pixels": [], "shift": [0, 0]},
+                headers={"Accept-Language": lang},
+            )
+        texts = [geo.json()["text"], bad.json()["error"]["message"]]
+        korean = [any("\uac00" <= ch <= "\ud7a3" for ch in text) for text in texts]
+        return korean == [lang == "ko"] * 2 and geo.headers["content-language"] == lang
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(ask, range(40)))
