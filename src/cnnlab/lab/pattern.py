@@ -30,45 +30,25 @@ measured neighbour correlation (:func:`cnnlab.lab.hierarchy.kernel_smoothness`),
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from cnnlab.errors import ConfigError
+from cnnlab.lab.pattern_figures import draw
+from cnnlab.lab.pattern_learned import _inked_patches, _learned, _top_patches
 from cnnlab.lab.registry import register
 from cnnlab.lab.training import TrainDataParams
 from cnnlab.lab.user_model import ModelParams
 from cnnlab.progress import Progress, emit
 from cnnlab.result import Message
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
 PATTERNS = ("cross", "plus", "corner", "ring")
 BACKGROUNDS = ("digit", "noise")
 KERNEL = 5  # first-layer kernel of the trained CNN: 5×5 shows more shape than 3×3
 N_RANDOM = 20  # inked random patches per kernel for the baseline
 INK = 0.5  # a patch "contains ink" when one of its pixels is at least this bright
-ROW_KEYS = {
-    "trained": "lab.pattern.fig.row_trained",
-    "untrained": "lab.pattern.fig.row_untrained",
-    "yours": "lab.pattern.user.fig.row_yours",  # --model
-    "control": "lab.pattern.user.fig.row_control",
-}
-BAR_KEYS = {
-    "trained": (
-        "lab.pattern.fig.bar_trained",
-        "lab.pattern.fig.bar_untrained",
-        "lab.pattern.fig.bar_random",
-    ),
-    "user": (
-        "lab.pattern.user.fig.bar_yours",
-        "lab.pattern.user.fig.bar_control",
-        "lab.pattern.user.fig.bar_random",
-    ),
-}
 PERMUTATIONS = 20000  # random sign flips of the paired test (p resolution ≈ 5e-5)
 ALPHA = 0.05
 
@@ -315,136 +295,6 @@ def measure(params: PatternParams, progress: Progress | None = None) -> PatternN
     )
 
 
-def _top_patches(model: Any, pre: Any, x: Any) -> tuple[np.ndarray, np.ndarray]:
-    """First-layer kernels (sign-corrected for BatchNorm) and, per channel, the ``(k, k)`` patch of
-    ``x (N, 1, H, W)`` in [0, 1] with the largest activation after Conv → BatchNorm → ReLU."""
-    import torch
-    import torch.nn.functional as F
-
-    first = model.eval().features[:3]  # Conv2d → BatchNorm2d → ReLU
-    with torch.no_grad():
-        act = first(pre.apply(x))  # (N, C, H, W): 'same' padding keeps H, W
-    per_img, where = act.flatten(2).max(dim=2)  # (N, C) best value and its flat position
-    best_img = per_img.argmax(dim=0)  # (C,)
-    pad = KERNEL // 2
-    padded = F.pad(x, (pad, pad, pad, pad))  # (N, 1, H+2p, W+2p): the window of every output cell
-    width = act.shape[-1]
-    patches = []
-    for ch in range(act.shape[1]):
-        img = int(best_img[ch])
-        r, q = divmod(int(where[img, ch]), width)
-        patches.append(padded[img, 0, r : r + KERNEL, q : q + KERNEL].numpy())
-    weight = model.features[0].weight.detach()[:, 0].numpy()  # (C, k, k)
-    sign = np.sign(model.features[1].weight.detach().numpy())  # BN's γ < 0 flips a kernel
-    return (weight * sign[:, None, None]).astype(np.float32), np.stack(patches)
-
-
-def _inked_patches(x: Any, count: int, rng: np.random.Generator) -> np.ndarray:
-    """``count`` random ``(k, k)`` windows of ``x (N, 1, H, W)`` that contain ink (max ≥ INK)."""
-    imgs = x[:, 0].numpy()  # (N, H, W)
-    n, h, w = imgs.shape
-    found: list[np.ndarray] = []
-    while len(found) < count:
-        j = rng.integers(n)
-        r, q = rng.integers(h - KERNEL + 1), rng.integers(w - KERNEL + 1)
-        patch = imgs[j, r : r + KERNEL, q : q + KERNEL]
-        if patch.max() >= INK:
-            found.append(patch)
-    return np.stack(found)
-
-
-def _learned(params: PatternParams, progress: Progress | None) -> Learned:
-    """Train ``seeds`` CNNs; top-patch cosine of trained vs the same models' initial kernels."""
-    import torch
-
-    from cnnlab.lab.hierarchy import kernel_smoothness
-    from cnnlab.lab.training import load_train_test, train_model
-    from cnnlab.models import build
-
-    train, test, _ = load_train_test(params)
-    size = train[0].shape[-1]
-
-    def make() -> torch.nn.Module:
-        return build("cnn", image_size=size, channels=(16, 32), kernel_size=KERNEL, hidden=64)
-
-    seeds = [params.seed + j for j in range(params.seeds)]
-    rng = np.random.default_rng(params.seed)
-    acc, top, untr, rnd, diffs, sm_t, sm_u = [], [], [], [], [], [], []
-    first: dict[str, np.ndarray] = {}
-    for j, seed in enumerate(seeds):
-        emit(progress, "stage", stage="train", index=j + 1, total=len(seeds), seed=seed)
-        run = dataclasses.replace(params, seed=seed)
-        torch.manual_seed(seed)  # the same seed train_model builds under: its initial weights
-        initial = make()
-        cnn = train_model(
-            "cnn",
-            make,
-            train,
-            test,
-            run,
-            callback=progress,
-            batch_size=64,
-            lr=0.05,
-            channels_last=False,
-        )
-        k_t, p_t = _top_patches(cnn.model, cnn.preprocess, test[0])
-        k_u, p_u = _top_patches(initial, cnn.preprocess, test[0])
-        c_t, c_u = centred_cosine(k_t, p_t), centred_cosine(k_u, p_u)
-        inked = _inked_patches(test[0], N_RANDOM * len(k_t), rng)  # (C·N_RANDOM, k, k)
-        c_r = centred_cosine(np.repeat(k_t, N_RANDOM, axis=0), inked)
-        acc.append(cnn.accuracy)
-        top.append(float(c_t.mean()))
-        untr.append(float(c_u.mean()))
-        rnd.append(float(c_r.mean()))
-        diffs.append(c_t - c_u)
-        sm_t.append(kernel_smoothness(k_t))
-        sm_u.append(kernel_smoothness(k_u))
-        if j == 0:
-            first = {
-                "kernels": k_t,
-                "patches": p_t,
-                "kernels_untrained": k_u,
-                "patches_untrained": p_u,
-                "c_t": c_t,
-                "c_u": c_u,
-            }
-    d = np.concatenate(diffs)  # (seeds·C,) paired by kernel
-    return Learned(
-        channels=len(first["kernels"]),
-        kernel=KERNEL,
-        n_train=len(train[1]),
-        n_search=len(test[1]),
-        epochs=params.epochs,
-        seeds=seeds,
-        accuracy=[float(a) for a in acc],
-        per_seed_top=top,
-        per_seed_untrained=untr,
-        per_seed_random=rnd,
-        mean_cosine_top=float(np.mean(top)),
-        std_cosine_top=_std(top),
-        mean_cosine_untrained=float(np.mean(untr)),
-        std_cosine_untrained=_std(untr),
-        mean_cosine_random=float(np.mean(rnd)),
-        std_cosine_random=_std(rnd),
-        difference=float(d.mean()),
-        p_value=sign_flip_test(d, seed=params.seed),
-        smoothness_trained=float(np.mean(sm_t)),
-        smoothness_untrained=float(np.mean(sm_u)),
-        cosine_top=[float(v) for v in first["c_t"]],
-        cosine_top_untrained=[float(v) for v in first["c_u"]],
-        kernels=first["kernels"],
-        patches=first["patches"],
-        kernels_untrained=first["kernels_untrained"],
-        patches_untrained=first["patches_untrained"],
-    )
-
-
-def _std(values: list[float]) -> float:
-    from cnnlab.lab.stats import spread
-
-    return spread(values).std
-
-
 def explain(n: PatternNumbers) -> list[Message]:
     from cnnlab.i18n import Msg
 
@@ -552,146 +402,6 @@ def _verdict(found: bool) -> str:
     return "✓" if found else "✗"
 
 
-def draw(n: PatternNumbers, lang: str) -> dict[str, Figure]:
-    figures = {"detector": _detector_figure(n, lang)}
-    if n.learned is not None:
-        figures["learned_kernels"] = _learned_figure(n.learned, lang)
-        figures["top_patch_control"] = _control_figure(n.learned, lang)
-    return figures
-
-
-def _detector_figure(n: PatternNumbers, lang: str) -> Figure:
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
-    from cnnlab.i18n import t
-
-    s = n.size
-    k = n.pattern_mask - n.pattern_mask.mean()
-    fig = Figure(figsize=(13, 3.6), layout="constrained")
-    axes = fig.subplots(1, 4, width_ratios=[1, 0.55, 1, 1])
-    axes[0].imshow(n.image, cmap="gray")
-    r, c = n.planted_top_left
-    axes[0].add_patch(Rectangle((c - 0.5, r - 0.5), s, s, fill=False, edgecolor="#2ca02c", lw=1.5))
-    axes[0].set_title(t("lab.pattern.fig.image", lang, r=r, c=c), fontsize=9)
-    lim = float(np.abs(k).max())
-    axes[1].imshow(k, cmap="coolwarm", vmin=-lim, vmax=lim)
-    axes[1].set_title(t("lab.pattern.fig.kernel", lang, s=s), fontsize=9)
-    for ax, m, key, res in (
-        (axes[2], n.score_map, "zero_mean", n.zero_mean),
-        (axes[3], n.raw_map, "raw", n.raw_kernel),
-    ):
-        im = ax.imshow(m, cmap="magma")
-        fig.colorbar(im, ax=ax, shrink=0.8)
-        pr, pc = res.peak
-        sr, sc = res.second
-        ax.plot(
-            [pc],
-            [pr],
-            "o",
-            mfc="none",
-            mec="#2ca02c",
-            ms=12,
-            mew=2,
-            label=t("lab.pattern.fig.peak", lang),
-        )
-        ax.plot(
-            [sc],
-            [sr],
-            "s",
-            mfc="none",
-            mec="#1f77b4",
-            ms=10,
-            mew=2,
-            label=t("lab.pattern.fig.second", lang),
-        )
-        ax.set_title(t(f"lab.pattern.fig.map_{key}", lang, pr=pr, pc=pc), fontsize=9)
-        ax.legend(fontsize=7, loc="lower right")
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return fig
-
-
-def _learned_figure(le: Learned, lang: str) -> Figure:
-    """Four rows over the channels: trained kernel, its top patch, untrained kernel, its top patch
-    (first seed; kernels red +, blue −, each on its own symmetric scale; patches on [0, 1])."""
-    from matplotlib.figure import Figure
-
-    from cnnlab.i18n import t
-
-    c = le.channels
-    user = le.kind == "user"  # --model: the user's first conv and the same layer re-initialised
-    rows = (
-        ("yours" if user else "trained", le.kernels, le.patches, le.cosine_top),
-        (
-            "control" if user else "untrained",
-            le.kernels_untrained,
-            le.patches_untrained,
-            le.cosine_top_untrained,
-        ),
-    )
-    fig = Figure(figsize=(0.85 * c + 1.4, 5.6), layout="constrained")
-    axes = fig.subplots(4, c, squeeze=False)
-    for r, (key, kernels, patches, cos) in enumerate(rows):
-        for ch in range(c):
-            ka, pa = axes[2 * r][ch], axes[2 * r + 1][ch]
-            lim = float(np.abs(kernels[ch]).max()) or 1.0
-            ka.imshow(kernels[ch], cmap="RdBu_r", vmin=-lim, vmax=lim)
-            pa.imshow(patches[ch], cmap="gray", vmin=0, vmax=1)
-            pa.set_title(f"{cos[ch]:.2f}", fontsize=7)
-            for ax in (ka, pa):
-                ax.set_xticks([])
-                ax.set_yticks([])
-        for ax, label in (
-            (axes[2 * r][0], t(ROW_KEYS[key], lang)),
-            (axes[2 * r + 1][0], t("lab.pattern.fig.row_patch", lang)),
-        ):
-            ax.set_ylabel(label, fontsize=8, rotation=0, ha="right", va="center")
-    if user:
-        fig.suptitle(t("lab.pattern.user.fig.learned", lang, seed=le.seeds[0]), fontsize=10)
-    else:
-        fig.suptitle(
-            t("lab.pattern.fig.learned", lang, seed=le.seeds[0], acc=100 * le.accuracy[0]),
-            fontsize=10,
-        )
-    return fig
-
-
-def _control_figure(le: Learned, lang: str) -> Figure:
-    """Mean top-patch cosine per seed: trained kernels, their untrained start, inked random."""
-    from matplotlib.figure import Figure
-
-    from cnnlab.i18n import t
-
-    fig = Figure(figsize=(5.6, 3.6), layout="constrained")
-    ax = fig.subplots()
-    bars = BAR_KEYS["user" if le.kind == "user" else "trained"]
-    groups = (
-        (bars[0], le.per_seed_top, "#d62728"),
-        (bars[1], le.per_seed_untrained, "#7f7f7f"),
-        (bars[2], le.per_seed_random, "#1f77b4"),
-    )
-    for x, (_key, values, color) in enumerate(groups):
-        mean = float(np.mean(values))
-        std = _std(values)
-        ax.bar(x, mean, color=color, alpha=0.35, yerr=std, capsize=6)
-        ax.plot([x] * len(values), values, "o", color=color, ms=5)
-        ax.text(x + 0.42, mean, f"{mean:.2f}", ha="right", va="bottom", fontsize=8)
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set_xticks(range(3), [t(g[0], lang) for g in groups], fontsize=8)
-    ax.set_ylabel(t("lab.pattern.fig.cosine", lang), fontsize=9)
-    if le.kind == "user":
-        ax.set_title(
-            t("lab.pattern.user.fig.control", lang, k=le.n_kernels, p=le.p_value), fontsize=9
-        )
-    else:
-        ax.set_title(
-            t("lab.pattern.fig.control", lang, seeds=len(le.seeds), p=le.p_value), fontsize=9
-        )
-    return fig
-
-
 EXPERIMENT = register(
     "pattern",
     PatternParams,
@@ -704,6 +414,8 @@ EXPERIMENT = register(
 )
 
 __all__ = [
+    "_top_patches",  # re-exported: part 2 on the built-in CNNs lives in pattern_learned
+    "_inked_patches",
     "PatternParams",
     "PatternNumbers",
     "Peak",
