@@ -113,7 +113,8 @@ def test_resume_continues_with_the_same_vocabulary(
     assert main([*args, "--time-budget", "0.001"]) == 0
     before = _meta(out)
     assert before["progress"]["epoch"] < 2
-    assert main([*args, "--resume", "--time-budget", "600"]) == 0
+    resume = ["--lang", "en", "train", "--resume", "--out", str(out), "--threads", "1"]
+    assert main([*resume, "--data-dir", str(trained["data"]), "--time-budget", "600"]) == 0
     after = _meta(out)
     assert after["progress"]["epoch"] == 2
     assert after["run"]["text"] == before["run"]["text"]

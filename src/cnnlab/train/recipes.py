@@ -118,6 +118,18 @@ _MLP1D = Recipe(
     "benchmarks/train_series.py 'mlp': MNIST-1D 67.27 +- 0.80% (the paper's MLP: 68%)",
 )
 
+# --- TextCNN on NSMC (benchmarks/train_text.py measures it; docs/text.md, docs/text-benchmark.md) -
+# The benchmark's search: a wider, shallower-embedding net than Kim's 128/3-4-5/100 — embedding 64,
+# four widths 2-5 of 128 filters — with AdamW and OneCycle, two epochs. The tokeniser is a text
+# option (--tokenizer), not part of the recipe.
+_TEXTCNN = Recipe(
+    DEFAULT,
+    {"embed_dim": 64, "widths": [2, 3, 4, 5], "channels": [128], "dropout": 0.5},
+    {"epochs": 2, "batch_size": 128, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.01},
+    "benchmarks/train_text.py 'best': NSMC 85.63% with --tokenizer morpheme (seed 0, 2 epochs, "
+    "471 s under load 9.4 on 2 cores); the syllable default not yet measured with it",
+)
+
 # (model, dataset name or family) -> {recipe name -> recipe}; the first entry is the default.
 RECIPES: dict[tuple[str, str], dict[str, Recipe]] = {
     **{("cnn", data): row for data, row in _cnn_rows().items()},
@@ -125,8 +137,7 @@ RECIPES: dict[tuple[str, str], dict[str, Recipe]] = {
     ("cnn1d", "ucr"): {DEFAULT: _FCN},
     ("mlp1d", "mnist1d"): {DEFAULT: _MLP1D},
     ("mlp1d", "ucr"): {DEFAULT: _MLP1D},
-    # ("textcnn", "text"): the text model's row — added by the text work (issue 13) with the recipe
-    # its benchmark (benchmarks/train_text.py) measures; until then a text run uses the defaults.
+    ("textcnn", "nsmc"): {DEFAULT: _TEXTCNN},  # csvtext:<path> uses cnnlab.train.text's defaults
 }
 
 # dataset name -> family; names not listed are their own family (ucr:<Name>, csv:<path> by prefix)

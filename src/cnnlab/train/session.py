@@ -9,6 +9,7 @@ returns a :class:`TrainPlan`; :func:`run_training` loads the data, builds the mo
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -163,7 +164,7 @@ def plan_training(
             {
                 k: v
                 for k, v in (saved.get("config") or {}).items()
-                if k in options and k not in given and _fits_here(k, v)
+                if k in _RESUMABLE and k not in given and _fits_here(k, v)
             }
         )
         run = saved.get("run") or {}
@@ -220,6 +221,12 @@ def plan_training(
     )
     plan.text = text
     return plan
+
+
+# Every TrainConfig field comes back on resume unless given — also those no face offers as an
+# option (a recipe's weight_decay): a field left at the library default would differ from the
+# checkpoint's and the resume be refused.
+_RESUMABLE = frozenset(f.name for f in dataclasses.fields(TrainConfig)) - {"out", "resume"}
 
 
 def _fits_here(option: str, value: Any) -> bool:

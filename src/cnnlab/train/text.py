@@ -474,7 +474,8 @@ def run_text_training(plan: Any, progress: Any = None) -> Any:
         (text.train, text.test),
     )
     seed_everything(plan.config.seed)
-    kwargs = {**model_kwargs(train_ds, info), **text.options.model_kwargs(), **plan.model_kwargs}
+    # the data's keywords, then the recipe's/resumed ones, then --embed-dim/--widths as given
+    kwargs = {**model_kwargs(train_ds, info), **plan.model_kwargs, **text.options.model_kwargs()}
     net = build(plan.model, **kwargs)
     run_info = {**plan.run_info, **info, "label_column": plan.label_column}
     result = fit(net, train_ds, test_ds, plan.config, progress, run_info=run_info)
