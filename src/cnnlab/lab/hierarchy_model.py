@@ -111,7 +111,9 @@ def measure_user(params: Any, progress: Progress | None = None) -> Any:
     conv = first_conv(user.model)
     w_user = conv.weight.detach().clone()  # (C_out, C_in, k, k)
     control = copy.deepcopy(conv)
-    torch.manual_seed(params.seed)
+    # seed + 1: the user's own class was built under ``seed`` (lab.user_model.load_user), so
+    # ``seed`` would re-create its very initial kernels
+    torch.manual_seed(params.seed + 1)
     control.reset_parameters()
     w_ctl = control.weight.detach().clone()
     img = image.mean(0).numpy()

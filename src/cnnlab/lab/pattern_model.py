@@ -9,7 +9,7 @@ that window and the kernel (both centred, over input channels × kernel). The wi
 multiplied.
 
 Controls, as in the built-in part 2: the same layer re-initialised with PyTorch's default under
-``seed`` (the top window of *any* kernel resembles it: that is the by-construction baseline), the
+``seed + 1`` (the top window of *any* kernel resembles it: the by-construction baseline), the
 paired difference per kernel with a sign-flip test, and the user's kernels against random windows
 that contain ink. Whether the user's kernels are trained is not known from the model object: the
 text says where the weights came from (:mod:`cnnlab.lab.user_model`).
@@ -97,7 +97,9 @@ def learned_user(
     fed, _ = user.feed(x)  # (N, C', H, W) what the model sees
     raw, _ = user.feed_raw(x)  # the same windows in [0, 1], for the figure and the ink test
     control = copy.deepcopy(conv).eval()
-    torch.manual_seed(params.seed)
+    # seed + 1: the user's own class was built under ``seed`` (lab.user_model.load_user), so
+    # ``seed`` would re-create its very initial kernels
+    torch.manual_seed(params.seed + 1)
     control.reset_parameters()
     conv = conv.eval()
     results = []
