@@ -188,6 +188,14 @@ def test_evaluate_finds_a_relative_folder_from_elsewhere(
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--json"]) == 0
     ev = json.loads(capsys.readouterr().out)
     assert ev["data"] == f"folder:{tmp_path / 'imgs'}" and ev["n"] == 4
+    for i in range(5):  # new files since training: the recorded split no longer matches
+        Image.fromarray(np.full((20, 20), 200, np.uint8)).save(
+            tmp_path / "imgs" / "a" / f"n{i}.png"
+        )
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    assert "the test split of this folder is not the one the checkpoint was trained with" in err
+    assert "(4 images then, 5 now" in err
 
 
 def test_skip_bad_reports_the_count(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -84,6 +84,27 @@ def folder_notes(data: str, options: Any) -> None:
         info(t("data.folder.skipped", n=len(whole.skipped), first=whole.skipped[0]))
 
 
+def note_split(meta: dict[str, Any], ds: Any, split: str) -> None:
+    """Say (stderr) when the folder's ``split`` is not the one the checkpoint recorded: files
+    added, removed or renamed since training (the SHA-256 of the split's file list differs)."""
+    from cnnlab.i18n import Msg
+
+    then = (meta.get("run") or {}).get("folder")
+    now = getattr(ds, "record", None)
+    key = f"{split}_sha256"
+    if not isinstance(then, dict) or not isinstance(now, dict) or not then.get(key):
+        return
+    if then[key] != now.get(key):
+        info(
+            t(
+                "data.folder.split_changed",
+                split=Msg(f"lab.split.{split}"),
+                n_then=then.get(f"n_{split}", "?"),
+                n_now=now.get(f"n_{split}", "?"),
+            )
+        )
+
+
 def predict_folder(checkpoint: str, image: str, top: int, as_json: bool) -> bool:
     """``predict`` for a checkpoint trained on a folder set; False (nothing done) for any other."""
     from cnnlab.errors import CnnlabError
@@ -119,4 +140,11 @@ def predict_folder(checkpoint: str, image: str, top: int, as_json: bool) -> bool
     return True
 
 
-__all__ = ["folder_options", "pop_folder_options", "folder_notes", "predict_folder", "NAMES"]
+__all__ = [
+    "folder_options",
+    "pop_folder_options",
+    "folder_notes",
+    "note_split",
+    "predict_folder",
+    "NAMES",
+]

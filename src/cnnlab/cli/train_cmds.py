@@ -18,7 +18,8 @@ import click
 from click.core import ParameterSource
 
 from cnnlab.cli.common import check_out_dir, info, json_option, lang_option
-from cnnlab.cli.folder_opts import folder_notes, folder_options, pop_folder_options
+from cnnlab.cli.folder_opts import folder_notes, folder_options, note_split, pop_folder_options
+from cnnlab.cli.progress import ProgressBar
 from cnnlab.cli.text_cmds import (
     pop_text_options,
     predict_text,
@@ -26,7 +27,6 @@ from cnnlab.cli.text_cmds import (
     text_plan_notes,
     text_run_notes,
 )
-from cnnlab.cli.progress import ProgressBar
 from cnnlab.i18n import t
 
 MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d|textcnn"
@@ -299,6 +299,7 @@ def evaluate(
     ds = text_split_for(loaded.meta, checkpoint, data, data_dir, split == "train", limit, column)
     if ds is None:  # neither the model nor the data is text
         ds = load_split(data, data_dir, split == "train", limit, column, folder)
+        note_split(loaded.meta, ds, split)  # a folder whose files changed since training
     m = run_eval(loaded.model, ds, loaded.preprocess, device=device).to_dict()
     if as_json:
         click.echo(json.dumps({"checkpoint": checkpoint, "data": data, "split": split, **m}))
