@@ -125,3 +125,11 @@ def test_more_than_two_classes_is_refused(tmp_path) -> None:
     with pytest.raises(CnnlabError, match="needs two classes"):
         params = {**TINY, "dataset": f"csvtext:{path}", "n_train": 100, "n_test": 100}
         EXP.measure(EXP.make_params(**params), None)
+
+
+def test_missing_nsmc_names_this_commands_option(tmp_path, monkeypatch) -> None:
+    from cnnlab.errors import DataError
+
+    monkeypatch.delenv("CNNLAB_DATA_PATH", raising=False)
+    with pytest.raises(DataError, match=r"not in --text-dir.*cnnlab data download nsmc"):
+        EXP.measure(EXP.make_params(**TINY), None)

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, DataError
 from cnnlab.i18n import Msg
 from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.progress import Progress, emit
@@ -168,10 +168,15 @@ def load_slices(params: TextConvParams) -> tuple[Any, Any]:
     """Training and test slices of the dataset (the first n reviews of each split)."""
     from cnnlab.data.text import load_text
 
-    return (
-        load_text(params.dataset, "train", data_dir=params.text_dir),
-        load_text(params.dataset, "test", data_dir=params.text_dir),
-    )
+    try:
+        return (
+            load_text(params.dataset, "train", data_dir=params.text_dir),
+            load_text(params.dataset, "test", data_dir=params.text_dir),
+        )
+    except DataError as exc:  # name this command's option, not --data-dir/--download
+        if exc.key == "data.text.nsmc_missing":
+            raise DataError("lab.text_conv.error.nsmc_missing", **exc.params) from exc
+        raise
 
 
 def join_ngram(tokens: list[str], tokenizer: str) -> str:
