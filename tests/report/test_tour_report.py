@@ -96,6 +96,9 @@ def rerendered(report: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+KOREAN_DATA = {"text-conv"}  # experiments whose data (and so the tokens they quote) is Korean
+
+
 def test_report_rerenders_saved_numbers_in_english(
     report: Path, rerendered: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,7 +111,11 @@ def test_report_rerenders_saved_numbers_in_english(
     assert again["experiments"] == saved["experiments"]  # the numbers went through unchanged
     for name, exp in load_all().items():
         text = (rerendered / f"{name}.en.txt").read_text(encoding="utf-8").rstrip("\n")
-        assert text and not any("\uac00" <= ch <= "\ud7a3" for ch in text), name
+        hangul = sum("\uac00" <= ch <= "\ud7a3" for ch in text)
+        if name in KOREAN_DATA:  # its tokens are Korean reviews; the sentences around them are not
+            assert text and hangul < 0.1 * sum(ch.isalpha() for ch in text), name
+        else:
+            assert text and hangul == 0, name
         assert (rerendered / f"{name}.ko.txt").exists() is False
         for png in report.glob(f"{name}_*.png"):
             assert (rerendered / png.name).stat().st_size > 1000

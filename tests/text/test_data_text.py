@@ -207,3 +207,40 @@ def test_data_download_command(served) -> None:
     folder = data_home() / "nsmc"
     assert sorted(p.name for p in folder.iterdir()) == ["ratings_test.txt", "ratings_train.txt"]
     assert load_text("nsmc", "test").source == "cache"
+
+
+def test_embedded_nsmc_sample_is_balanced_and_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """nsmc-sample needs no search path, cache or download: 5,000 + 1,000 reviews, half each."""
+    monkeypatch.delenv("CNNLAB_DATA_PATH", raising=False)
+    for split, n in (("train", 5000), ("test", 1000)):
+        data = load_text("nsmc-sample", split)
+        assert len(data) == n and data.source == "embedded" and data.classes == NSMC_CLASSES
+        assert np.bincount(data.labels).tolist() == [n // 2, n // 2]
+        assert all(text.strip() for text in data.texts) and data.dropped_empty == 0
+        assert any("\uac00" <= ch <= "\ud7a3" for ch in data.texts[0])
+    train, test = load_text("nsmc-sample", "train"), load_text("nsmc-sample", "test")
+    assert not set(train.texts[:500]) & set(test.texts)  # drawn from disjoint splits
+
+
+SHARED_NSMC = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nsmc"
+
+
+@pytest.mark.skipif(
+    not SHARED_NSMC.is_dir(), reason="the shared NSMC copies are not beside the repo"
+)
+def test_embedded_sample_is_what_the_script_draws(tmp_path: Path) -> None:
+    """scripts/make_nsmc_sample.py run again on the shared split gives the shipped bytes."""
+    import importlib.util
+    from importlib import resources
+
+    spec = importlib.util.spec_from_file_location(
+        "make_nsmc_sample", Path(__file__).resolve().parents[2] / "scripts" / "make_nsmc_sample.py"
+    )
+    assert spec and spec.loader
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    for split, n in script.SIZES.items():
+        rows = gzip.decompress((SHARED_NSMC / f"{split}.tsv.gz").read_bytes()).decode()
+        shipped = resources.files("cnnlab.data") / "nsmc_sample" / f"{split}.tsv.gz"
+        lines = gzip.decompress(shipped.read_bytes()).decode().splitlines()[1:]
+        assert lines == script.sample(rows.splitlines()[1:], n, script.SEED)

@@ -120,6 +120,11 @@ def _nsmc_row(rows: list[dict[str, str]], shown: list[dict[str, str]]) -> None:
         )
     rows.append({"name": "nsmc", **where, "license": "CC0 (Lucy Park, NSMC)"})
     shown.append({**rows[-1], **words})
+    embedded = t("data.status.embedded")
+    rows.append(
+        {"name": "nsmc-sample", "train": "embedded", "test": "embedded", "license": "CC0 (NSMC)"}
+    )
+    shown.append({**rows[-1], "train": embedded, "test": embedded})
 
 
 def _progress() -> Callable[[int, int | None], None]:

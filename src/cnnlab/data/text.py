@@ -14,6 +14,11 @@ came from the download); every other copy is validated structurally: the header,
 row, labels in {0, 1}. With ``download=True`` and no copy found, the official file is fetched from
 the corpus's repository (e9t/nsmc) atomically and verified against its git blob SHA-1.
 
+``nsmc-sample`` — 5,000 training and 1,000 test reviews shipped inside the package (balanced,
+drawn with a fixed seed by ``scripts/make_nsmc_sample.py`` from a rebuild of NSMC's 150k/50k
+split by the corpus's own recipe; CC0 like the corpus): the text experiments run offline on any
+machine, as the image ones do on ``mnist-sample``.
+
 ``csvtext:<path>`` — a UTF-8 CSV or TSV with a header row (tab-separated when the name ends in
 ``.tsv``/``.tab`` or the header holds a tab; else comma, or semicolon when the header has only
 those). ``text_column`` (default: the first of ``text``, ``document``, ``sentence``, ``review``
@@ -40,6 +45,7 @@ from cnnlab.data.download import Progress, data_home, data_path, fetch, git_blob
 from cnnlab.errors import ChecksumError, DataError
 
 NSMC = "nsmc"
+NSMC_SAMPLE = "nsmc-sample"
 CSV_PREFIX = "csvtext:"
 SPLITS = ("train", "test")
 # official file name → git blob SHA-1 (GitHub's id of the file in e9t/nsmc)
@@ -52,7 +58,7 @@ NSMC_HEADER = ["id", "document", "label"]
 NSMC_CLASSES = ("negative", "positive")
 TEXT_COLUMNS = ("text", "document", "sentence", "review")
 SPLIT_SEED = 0
-TEXT_NAMES = (NSMC, "csvtext:<path>")  # how the text sets are listed
+TEXT_NAMES = (NSMC, NSMC_SAMPLE, "csvtext:<path>")  # how the text sets are listed
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,8 @@ class TextData:
 
     ``texts`` (N strings, none empty), ``labels`` int64 (N,) class indices, ``classes`` their
     names, ``dropped_empty`` rows dropped for an empty text, ``source`` where it came from
-    (``data-dir`` | ``cache`` | ``data-path`` | ``download`` | ``file``), ``path`` the file read.
+    (``data-dir`` | ``cache`` | ``data-path`` | ``download`` | ``embedded`` | ``file``), ``path``
+    the file read.
     """
 
     texts: list[str]
@@ -79,8 +86,10 @@ class TextData:
 
 
 def is_text_name(name: str) -> bool:
-    """True for ``nsmc`` and ``csvtext:<something>``."""
-    return name == NSMC or (name.startswith(CSV_PREFIX) and len(name) > len(CSV_PREFIX))
+    """True for ``nsmc``, ``nsmc-sample`` and ``csvtext:<something>``."""
+    return name in (NSMC, NSMC_SAMPLE) or (
+        name.startswith(CSV_PREFIX) and len(name) > len(CSV_PREFIX)
+    )
 
 
 def check_split(split: str) -> str:
@@ -102,9 +111,11 @@ def load_text(
     check_split(split)
     if name == NSMC:
         return load_nsmc(split, data_dir, download, progress)
+    if name == NSMC_SAMPLE:
+        return load_nsmc_sample(split)
     if is_text_name(name):
         return load_csv_text(name.removeprefix(CSV_PREFIX), split, text_column, label_column)
-    raise DataError("data.text.unknown", name=name, valid="nsmc, csvtext:<path>")
+    raise DataError("data.text.unknown", name=name, valid="nsmc, nsmc-sample, csvtext:<path>")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,6 +185,18 @@ def load_nsmc(
     path, source = found
     texts, labels, lines, dropped = parse_nsmc(read_utf8(path), str(path))
     return TextData(texts, labels, NSMC_CLASSES, dropped, source, NSMC, split, str(path), lines)
+
+
+def load_nsmc_sample(split: str = "train") -> TextData:
+    """One split of the embedded NSMC sample (validated like any local copy)."""
+    from importlib import resources
+
+    check_split(split)
+    with resources.as_file(resources.files("cnnlab.data") / "nsmc_sample" / f"{split}.tsv.gz") as f:
+        texts, labels, lines, dropped = parse_nsmc(read_utf8(f), f"{NSMC_SAMPLE}/{split}")
+    return TextData(
+        texts, labels, NSMC_CLASSES, dropped, "embedded", NSMC_SAMPLE, split, f.name, lines
+    )
 
 
 def read_utf8(path: Path) -> str:
@@ -381,6 +404,7 @@ __all__ = [
     "TextData",
     "load_text",
     "load_nsmc",
+    "load_nsmc_sample",
     "load_csv_text",
     "locate_nsmc",
     "download_nsmc",
