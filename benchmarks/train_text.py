@@ -75,9 +75,9 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     # the bar: syllables, embedding 64, 4x128 filters of widths 2-5, AdamW + OneCycle
     "bar": Recipe(),
-    # the recipe search's best (docs/text-benchmark.md): the bar's model and optimiser on morpheme
-    # tokens (--tokenizers morpheme), 2 epochs: 85.58 ± 0.06% over seeds 0, 1 (one epoch: 84.07 ±
-    # 0.03%; syllables one epoch 83.07 ± 0.01%; the bar, syllables, 85.4% after three epochs).
+    # the recipe search's best (docs/text-benchmark.md): the bar's model and optimiser, 2 epochs;
+    # morpheme tokens 85.58 ± 0.06% over seeds 0, 1 (103 s at load ~1, one thread), syllables
+    # 84.85 ± 0.02%, and the two as an ensemble (--tokenizers syllable,morpheme) 86.24 ± 0.05%.
     "best": Recipe(epochs=2),
 }
 
