@@ -267,7 +267,10 @@ def measure(params: CnnVsFcParams, progress: Progress | None = None) -> CnnVsFcN
                     callback=progress,
                     **OPTIM,
                 )
-                correct[(name, kind)].append((trained.logits(te[0]).argmax(1) == te[1]).numpy())
+                hits = trained.test_correct  # te, evaluated once by train_model
+                correct[(name, kind)].append(
+                    (trained.logits(te[0]).argmax(1) == te[1]).numpy() if hits is None else hits
+                )
                 seconds[(name, kind)] += trained.seconds
                 if i == 0 and (name, kind) == ("mlp", "original"):
                     first["mlp"] = trained

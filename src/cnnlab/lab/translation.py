@@ -170,12 +170,20 @@ def shift_directions(n: int) -> np.ndarray:
 
 
 def correct_vs_shift(
-    model: Trained, x: torch.Tensor, y: torch.Tensor, max_shift: int, directions: np.ndarray
+    model: Trained,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    max_shift: int,
+    directions: np.ndarray,
+    unshifted: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Correctness ``(max_shift + 1, N)`` on the shifted test sets ``s = 0…max_shift``."""
+    """Correctness ``(max_shift + 1, N)`` on the shifted test sets ``s = 0…max_shift``; row 0 is
+    ``unshifted`` when the caller already has it (``train_model``'s ``test_correct`` on ``x``)."""
     return np.stack(
         [
-            (model.logits(shift_each(x, s, directions)).argmax(1) == y).numpy()
+            unshifted
+            if s == 0 and unshifted is not None
+            else (model.logits(shift_each(x, s, directions)).argmax(1) == y).numpy()
             for s in range(max_shift + 1)
         ]
     )
@@ -312,7 +320,9 @@ def measure(params: TranslationParams, progress: Progress | None = None) -> Tran
                 lr=0.01,
             )
             emit(progress, "stage", stage="shift", model=name, seed=sd, max_shift=params.max_shift)
-            correct[name].append(correct_vs_shift(trained, *test, params.max_shift, directions))
+            correct[name].append(
+                correct_vs_shift(trained, *test, params.max_shift, directions, trained.test_correct)
+            )
             fits[name].append(trained)
 
     per_seed = {m: [c.mean(1).tolist() for c in correct[m]] for m in MODELS}

@@ -225,7 +225,9 @@ def measure(params: WeightSharingParams, progress: Progress | None = None) -> We
         for kind in KINDS:
             make = functools.partial(build_net, kind, c_in, c_out, size, k)
             trained = train_model(kind, make, train, test, run_params, callback=progress)
-            hits = (trained.logits(test[0]).argmax(1) == test[1]).numpy()
+            hits = trained.test_correct  # evaluated once by train_model
+            if hits is None:
+                hits = (trained.logits(test[0]).argmax(1) == test[1]).numpy()
             correct[kind].append(hits)
             acc[kind].append(float(hits.mean()))
             train_acc[kind].append(trained.train_accuracy)
