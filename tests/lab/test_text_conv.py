@@ -14,16 +14,8 @@ EXP = get("text-conv")
 TINY = {"n_train": 600, "n_test": 200, "epochs": 1, "channels": 8, "embed_dim": 8, "filters": 4}
 
 
-def _nsmc_or_skip() -> None:
-    from cnnlab.data.text import locate_nsmc
-
-    if locate_nsmc("train") is None or locate_nsmc("test") is None:
-        pytest.skip("NSMC not found (set CNNLAB_DATA_PATH to a folder holding nsmc/)")
-
-
 @pytest.fixture(scope="module")
 def numbers():
-    _nsmc_or_skip()
     return EXP.measure(EXP.make_params(**TINY), None)
 
 
@@ -101,7 +93,6 @@ def test_saved_numbers_rerender_in_korean(numbers) -> None:
 
 
 def test_own_text_is_tokenised_and_slid() -> None:
-    _nsmc_or_skip()
     n = EXP.measure(EXP.make_params(**TINY, text="영화 정말 재밌다"), None)
     assert n.text == "영화 정말 재밌다" and n.label is None
     assert n.tokens == ["영", "화", "▁", "정", "말", "▁", "재", "밌", "다"]
@@ -109,7 +100,6 @@ def test_own_text_is_tokenised_and_slid() -> None:
 
 
 def test_bad_inputs_are_refused() -> None:
-    _nsmc_or_skip()
     with pytest.raises(ConfigError, match="text is empty or only whitespace"):
         EXP.measure(EXP.make_params(**TINY, text="   "), None)
     with pytest.raises(ConfigError, match=r"index = 200 is out of range; valid: 0..199"):
@@ -131,5 +121,6 @@ def test_missing_nsmc_names_this_commands_option(tmp_path, monkeypatch) -> None:
     from cnnlab.errors import DataError
 
     monkeypatch.delenv("CNNLAB_DATA_PATH", raising=False)
+    monkeypatch.setenv("CNNLAB_DATA", str(tmp_path))  # an empty cache
     with pytest.raises(DataError, match=r"not in --text-dir.*cnnlab data download nsmc"):
-        EXP.measure(EXP.make_params(**TINY), None)
+        EXP.measure(EXP.make_params(**TINY, dataset="nsmc"), None)
