@@ -129,7 +129,7 @@ def test_data_list_json() -> None:
     proc = cnnlab("data", "list", "--json")
     assert proc.returncode == 0
     rows = {r["name"]: r for r in json.loads(proc.stdout)["datasets"]}
-    assert set(rows) == {"mnist", "fashion-mnist", "kmnist", "mnist-sample", "nsmc"}
+    assert set(rows) == {"mnist", "fashion-mnist", "kmnist", "mnist-sample", "nsmc", "nsmc-sample"}
 
 
 def test_progress_line_is_short_and_readable() -> None:
