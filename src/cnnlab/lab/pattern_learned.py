@@ -97,8 +97,7 @@ def _learned(params: PatternParams, progress: Progress | None) -> Learned:
             callback=progress,
             batch_size=64,
             lr=0.05,
-            channels_last=False,
-        )
+        )  # channels_last (fit's default): 20.5 vs 29.7 ms per batch-64 step of this 5×5 CNN
         k_t, p_t = _top_patches(cnn.model, cnn.preprocess, test[0])
         k_u, p_u = _top_patches(initial, cnn.preprocess, test[0])
         c_t, c_u = centred_cosine(k_t, p_t), centred_cosine(k_u, p_u)
