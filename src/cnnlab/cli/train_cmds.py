@@ -316,7 +316,7 @@ def evaluate(
     type=click.Path(),
     help=t("cli.evaluate.opt.checkpoint"),
 )
-@click.argument("image", type=click.Path())
+@click.argument("image", type=click.Path(), metavar="IMAGE|SERIES|TEXT")
 @click.option("--top", type=int, default=3, show_default=True, help=t("cli.predict.opt.top"))
 @click.option("--invert/--no-invert", default=None, help=t("cli.predict.opt.invert"))
 @click.option(
