@@ -81,7 +81,8 @@ BENCHES = [
     ),
     Bench(
         "text",
-        [PY, "benchmarks/train_text.py", "--seeds", "0", "--json", "{json}"],
+        # every tokeniser over two seeds (the minimum), the recipe's two epochs
+        [PY, "benchmarks/train_text.py", "--seeds", "0,1", "--json", "{json}"],
         "benchmarks/train_text.py",
         quick=["--quick"],
     ),
