@@ -254,7 +254,7 @@ HAND: list[Any] = [
     _param(["evaluate", "--checkpoint", CKPT, "--device", "tpu"], "tpu", "cpu"),
     # predict
     _param(["predict", IMG], "'--checkpoint'"),
-    _param(["predict", "--checkpoint", CKPT], "'IMAGE'"),
+    _param(["predict", "--checkpoint", CKPT], "'IMAGE|SERIES|TEXT'"),
     _param(["predict", "--checkpoint", CKPT, "/nonexistent/x.png"], "/nonexistent/x.png"),
     _param(["predict", "--checkpoint", CKPT, NOT_IMG], "not-image.png"),
     _param(["predict", "--checkpoint", CKPT, "--top", "0", IMG], "top", "0"),
