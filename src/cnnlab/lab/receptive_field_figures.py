@@ -55,6 +55,22 @@ def _central_patch(lf: LayerField, color: str) -> Any:
     )
 
 
+def style_erf_axis(ax: Any, lang: str) -> None:
+    """The effective-field panel's axes: central share in % against depth (integer ticks)."""
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+    from cnnlab.i18n import t
+
+    ax.set_ylim(0, 100)
+    ax.yaxis.set_major_formatter(PercentFormatter())
+    ax.set_xlabel(t("lab.receptive_field.fig.depth", lang))
+    ax.set_ylabel(t("lab.receptive_field.fig.share", lang))
+    ax.set_title(t("lab.receptive_field.fig.erf", lang), fontsize=10)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def draw(n: ReceptiveFieldNumbers, lang: str) -> dict[str, Figure]:
     if n.user is not None:
         from cnnlab.lab.receptive_field_model import draw_user
@@ -68,7 +84,7 @@ def _growth_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
     Right: the central share vs depth (uniform reference, linearised, random nets, shuffled)."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator, PercentFormatter
+    from matplotlib.ticker import MaxNLocator
 
     from cnnlab.i18n import t
 
@@ -152,14 +168,7 @@ def _growth_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
             markersize=4,
             label=t(key, lang, seeds=n.seeds),
         )
-    ax3.set_ylim(0, 100)
-    ax3.yaxis.set_major_formatter(PercentFormatter())
-    ax3.set_xlabel(t("lab.receptive_field.fig.depth", lang))
-    ax3.set_ylabel(t("lab.receptive_field.fig.share", lang))
-    ax3.set_title(t("lab.receptive_field.fig.erf", lang), fontsize=10)
-    ax3.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax3.grid(alpha=0.3)
-    ax3.legend(fontsize=8)
+    style_erf_axis(ax3, lang)
     return fig
 
 

@@ -280,9 +280,10 @@ def _growth(u: UserFields, lang: str) -> Figure:
     from matplotlib import colormaps
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
-    from matplotlib.ticker import MaxNLocator, PercentFormatter
+    from matplotlib.ticker import MaxNLocator
 
     from cnnlab.i18n import t
+    from cnnlab.lab.receptive_field_figures import style_erf_axis
 
     fig = Figure(figsize=(15, 4.8), layout="constrained")
     ax, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.25, 1, 1])
@@ -346,14 +347,7 @@ def _growth(u: UserFields, lang: str) -> Figure:
             color=color,
             label=t(key, lang),
         )
-    ax3.set_ylim(0, 100)
-    ax3.yaxis.set_major_formatter(PercentFormatter())
-    ax3.set_xlabel(t("lab.receptive_field.fig.depth", lang))
-    ax3.set_ylabel(t("lab.receptive_field.fig.share", lang))
-    ax3.set_title(t("lab.receptive_field.fig.erf", lang), fontsize=10)
-    ax3.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax3.grid(alpha=0.3)
-    ax3.legend(fontsize=8)
+    style_erf_axis(ax3, lang)
     return fig
 
 
