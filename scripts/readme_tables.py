@@ -182,6 +182,37 @@ def _tail_table(name: str) -> Callable[[dict[str, Any]], str]:
     return render
 
 
+def table_text(data: dict[str, Any]) -> str:
+    """NSMC test accuracy per tokeniser and for the tokenisers' ensembles, next to the goal."""
+    if msg := _missing(data, "text"):
+        return msg
+    r = _result(data, "text")
+    if not r.get("rows"):
+        return _tail_table("text")(data)
+    seeds = ", ".join(str(s) for s in r.get("seeds", []))
+    rows = [
+        f"NSMC test accuracy on all {r.get('n_test', 0):,} test reviews after training on "
+        f"{r.get('n_train', 0):,}, mean ± sd over seeds {seeds}; recipe `{r['recipe']['name']}`, "
+        f"{r['recipe']['epochs']} epochs, {r.get('threads')} threads. Published: "
+        f"{r.get('published')}. Goal: {r.get('goal')}.",
+        "",
+        "| tokens | test accuracy | training per seed | tokens/s | parameters | tokenising |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in r["rows"]:
+        rows.append(
+            f"| {row['tokenizer']} | **{row['accuracy_mean']:.2f} ± {row['accuracy_sd']:.2f}%** | "
+            f"{row['train_s']:.0f} s | {row['tokens_per_s']:,.0f} | {row['params']:,} | "
+            f"{row['tokenize_s']:.0f} s |"
+        )
+    for ens in r.get("ensembles", []):
+        rows.append(
+            f"| mean of {ens['tokenizer']} | {ens['accuracy_mean']:.2f} ± "
+            f"{ens['accuracy_sd']:.2f}% | {ens['train_s']:.0f} s (sum) | | | |"
+        )
+    return "\n".join(rows) + footer(data, "text")
+
+
 def table_web(data: dict[str, Any]) -> str:
     if msg := _missing(data, "web"):
         return msg
@@ -227,7 +258,7 @@ TABLES: dict[str, Callable[[dict[str, Any]], str]] = {
     "tour": table_tour,
     "startup": table_startup,
     "series": _tail_table("series"),
-    "text": _tail_table("text"),
+    "text": table_text,
     "web": table_web,
 }
 
