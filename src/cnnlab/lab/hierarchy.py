@@ -443,7 +443,8 @@ def explain(n: HierarchyNumbers) -> list[Message]:
     ]
     out.append(("lab.hierarchy.parts_not_measured", {}))
     f = n.frame
-    assert f is not None  # a built-in run always measures it
+    if f is None:  # a built-in run always measures it
+        raise RuntimeError("hierarchy: a built-in run has no padding-frame numbers")
     d = spread(f.per_seed_abs_difference)
     out.append(
         (

@@ -262,7 +262,8 @@ def measure(params: PatternParams, progress: Progress | None = None) -> PatternN
         from cnnlab.train.tensors import as_tensors
 
         user = load_user(params)
-        assert user is not None
+        if user is None:  # params.model is set on this path, so load_user returns a model
+            raise RuntimeError("pattern: --model given but no user model loaded")
         test = get_dataset(params.data, train=False, root=params.data_dir, download=params.download)
         if params.n_test > len(test):
             raise ConfigError(

@@ -90,7 +90,8 @@ def learned_user(
     from cnnlab.lab.pattern import INK, N_RANDOM, Learned, centred_cosine, sign_flip_test
 
     conv = first_conv(user.model)
-    assert conv is not None  # load_user refuses a model without one
+    if conv is None:  # load_user refuses a model without one
+        raise RuntimeError(f"pattern: {user.name} has no Conv2d after load_user checked it")
     if conv.groups != 1:
         raise ConfigError("lab.pattern.user.groups", model=user.name, groups=conv.groups)
     emit(progress, "stage", stage="first conv")
