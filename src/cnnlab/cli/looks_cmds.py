@@ -440,7 +440,8 @@ def looks_cmd(
                 folder,
             )
         else:
-            assert layer is not None and channel is not None and data is not None  # checked above
+            if layer is None or channel is None or data is None:  # checked above
+                raise RuntimeError("looks: layer, channel and data were checked before")
             _wants(
                 model,
                 kw,

@@ -71,7 +71,8 @@ def measure_user(params: Any, progress: Progress | None = None) -> Any:
     )
 
     user = load_user(params)
-    assert user is not None
+    if user is None:  # this path runs only with params.model set
+        raise RuntimeError("hierarchy: --model given but no user model loaded")
     ds = get_dataset(params.data, train=False, root=params.data_dir, download=params.download)
     image, label = ds[ds.check_index(params.index)]  # (C, H, W) in [0, 1]
     x, how = user.feed(image.unsqueeze(0))  # (1, C', H, W)

@@ -197,7 +197,8 @@ def _measure_model(
     from cnnlab.lab.user_model import load_user
 
     user = load_user(params)
-    assert user is not None  # params.model is set
+    if user is None:  # params.model is set on this path
+        raise RuntimeError("receptive-field: --model given but no user model loaded")
     ds = open_data(params)
     image, label = ds[ds.check_index(params.index)]  # (C, H, W) in [0, 1]
     u, x = measure_user(user, image, progress)

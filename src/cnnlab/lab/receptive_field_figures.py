@@ -55,6 +55,21 @@ def _central_patch(lf: LayerField, color: str) -> Any:
     )
 
 
+def gradient_panels(n_layers: int) -> tuple[list[int], Figure, list[Any]]:
+    """The gradient figure's grid: the deepest (at most 7) layers' indices, one panel each plus
+    one for the real network, four per row, every axis blank until drawn on."""
+    from matplotlib.figure import Figure
+
+    show = list(range(n_layers))[-7:]
+    ncols = min(4, len(show) + 1)
+    nrows = -(-(len(show) + 1) // ncols)
+    fig = Figure(figsize=(2.8 * ncols, 2.9 * nrows + 0.4), layout="constrained")
+    axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    for ax in axes:
+        ax.axis("off")
+    return show, fig, axes
+
+
 def style_erf_axis(ax: Any, lang: str) -> None:
     """The effective-field panel's axes: central share in % against depth (integer ticks)."""
     from matplotlib.ticker import MaxNLocator, PercentFormatter
@@ -175,17 +190,10 @@ def _growth_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
 def _gradient_figure(n: ReceptiveFieldNumbers, lang: str) -> Figure:
     """One panel per layer: |gradient| of the linearised stack on a linear scale (0 … its max), the
     formula's box (green) and the central half-width square (dashed); last: the real network."""
-    from matplotlib.figure import Figure
 
     from cnnlab.i18n import t
 
-    show = list(range(len(n.layers)))[-7:]  # at most 7 layer panels (the deepest ones)
-    ncols = min(4, len(show) + 1)
-    nrows = -(-(len(show) + 1) // ncols)
-    fig = Figure(figsize=(2.8 * ncols, 2.9 * nrows + 0.4), layout="constrained")
-    axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
-    for ax in axes:
-        ax.axis("off")
+    show, fig, axes = gradient_panels(len(n.layers))
     for ax, i in zip(axes, show):
         g, lf = n.grad_linear[i], n.layers[i]
         shown = np.ma.masked_where(g <= 0, g)  # outside the field: the digit shows through

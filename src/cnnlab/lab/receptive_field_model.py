@@ -353,17 +353,10 @@ def _growth(u: UserFields, lang: str) -> Figure:
 
 def _gradients(u: UserFields, lang: str) -> Figure:
     """The linearised copy's |gradient| for the deepest layers, and the model's own last."""
-    from matplotlib.figure import Figure
-
     from cnnlab.i18n import t
+    from cnnlab.lab.receptive_field_figures import gradient_panels
 
-    show = list(range(len(u.layers)))[-7:]
-    ncols = min(4, len(show) + 1)
-    nrows = -(-(len(show) + 1) // ncols)
-    fig = Figure(figsize=(2.8 * ncols, 2.9 * nrows + 0.4), layout="constrained")
-    axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
-    for ax in axes:
-        ax.axis("off")
+    show, fig, axes = gradient_panels(len(u.layers))
     for ax, i in zip(axes, show):
         g, lay = u.grad_linear[i], u.layers[i]
         ax.imshow(u.image, cmap="gray", alpha=0.35)
