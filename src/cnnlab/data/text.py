@@ -287,7 +287,8 @@ def load_csv_text(
         rows = None
         part = train if split == "train" else _parse_csv(test_path, text_column, label_column)
     path = train_path if part is train else test_path
-    assert path is not None  # a second parsed file exists only with a test path
+    if path is None:  # a second parsed file exists only with a test path
+        raise RuntimeError("csvtext: a test split was parsed without its path")
     index = {c: i for i, c in enumerate(classes)}
     unseen = next((i for i, v in enumerate(part.labels) if v not in index), None)
     if unseen is not None:

@@ -131,7 +131,8 @@ def grad_cam(
         maps, logits = layer_output(model, xin, layer, stop=False)
         if maps.ndim != 4:
             raise ConfigError("inspect.patches.not_spatial", name=layer, shape=tuple(maps.shape))
-        assert logits is not None  # stop=False runs the whole forward pass
+        if logits is None:  # stop=False runs the whole forward pass
+            raise RuntimeError("attribution: the full forward pass returned no logits")
         _check_target(target, int(logits.shape[1]))
         t = int(logits[0].argmax()) if target is None else int(target)
         (grad,) = torch.autograd.grad(logits[0, t], maps)  # (1, K, h, w)
