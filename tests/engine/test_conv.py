@@ -159,3 +159,17 @@ def test_input_grad_false_skips_dx_only() -> None:
     assert dx is None
     np.testing.assert_array_equal(dw, full[1])
     np.testing.assert_array_equal(db, full[2])
+
+
+@pytest.mark.parametrize("samples_per_block", [1, 2, 5])
+def test_batch_blocks_of_any_size_match_torch(
+    monkeypatch: pytest.MonkeyPatch, samples_per_block: int
+) -> None:
+    """The channels-last path builds the window matrix a few samples at a time: blocks of 1, of 2
+    with a short last block (5 = 2+2+1) and the whole batch in one block all give torch's values."""
+    case = ConvCase((5, 4, 7, 6), (3, 4, 3, 2), (2, 1), (1, 0), (1, 2), True, 11)
+    ho, wo = 4, 4  # (7 + 2 - 3) // 2 + 1, (6 + 0 - 2*1 - 1) // 1 + 1
+    sample_bytes = ho * wo * 3 * 2 * 4 * np.dtype(np.float64).itemsize
+    monkeypatch.setattr(conv, "CHUNK_BYTES", samples_per_block * sample_bytes)
+    with layout(cell_major=False):
+        check_one(case, np.float64, 2)
