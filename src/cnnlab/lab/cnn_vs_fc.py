@@ -40,7 +40,7 @@ import numpy as np
 
 from cnnlab.lab.registry import SEED_MAX, register
 from cnnlab.lab.stats import ALPHA, Paired, Spread, mcnemar, spread
-from cnnlab.lab.training import TrainDataParams, load_train_test, train_model
+from cnnlab.lab.training import TrainDataParams, load_train_test, recipe_of, train_model
 from cnnlab.progress import Progress, emit
 from cnnlab.result import Message
 
@@ -53,7 +53,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     "cnn": {"channels": (16, 32), "hidden": 64},  # the translation experiment's CNN
     "mlp": {"hidden": (256, 128)},  # the registry's default MLP
 }
-OPTIM = {"optimizer": "adamw", "lr": 0.01}  # one optimizer for every run: only the data differs
+# one optimizer for every run: only the data differs (translation uses it too: fits are shared)
+OPTIM: dict[str, Any] = {"optimizer": "adamw", "lr": 0.01}
 MODELS = tuple(RECIPES)
 DATA = ("original", "shuffled")
 N_DIGITS = 6  # test digits drawn before and after the permutation
@@ -244,6 +245,12 @@ def measure(params: CnnVsFcParams, progress: Progress | None = None) -> CnnVsFcN
     def make(name: str) -> nn.Module:
         return build(name, in_channels=c, image_size=h, **RECIPES[name])
 
+    def recipe(name: str, kind: str) -> str | None:
+        # translation trains the same networks on the same original images: share those fits
+        if kind != "original":
+            return None
+        return recipe_of(name, in_channels=c, image_size=h, **RECIPES[name])
+
     emit(progress, "stage", stage="count")
     costs = _costs(c, h)
 
@@ -265,6 +272,7 @@ def measure(params: CnnVsFcParams, progress: Progress | None = None) -> CnnVsFcN
                     te,
                     run_params,
                     callback=progress,
+                    recipe=recipe(name, kind),
                     **OPTIM,
                 )
                 hits = trained.test_correct  # te, evaluated once by train_model

@@ -11,11 +11,22 @@ No training loop lives here — :func:`train_model` is a thin adapter over ``fit
 
 Data: the first ``n_train`` training and ``n_test`` test images of the chosen dataset. On the
 embedded ``mnist-sample`` index ``i`` is a digit of class ``i % 10``: any prefix is class-balanced.
+
+Fits are shared between experiments: a call that names its ``recipe`` is remembered under the whole
+recipe — the recipe text, a digest of the train and test tensors, and every field of the resolved
+``TrainConfig`` (epochs, seed, optimizer, …). The tour trains translation's and cnn-vs-fc's CNN and
+MLP on the same images with the same seeds and optimizer; the second experiment gets a copy of the
+first one's fit instead of training the same network again (same seed → the same weights anyway).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import hashlib
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +40,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from cnnlab.train import TrainConfig
     from cnnlab.train.tensors import Preprocess
 
 Callback = Callable[[dict[str, Any]], None]
@@ -112,6 +124,32 @@ class Trained:
         return float((self.logits(x).argmax(1) == y).double().mean())
 
 
+FIT_CACHE_SIZE = 16  # fits remembered (LRU): the tour shares 6; each is a small model (< 1 MB)
+_fits: OrderedDict[tuple[Any, ...], Trained] = OrderedDict()
+_fits_lock = threading.Lock()
+
+
+def _digest(*tensors: torch.Tensor) -> str:
+    """A digest of the tensors' shapes, dtypes and bytes (~20 ms for 4,000 MNIST images)."""
+    h = hashlib.blake2b(digest_size=16)
+    for t in tensors:
+        h.update(f"{tuple(t.shape)}{t.dtype};".encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def recipe_of(name: str, **kwargs: Any) -> str:
+    """The ``recipe`` text of ``cnnlab.models.build(name, **kwargs)``: ``cnn(channels=(16, 32), …)``
+    with the keywords sorted, so two experiments that build the same network write the same text."""
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in sorted(kwargs.items()))})"
+
+
+def clear_fit_cache() -> None:
+    """Forget every remembered fit (tests; a long-lived process that wants its memory back)."""
+    with _fits_lock:
+        _fits.clear()
+
+
 def train_model(
     name: str,
     make: Callable[[], nn.Module],
@@ -120,19 +158,55 @@ def train_model(
     params: TrainDataParams,
     *,
     callback: Callback | None = None,
+    recipe: str | None = None,
     **config: Any,
 ) -> Trained:
     """Build ``make()`` under ``torch.manual_seed(params.seed)`` and fit it; ``name`` tags progress.
 
     ``config`` overrides :class:`~cnnlab.train.TrainConfig` fields (``epochs`` and ``seed`` come
     from ``params``). The returned model lives on the CPU, in eval mode.
-    """
-    from cnnlab.models import num_params
-    from cnnlab.train import TrainConfig, fit, seed_everything
 
-    seed_everything(params.seed)  # the initial weights depend only on the seed
-    model = make()
+    ``recipe``: text that names the network ``make`` builds exactly (registry name and keywords).
+    When given, the fit is remembered under the recipe, the data and the whole config, and an equal
+    call returns a copy of it without training (its ``seconds`` are the original fit's).
+    """
+    from cnnlab.train import TrainConfig
+
     cfg = TrainConfig(**{"epochs": params.epochs, "seed": params.seed, **config})
+    if recipe is None:
+        return _train(name, make, train, test, params.seed, cfg, callback)
+    key = (recipe, _digest(*train, *test), tuple(sorted(cfg.to_dict().items())))
+    with _fits_lock:
+        hit = _fits.get(key)
+        if hit is not None:
+            _fits.move_to_end(key)
+    if hit is None:
+        trained = _train(name, make, train, test, params.seed, cfg, callback)
+        with _fits_lock:
+            _fits[key] = copy.deepcopy(trained)  # callers may change theirs (eval mode, hooks)
+            while len(_fits) > FIT_CACHE_SIZE:
+                _fits.popitem(last=False)
+        return trained
+    if callback is not None:  # one row, as fit's last one would have read
+        row = {"kind": "train", "model": name, "epoch": cfg.epochs, "epochs": cfg.epochs}
+        callback({**row, "val_accuracy": round(hit.accuracy, 4), "shared": True})
+    return dataclasses.replace(copy.deepcopy(hit), name=name)
+
+
+def _train(
+    name: str,
+    make: Callable[[], nn.Module],
+    train: Tensors,
+    test: Tensors,
+    seed: int,
+    cfg: TrainConfig,
+    callback: Callback | None,
+) -> Trained:
+    from cnnlab.models import num_params
+    from cnnlab.train import fit, seed_everything
+
+    seed_everything(seed)  # the initial weights depend only on the seed
+    model = make()
 
     def progress(event: dict[str, Any]) -> None:
         # fit reports every step; the lab's progress bar needs one line per epoch
@@ -185,4 +259,12 @@ def binomial_se(accuracy: float, n: int) -> float:
     return (accuracy * (1.0 - accuracy) / max(n, 1)) ** 0.5
 
 
-__all__ = ["TrainDataParams", "Trained", "load_train_test", "train_model", "binomial_se"]
+__all__ = [
+    "TrainDataParams",
+    "Trained",
+    "load_train_test",
+    "train_model",
+    "recipe_of",
+    "clear_fit_cache",
+    "binomial_se",
+]
