@@ -74,6 +74,11 @@ class PatternParams(TrainDataParams, ModelParams):
         default=0.1, metadata={"help": "lab.pattern.param.noise", "min": 0.0, "max": 1.0}
     )
     # std of Gaussian noise added everywhere (pattern included), so the match is never exact
+    epochs: int = field(
+        default=2, metadata={"help": "lab.training.param.epochs", "min": 1, "max": 100}
+    )
+    # the claim is the trained − untrained difference: 2 epochs give +0.10 (p = 5e-05, accuracy
+    # 95.8%); 4 gave +0.12 (p = 5e-05, 97.0%) for 1.6× the CPU time
     train: bool = field(default=True, metadata={"help": "lab.pattern.param.train"})
     # part 2: train CNNs and compare their kernels' top patches with untrained kernels'
     seeds: int = field(default=3, metadata={"help": "lab.pattern.param.seeds", "min": 1, "max": 10})
