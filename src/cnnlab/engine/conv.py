@@ -208,7 +208,9 @@ def conv2d_backward(
     if c_in <= CELL_MAJOR_MAX_CHANNELS:
         g_cn = grad_out.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, N*Ho*Wo)
         dbias = g_cn.sum(axis=1)
-        dweight = (g_cn @ _cols_cell_major(x, geo).T).reshape(weight.shape)
+        # (C_in*kH*kW, C_out) = cols @ g^T, transposed: the long N*Ho*Wo axis is contiguous in
+        # both operands in this order (LeNet conv1: 1.37 ms → 0.83 ms against g @ cols^T).
+        dweight = (_cols_cell_major(x, geo) @ g_cn.T).T.reshape(weight.shape)
         if not input_grad:
             return None, dweight, dbias
         dx_cm = _input_grad_cell_major(g_cn, weight, geo, (n, h, w))  # (C_in, N, H, W)
