@@ -61,9 +61,10 @@ class PoolingParams(DataParams):
     )
     # shifts 0..max_shift pixels = 0..2 pooled cells for pool 2; must reach one whole cell (≥ pool)
     n_images: int = field(
-        default=500, metadata={"help": "lab.pooling.param.n_images", "min": 1, "max": 60_000}
+        default=200, metadata={"help": "lab.pooling.param.n_images", "min": 1, "max": 60_000}
     )
-    # digits averaged for the residual curves (the first n of the split)
+    # digits averaged for the residual curves (the first n of the split); 500 moved every residual
+    # by less than 0.6 points (max pooling 41.0 → 41.4 ± 2.7%) for 2.5× the time
     channels: int = field(
         default=8, metadata={"help": "lab.pooling.param.channels", "min": 1, "max": 256}
     )
