@@ -173,3 +173,22 @@ def test_batch_blocks_of_any_size_match_torch(
     monkeypatch.setattr(conv, "CHUNK_BYTES", samples_per_block * sample_bytes)
     with layout(cell_major=False):
         check_one(case, np.float64, 2)
+
+
+@pytest.mark.parametrize("cell_major", [True, False])
+def test_windows_kept_by_the_forward_give_the_same_gradients(cell_major: bool) -> None:
+    """conv2d_with_windows returns conv2d's output and, in the cell-major layout, the window matrix;
+    conv2d_backward given it returns exactly what it computes without it."""
+    case = ConvCase((3, 2, 7, 6), (4, 2, 3, 2), (2, 1), (1, 2), (1, 1), True, 5)
+    x, w, b = case.arrays()
+    args = (case.stride, case.padding, case.dilation)
+    with layout(cell_major):
+        y, windows = conv.conv2d_with_windows(x, w, b, *args)
+        np.testing.assert_array_equal(y, E.conv2d(x, w, b, *args))
+        assert (windows is not None) == cell_major
+        if windows is not None:  # (C_in*kH*kW, N*Ho*Wo)
+            assert windows.shape == (2 * 3 * 2, 3 * y.shape[2] * y.shape[3])
+        g = np.random.default_rng(0).standard_normal(y.shape)
+        kept = conv.conv2d_backward(g, x, w, *args, windows=windows)
+        for a, b_ in zip(kept, E.conv2d_backward(g, x, w, *args)):
+            np.testing.assert_array_equal(a, b_)

@@ -20,7 +20,7 @@ passed in as ``rng`` so that runs are reproducible.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,8 +88,11 @@ class Module:
 class Conv2d(Module):
     """``weight (out_channels, in_channels, kH, kW)``, ``bias (out_channels,)`` — ``nn.Conv2d``."""
 
-    _op = staticmethod(conv.conv2d)  # the functional pair this layer wraps (Conv1d swaps them)
-    _op_backward = staticmethod(conv.conv2d_backward)
+    # the functional pair this layer wraps (Conv1d swaps them)
+    _op: Callable[..., np.ndarray] = staticmethod(conv.conv2d)
+    _op_backward: Callable[..., tuple[np.ndarray | None, np.ndarray, np.ndarray]] = staticmethod(
+        conv.conv2d_backward
+    )
 
     def __init__(
         self,
@@ -114,22 +117,26 @@ class Conv2d(Module):
         )
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self._x: np.ndarray | None = None
+        self._windows: np.ndarray | None = None  # the forward's window matrix, if it kept one
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
         b = self.bias.data if self.bias is not None else None
-        return self._op(x, self.weight.data, b, self.stride, self.padding, self.dilation)
+        args = (self.stride, self.padding, self.dilation)
+        if self._op is conv.conv2d:
+            # Keep the window matrix when the forward built a whole one: the backward reuses it.
+            out, self._windows = conv.conv2d_with_windows(x, self.weight.data, b, *args)
+            return out
+        return self._op(x, self.weight.data, b, *args)
 
     def backward(self, grad_out: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
-        dx, dw, db = self._op_backward(
-            grad_out,
-            self._saved("_x"),
-            self.weight.data,
-            self.stride,
-            self.padding,
-            self.dilation,
-            input_grad,
-        )
+        x, w, args = self._saved("_x"), self.weight.data, (self.stride, self.padding, self.dilation)
+        if self._op is conv.conv2d:
+            dx, dw, db = conv.conv2d_backward(
+                grad_out, x, w, *args, input_grad, windows=self._windows
+            )
+        else:
+            dx, dw, db = self._op_backward(grad_out, x, w, *args, input_grad)
         _accumulate(self.weight, dw)
         if self.bias is not None:
             _accumulate(self.bias, db)
