@@ -1,10 +1,14 @@
-"""Train a LeNet-style CNN on Fashion-MNIST for one epoch with the NumPy engine, then the same
+"""Train a LeNet-style CNN on Fashion-MNIST for one epoch with the NumPy engine and the same
 model, the same initial weights and the same batches with PyTorch — in one run, same thread count.
 
     python benchmarks/engine_train_fashion.py [--threads N] [--epochs 1] [--batch 64] [--lr 0.02]
+        [--block 50]
 
 Prints the test accuracy and the training time of each (data loading and evaluation excluded from
-the time). Data: ``cnnlab.data.FashionMNIST`` (found in the cache, ``--data-dir`` or the Debian
+the time). The two train in alternating blocks of ``--block`` steps (each its own model on the same
+batches), so a noisy neighbour slows both alike; the time is wall clock and, beside it, CPU time of
+the process (``time.process_time``), which on a shared machine leaves out the time spent waiting
+for the core. Data: ``cnnlab.data.FashionMNIST`` (found in the cache, ``--data-dir`` or the Debian
 package ``dataset-fashion-mnist`` under /usr/share/datasets/fashion-mnist/).
 """
 
@@ -14,6 +18,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,34 +50,55 @@ def load(train: bool) -> tuple[np.ndarray, np.ndarray]:
     return x, ds.labels
 
 
-def train_engine(
-    net: nn.Sequential, x: np.ndarray, y: np.ndarray, order: list[np.ndarray], r: Recipe
-) -> float:
+Steps = Callable[[list[np.ndarray]], None]
+
+
+def engine_steps(net: nn.Sequential, x: np.ndarray, y: np.ndarray, r: Recipe) -> Steps:
+    """A function that trains ``net`` on the given batches (indices into ``x``, ``y``)."""
     opt = nn.SGD(net.parameters(), lr=r.lr, momentum=r.momentum)
     loss_fn = nn.CrossEntropyLoss()
-    start = time.perf_counter()
-    for idx in order:
-        loss_fn(net(x[idx]), y[idx])
-        opt.zero_grad()
-        net.backward(loss_fn.backward(), input_grad=False)
-        opt.step()
-    return time.perf_counter() - start
+
+    def run(batches: list[np.ndarray]) -> None:
+        for idx in batches:
+            loss_fn(net(x[idx]), y[idx])
+            opt.zero_grad()
+            net.backward(loss_fn.backward(), input_grad=False)
+            opt.step()
+
+    return run
 
 
-def train_torch(
-    twin: tnn.Sequential, x: np.ndarray, y: np.ndarray, order: list[np.ndarray], r: Recipe
-) -> float:
+def torch_steps(twin: tnn.Sequential, x: np.ndarray, y: np.ndarray, r: Recipe) -> Steps:
+    """The same for the torch twin."""
     opt = torch.optim.SGD(twin.parameters(), lr=r.lr, momentum=r.momentum)
     loss_fn = tnn.CrossEntropyLoss()
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    start = time.perf_counter()
-    for idx in order:
-        i = torch.from_numpy(idx)
-        loss = loss_fn(twin(tx[i]), ty[i])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return time.perf_counter() - start
+
+    def run(batches: list[np.ndarray]) -> None:
+        for idx in batches:
+            i = torch.from_numpy(idx)
+            loss = loss_fn(twin(tx[i]), ty[i])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def train_both(
+    engine: Steps, reference: Steps, order: list[np.ndarray], block: int
+) -> dict[str, dict[str, float]]:
+    """Run both over ``order`` in alternating blocks of ``block`` steps; seconds of each, wall and
+    process CPU time."""
+    times = {name: {"wall": 0.0, "cpu": 0.0} for name in ("engine", "torch")}
+    for lo in range(0, len(order), block):
+        batches = order[lo : lo + block]
+        for name, run in (("engine", engine), ("torch", reference)):
+            wall, cpu = time.perf_counter(), time.process_time()
+            run(batches)
+            times[name]["wall"] += time.perf_counter() - wall
+            times[name]["cpu"] += time.process_time() - cpu
+    return times
 
 
 def accuracy_engine(net: nn.Sequential, x: np.ndarray, y: np.ndarray) -> float:
@@ -98,6 +124,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=Recipe.batch)
     parser.add_argument("--lr", type=float, default=Recipe.lr)
     parser.add_argument("--seed", type=int, default=Recipe.seed)
+    parser.add_argument(
+        "--block", type=int, default=50, help="steps per turn; engine and torch alternate"
+    )
     parser.add_argument("--json", help="also write the numbers to this file")
     args = parser.parse_args()
     recipe = Recipe(args.epochs, args.batch, args.lr, Recipe.momentum, args.seed)
@@ -122,25 +151,38 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.1f}"
     )
     with threadpool_limits(limits=args.threads, user_api="blas"):
-        t_engine = train_engine(net, x_train, y_train, order, recipe)
+        times = train_both(
+            engine_steps(net, x_train, y_train, recipe),
+            torch_steps(twin, x_train, y_train, recipe),
+            order,
+            args.block,
+        )
         acc_engine = accuracy_engine(net, x_test, y_test)
-        t_torch = train_torch(twin, x_train, y_train, order, recipe)
         acc_torch = accuracy_torch(twin, x_test, y_test)
-    print(f"{'':8s} {'train s':>9s} {'test acc':>9s}")
-    print(f"{'engine':8s} {t_engine:9.1f} {100 * acc_engine:8.2f}%")
-    print(f"{'torch':8s} {t_torch:9.1f} {100 * acc_torch:8.2f}%")
-    print(f"time ratio engine/torch: {t_engine / t_torch:.2f}")
+    t_engine, t_torch = times["engine"]["wall"], times["torch"]["wall"]
+    c_engine, c_torch = times["engine"]["cpu"], times["torch"]["cpu"]
+    print(f"{'':8s} {'train s':>9s} {'CPU s':>9s} {'test acc':>9s}")
+    print(f"{'engine':8s} {t_engine:9.1f} {c_engine:9.1f} {100 * acc_engine:8.2f}%")
+    print(f"{'torch':8s} {t_torch:9.1f} {c_torch:9.1f} {100 * acc_torch:8.2f}%")
+    print(
+        f"time ratio engine/torch: {t_engine / t_torch:.2f} (CPU time {c_engine / c_torch:.2f}); "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
+    )
     if args.json:
         out = {
             "threads": args.threads,
             "recipe": recipe.__dict__,
             "steps": len(order),
             "load_avg_end": os.getloadavg()[0],
+            "block": args.block,
             "engine_seconds": t_engine,
             "torch_seconds": t_torch,
+            "engine_cpu_seconds": c_engine,
+            "torch_cpu_seconds": c_torch,
             "engine_accuracy": acc_engine,
             "torch_accuracy": acc_torch,
             "ratio": t_engine / t_torch,
+            "ratio_cpu": c_engine / c_torch,
             "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
         }
         with open(args.json, "w", encoding="utf-8") as fh:
