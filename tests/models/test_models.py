@@ -27,6 +27,8 @@ CASES = [
     ("cnn", {"channels": (8, 16, 32), "batch_norm": False, "hidden": 0, "dropout": 0.3}),
     ("cnn", {"channels": [4], "kernel_size": 5, "pool": 4, "in_channels": 3, "num_classes": 7}),
     ("cnn", {"channels": (16, 32), "pool_first": True}),
+    ("cnn", {"channels": (16, 32), "pool_first": True, "strided_stem": True, "test_flip": True}),
+    ("cnn", {"channels": (4, 8), "kernel_size": 5, "pool": 3, "strided_stem": True}),
     ("mlp", {}),
     ("mlp", {"hidden": (32,), "dropout": 0.2, "num_classes": 3}),
     ("lc", {}),
@@ -81,6 +83,55 @@ def test_pool_first_is_the_same_function_without_batch_norm():
         "ReLU",
     ]
     assert num_params(bn) == num_params(build("cnn", channels=(4, 8)))
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "pool"), [(28, 3, 2), (27, 3, 2), (28, 5, 3), (9, 1, 2)]
+)
+def test_strided_stem_downsamples_by_the_conv_formula(size, kernel, pool):
+    """The stem is one conv of stride ``pool``, padding ``k//2``: out = ⌊(s + 2⌊k/2⌋ − k)/pool⌋ + 1
+    (for odd sizes that differs from pooling's ⌊s/pool⌋), and the first Linear is sized by it."""
+    model = build(
+        "cnn", channels=(3, 5), kernel_size=kernel, pool=pool, image_size=size, strided_stem=True
+    )
+    stem = model.features[0]
+    assert (stem.stride, stem.padding) == ((pool, pool), (kernel // 2, kernel // 2))
+    assert [type(m).__name__ for m in model.features[:4]] == [
+        "Conv2d",
+        "BatchNorm2d",
+        "ReLU",
+        "Conv2d",
+    ]  # no pool in the stem block
+    s1 = (size + 2 * (kernel // 2) - kernel) // pool + 1
+    x = torch.randn(2, 1, size, size)
+    assert model.features[:3](x).shape == (2, 3, s1, s1)
+    assert model(x).shape == (2, 10)
+    assert count_params(
+        "cnn", channels=(3, 5), kernel_size=kernel, pool=pool, image_size=size, strided_stem=True
+    ) == num_params(model)
+
+
+def test_test_flip_averages_the_image_and_its_mirror_only_when_predicting():
+    from cnnlab.models.flip import predict_logits
+
+    torch.manual_seed(0)
+    model = build("cnn", channels=(4, 8), test_flip=True).eval()
+    plain = build("cnn", channels=(4, 8)).eval()
+    plain.load_state_dict(model.state_dict())  # no parameter of its own
+    x = torch.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        both = (plain(x) + plain(x.flip(3))) / 2
+        torch.testing.assert_close(predict_logits(model, x), both)
+        torch.testing.assert_close(model(x), plain(x))  # forward (and hooks) see one image
+        torch.testing.assert_close(predict_logits(plain, x), plain(x))
+        assert not torch.allclose(predict_logits(model, x), plain(x))
+    model.train()  # training steps are never averaged
+    torch.manual_seed(1)
+    a = predict_logits(model, x)
+    torch.manual_seed(1)
+    torch.testing.assert_close(a, model(x))
+    # the mark survives the checkpoint's JSON spec
+    assert build_from_spec(model.cnnlab_spec.to_dict()).test_flip is True
 
 
 def test_padding_pair_shapes_and_params():

@@ -54,9 +54,16 @@ def test_cnn_fast_recipe_is_the_default_on_the_mnist_family():
         assert recipe is not None and recipe.name == "default"
         assert recipe.model["channels"] == [16, 32] and recipe.model["pool_first"] is True
         assert recipe.train["batch_size"] == 256 and recipe.train["lr"] == 0.2
-    # flips only where the images are clothes
-    assert find("cnn", "fashion-mnist", "best").train["augment"] == "flip"
-    assert "augment" not in find("cnn", "mnist", "best").train
+    # flips (in training, and averaged in predictions) only where the images are clothes
+    for name in ("default", "best"):
+        fashion = find("cnn", "fashion-mnist", name)
+        assert fashion.train["augment"] == "flip" and fashion.model["test_flip"] is True
+        digits = find("cnn", "mnist", name)
+        assert "augment" not in digits.train and "test_flip" not in digits.model
+    assert find("cnn", "fashion-mnist").model["strided_stem"] is True
+    assert "strided_stem" not in find("cnn", "mnist").model
+    # and the printed options are real options of `cnnlab train`
+    assert "--strided-stem --test-flip" in find("cnn", "fashion-mnist").options()
 
 
 def test_no_recipe_and_unknown_name():
@@ -68,7 +75,7 @@ def test_no_recipe_and_unknown_name():
 
 
 def test_apply_user_options_win_field_by_field():
-    recipe = find("cnn", "fashion-mnist")
+    recipe = find("cnn", "mnist")
     options = {"epochs": 5, "lr": 0.5, "batch_size": 256}
     applied = apply(recipe, options, {"channels": [8, 8]}, given={"lr", "channels"})
     assert applied.options["lr"] == 0.5  # given: the user's
@@ -78,6 +85,11 @@ def test_apply_user_options_win_field_by_field():
     # --no-pool-first: given at its default value, it still overrides the recipe's True
     off = apply(recipe, options, {}, given={"pool_first"})
     assert "pool_first" not in off.model_kwargs and off.overridden == ("pool_first",)
+    # the same for Fashion-MNIST's flip averaging and strided stem
+    fashion = find("cnn", "fashion-mnist")
+    plain = apply(fashion, options, {}, given={"test_flip", "strided_stem"})
+    assert "test_flip" not in plain.model_kwargs and "strided_stem" not in plain.model_kwargs
+    assert set(plain.overridden) == {"test_flip", "strided_stem"}
 
 
 def test_plan_applies_the_recipe_only_when_asked(tmp_path):

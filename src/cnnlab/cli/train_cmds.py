@@ -66,6 +66,10 @@ MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d|textcnn"
 @click.option("--channels", type=int, multiple=True, help=t("cli.train.opt.channels"))
 @click.option("--dropout", type=float, default=None, help=t("cli.train.opt.dropout"))
 @click.option("--pool-first/--no-pool-first", default=False, help=t("cli.train.opt.pool_first"))
+@click.option(
+    "--strided-stem/--no-strided-stem", default=False, help=t("cli.train.opt.strided_stem")
+)
+@click.option("--test-flip/--no-test-flip", default=False, help=t("cli.train.opt.test_flip"))
 @click.option("--hidden", type=int, default=None, help=t("cli.train.opt.hidden"))
 @click.option(
     "--label-smoothing",
@@ -127,6 +131,8 @@ def train(
     channels: tuple[int, ...],
     dropout: float | None,
     pool_first: bool,
+    strided_stem: bool,
+    test_flip: bool,
     hidden: int | None,
     limit: int | None,
     recipe: str,
@@ -160,7 +166,7 @@ def train(
             limit=limit,
             data_dir=data_dir,
             given=given,
-            arch=Architecture(channels, dropout, pool_first, hidden),
+            arch=Architecture(channels, dropout, pool_first, hidden, strided_stem, test_flip),
             label_column=label_column,
             folder=folder,
             text=text,

@@ -54,22 +54,28 @@ def probe(model: nn.Module, x: torch.Tensor, with_maps: bool = True) -> Probe:
     """Run ``model`` once on ``x (1, C, H, W)``; return its probabilities and (optionally) maps.
 
     The model runs in eval mode under ``torch.no_grad`` and is left as it was
-    (:func:`~cnnlab.inspect.feature_maps.feature_maps` restores the training flag).
+    (:func:`~cnnlab.inspect.feature_maps.feature_maps` restores the training flag). The maps are
+    those of ``x`` itself; the probabilities are the model's prediction, flip-averaged for a model
+    marked ``test_flip`` (:mod:`cnnlab.models.flip`).
     """
     import torch
+
+    from cnnlab.models.flip import predict_logits, uses_test_flip
 
     if with_maps:
         recorded = feature_maps(model, x)
         logits = recorded[-1].output
         maps = [Map(m.name, m.kind, m.output[0].float().numpy()) for m in recorded if m.is_spatial]
-    else:
+    flip = uses_test_flip(model)
+    if not with_maps or flip:
         was = model.training
         model.eval()
         try:
             with torch.inference_mode():
-                logits = model(x)
+                logits = predict_logits(model, x)
         finally:
             model.train(was)
+    if not with_maps:
         maps = []
     probs = torch.softmax(logits.double().reshape(-1), dim=0).numpy()  # (num_classes,)
     conv = first_conv(model)

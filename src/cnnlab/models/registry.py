@@ -92,8 +92,8 @@ def build_from_spec(spec: ModelSpec | dict[str, Any]) -> nn.Module:
 def count_params(name: str, **kwargs: Any) -> int:
     """The parameter count of ``build(name, **kwargs)`` by formula (no model is built)."""
     formula = MODELS[_check_name(name)][1]
-    # dropout and the block order have no parameters of their own
-    kwargs = {k: v for k, v in kwargs.items() if k not in ("dropout", "pool_first")}
+    # dropout, the block order and flip averaging have no parameters of their own
+    kwargs = {k: v for k, v in kwargs.items() if k not in ("dropout", "pool_first", "test_flip")}
     _check_kwargs(formula, name, kwargs)
     return formula(**kwargs)
 

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cnnlab.models.flip import predict_logits
+
 
 @dataclass
 class Metrics:
@@ -92,7 +94,7 @@ def evaluate_tensors(
             if channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
             yb = y[i : i + batch_size].to(device, non_blocking=True)
-            logits = model(xb)
+            logits = predict_logits(model, xb)  # flip-averaged for a test_flip model
             loss_sum += F.cross_entropy(logits.float(), yb, reduction="sum").double()
             conf += confusion_matrix(logits.argmax(1), yb, num_classes)
     finally:

@@ -26,6 +26,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnnlab.errors import DataError, os_reason
+from cnnlab.models.flip import predict_logits
 
 FRAME = 28  # MNIST canvas
 BOX = 20  # MNIST's digit box inside the canvas
@@ -182,7 +183,8 @@ def predict(
     x = torch.from_numpy(prepared.pixels).to(torch.float32).div_(255.0).view(1, 1, FRAME, FRAME)
     model.eval()
     device = next(model.parameters()).device
-    probs = torch.softmax(model(preprocess.apply(x).to(device)).float(), dim=1)[0].cpu()
+    logits = predict_logits(model, preprocess.apply(x).to(device))  # flip-averaged if marked
+    probs = torch.softmax(logits.float(), dim=1)[0].cpu()
     order = probs.argsort(descending=True).tolist()
     names = classes or [str(i) for i in range(len(probs))]
     return [

@@ -31,6 +31,8 @@ class Architecture:
     dropout: float | None = None
     pool_first: bool = False  # CNN: pool before the second conv (faster, same accuracy)
     hidden: int | None = None  # width of the classifier's (the MLP's one) hidden layer
+    strided_stem: bool = False  # CNN: the first block downsamples by a stride-2 conv, no pool
+    test_flip: bool = False  # CNN: predictions average the image and its mirror image
 
     def kwargs(self, model: str) -> dict[str, Any]:
         """Keyword arguments for ``cnnlab.models.build(model, ...)``: only the options given."""
@@ -41,8 +43,9 @@ class Architecture:
             kw["hidden"] = [self.hidden] if model == "mlp" else self.hidden
         if self.dropout is not None:
             kw["dropout"] = self.dropout
-        if self.pool_first:
-            kw["pool_first"] = True
+        for flag in ("pool_first", "strided_stem", "test_flip"):
+            if getattr(self, flag):
+                kw[flag] = True
         return kw
 
 
