@@ -198,6 +198,12 @@ def main() -> None:
         help="seconds the baseline may train when --baseline-epochs > 1",
     )
     ap.add_argument(
+        "--mfu-rounds",
+        type=int,
+        default=3,
+        help="rounds of (matmul peak, training inner loop) for the FLOP/s ratio (default 3)",
+    )
+    ap.add_argument(
         "--best-epochs",
         type=int,
         default=0,
@@ -250,6 +256,19 @@ def main() -> None:
         f"matmul peak {peak / 1e9:.1f} GFLOP/s; training inner loop {rate * flops / 1e9:.1f} "
         f"GFLOP/s = {100 * rate * flops / peak:.1f}% of peak "
         f"({flops / 1e6:.1f} MFLOP per step of {FAST_TRAIN['batch_size']})"
+    )
+    # The goal is >= 50% in 3 of 3 runs: repeat the pair (peak, inner loop) so one run of this
+    # benchmark shows all three, each ratio against its own round's peak.
+    rounds = [rate * flops / peak]
+    for _ in range(max(args.mfu_rounds, 1) - 1):
+        p_i = matmul_peak(device)
+        r_i, _ = inner_loop_rate(FAST_MODEL, x, y, FAST_TRAIN["batch_size"], device)
+        rounds.append(r_i * flops / p_i)
+    out["mfu_rounds"] = rounds
+    print(
+        f"training FLOP/s / matmul peak over {len(rounds)} rounds: "
+        + ", ".join(f"{100 * m:.1f}%" for m in rounds)
+        + f" ({sum(m >= 0.5 for m in rounds)} of {len(rounds)} >= 50%)"
     )
     best_rate, best_flops = inner_loop_rate(BEST_MODEL, x, y, BEST_TRAIN["batch_size"], device)
     out.update(

@@ -141,6 +141,13 @@ def table_training(data: dict[str, Any]) -> str:
             f"({r['train_gflops']:.1f} GFLOP/s vs "
             f"{max(r['matmul_peak_gflops'], r.get('matmul_peak_end_gflops', 0)):.1f}) | ≥ 50% |"
         )
+    if r.get("mfu_rounds"):
+        mfu = r["mfu_rounds"]
+        rows.append(
+            f"| the same ratio, round by round (each against its own round's peak) | "
+            f"**{sum(m >= 0.5 for m in mfu)} of {len(mfu)}** ≥ 50% "
+            f"({', '.join(f'{100 * m:.1f}%' for m in mfu)}) | 3 of 3 |"
+        )
     base = r.get("baseline") or {}
     if base.get("ratio_over_fast_t92"):
         bound = " (lower bound)" if base.get("ratio_is_lower_bound") else ""
