@@ -145,3 +145,26 @@ def test_report_refuses_a_folder_without_a_tour(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2 and "Cannot read the saved tour" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["numbers.json"]  # nothing written
+
+
+def test_figures_saved_by_worker_processes_equal_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write_report's parallel path (one spawned process per core) writes the same files: the
+    Results rebuilt from their numbers give the same text, JSON and PNG bytes."""
+    from cnnlab.report import tour
+
+    entries = tour.run_tour(lang="en", quick=True, only=["padding", "conv-steps", "shapes"])
+    written = {}
+    for workers in (1, 2):
+        monkeypatch.setattr(tour, "render_workers", lambda workers=workers: workers)
+        out = tmp_path / f"w{workers}"
+        tour.write_report(entries, out, lang="en")
+        written[workers] = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert written[1].keys() == written[2].keys()
+    assert any(name.endswith(".svg") for name in written[2])
+    for name, data in written[1].items():
+        if not name.endswith(".svg"):  # an SVG holds the time it was written
+            assert written[2][name] == data, name
+    page = written[2]["index.html"].decode()
+    assert page.count("<figure>") == sum(name.endswith(".png") for name in written[2]) > 0

@@ -50,7 +50,7 @@ def _section(entry: TourEntry, files: dict[str, str], lang: str) -> str:
         f'<figure><img src="{html.escape(files[f"{fig}.png"])}" alt="{html.escape(name)}: '
         f'{html.escape(fig)}" loading="eager"><figcaption class="meta">{html.escape(fig)} · '
         f'<a href="{html.escape(files[f"{fig}.svg"])}">SVG</a></figcaption></figure>'
-        for fig in entry.result.figures_in(lang)
+        for fig in _figure_names(files)
     )
     shown, _ = entry.result.split_numbers()  # large arrays appear as references into numbers.npz
     numbers = html.escape(json.dumps(shown, indent=2, ensure_ascii=False))
@@ -60,6 +60,12 @@ def _section(entry: TourEntry, files: dict[str, str], lang: str) -> str:
         f"</p><ul>{lines}</ul>{figures}<details><summary>{html.escape(t('report.numbers', lang))}"
         f"</summary><pre>{numbers}</pre></details></section>"
     )
+
+
+def _figure_names(files: dict[str, str]) -> list[str]:
+    """The figures an experiment's saved files hold, in the order they were written (``<fig>.png``
+    roles): the page lists what is on disk without drawing anything again."""
+    return [role.removesuffix(".png") for role in files if role.endswith(".png")]
 
 
 def render(

@@ -82,12 +82,10 @@ def write_report(
 
     out = ensure_out_dir(out_dir)
     code = get_lang(lang)
-    files: dict[str, dict[str, str]] = {}
+    files = _save_all(entries, out, code)
     numbers: dict[str, Any] = {}
     arrays: dict[str, Any] = {}
     for entry in entries:
-        written = entry.result.save(out, lang=code)
-        files[entry.experiment.name] = {role: path.name for role, path in written.items()}
         numbers[entry.experiment.name], own = entry.result.split_numbers()
         arrays.update(own)
     timings = {e.experiment.name: round(e.seconds, 2) for e in entries}
@@ -101,6 +99,91 @@ def write_report(
     )
     # index.html last: a report whose index exists is complete.
     return atomic_write_text(out / "index.html", render(entries, files, code, rerendered))
+
+
+def render_workers() -> int:
+    """Processes that draw and encode the report's figures: one per core this process may run on,
+    at most ``MAX_RENDER_WORKERS`` (matplotlib draws on one core; the figures are independent)."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_RENDER_WORKERS))
+
+
+def _save_all(entries: list[TourEntry], out: Path, lang: str) -> dict[str, dict[str, str]]:
+    """Each entry's ``Result.save`` into ``out`` → experiment → role → file name.
+
+    Drawing and encoding the figures (PNG + SVG) is most of the report's time and runs on one core,
+    so with more than one core the entries are saved by worker processes, each rebuilding its
+    Results from the numbers — the same text and figures. The workers are forked (Linux only): a
+    spawned one would import the caller's main script again, and an unguarded script would run
+    again in it. Drawing uses matplotlib and NumPy only, never torch's thread pool, which is what
+    makes a fork after training safe.
+    """
+    import multiprocessing
+    import sys
+
+    jobs = [(e.experiment.name, e.result) for e in entries]
+    workers = min(render_workers(), len(jobs))
+    if (
+        workers < 2
+        or not sys.platform.startswith("linux")
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or any(not _rebuildable(r) for _, r in jobs)
+    ):
+        return {name: _names(result.save(out, lang=lang)) for name, result in jobs}
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor
+
+    # the figures that cost most first, so no worker is left with a long one at the end
+    jobs.sort(key=lambda job: -RENDER_COST.get(job[0], 1.0))
+    args = [(name, r.data, r.text_lang or lang, lang, str(out)) for name, r in jobs]
+    with warnings.catch_warnings():
+        # Python ≥ 3.12 warns on fork() in a process with threads (torch's): see above
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            saved = list(pool.map(_save_one, args))
+    return dict(zip((name for name, _ in jobs), saved, strict=True))
+
+
+def _rebuildable(result: Result) -> bool:
+    """Whether a worker can rebuild ``result`` from its numbers: a registry experiment's Result
+    (from :func:`run_tour` or :func:`read_report`, whose text is ``explain(numbers)``)."""
+    from cnnlab.lab.registry import EXPERIMENTS
+
+    exp = EXPERIMENTS.get(result.name)
+    return exp is not None and isinstance(result.data, exp.numbers)
+
+
+def _save_one(job: tuple[str, Any, str, str, str]) -> dict[str, str]:
+    """In a worker: rebuild one Result from its numbers and save it (see :func:`_save_all`)."""
+    from cnnlab.lab.registry import get
+
+    name, data, text_lang, lang, out = job
+    return _names(get(name).result(data, text_lang).save(out, lang=lang))
+
+
+def _names(written: dict[str, Path]) -> dict[str, str]:
+    return {role: path.name for role, path in written.items()}
+
+
+MAX_RENDER_WORKERS = 4  # past a few, starting the processes costs more than the figures
+# CPU seconds of each experiment's figures (PNG + SVG) at the defaults, from a profiled tour: the
+# order in which the workers take them
+RENDER_COST = {
+    "pattern": 3.4,
+    "hierarchy": 2.4,
+    "weight-sharing": 2.1,
+    "text-conv": 1.9,
+    "conv1d": 1.8,
+    "receptive-field": 1.8,
+    "cnn-vs-fc": 1.4,
+    "basics": 1.4,
+    "pooling": 1.3,
+}
 
 
 def read_report(report_dir: str | Path, lang: str | None = None) -> list[TourEntry]:
