@@ -50,10 +50,25 @@ def layout(cell_major: bool) -> Iterator[None]:
         conv.CELL_MAJOR_MAX_CHANNELS = before
 
 
+@contextmanager
+def full_correlation(on: bool) -> Iterator[None]:
+    """Force the stride-1 input gradient as a full correlation, or as per-cell GEMMs (normally
+    chosen by the input's channel count)."""
+    before = conv.FULL_CORRELATION_MIN_CHANNELS
+    conv.FULL_CORRELATION_MIN_CHANNELS = 0 if on else 10**6
+    try:
+        yield
+    finally:
+        conv.FULL_CORRELATION_MIN_CHANNELS = before
+
+
+PATHS = [(True, False), (False, False), (False, True)]  # (cell-major, full correlation)
+
+
 def check(case: ConvCase, dtype: type, dims: int) -> None:
-    """Engine vs torch, in both im2col layouts."""
-    for cell_major in (True, False):
-        with layout(cell_major):
+    """Engine vs torch, in both im2col layouts and both channels-last input gradients."""
+    for cell_major, full in PATHS:
+        with layout(cell_major), full_correlation(full):
             check_one(case, dtype, dims)
 
 
@@ -103,8 +118,8 @@ def test_fast_path_equals_reference_loop(case: ConvCase) -> None:
     y_loop = R.conv2d_loop(x, w, b, *args)
     g = np.random.default_rng(case.seed).standard_normal(y_loop.shape)
     grads_loop = R.conv2d_backward_loop(g, x, w, *args)
-    for cell_major in (True, False):
-        with layout(cell_major):
+    for cell_major, full in PATHS:
+        with layout(cell_major), full_correlation(full):
             np.testing.assert_allclose(E.conv2d(x, w, b, *args), y_loop, rtol=1e-12, atol=1e-12)
             for fast, loop in zip(E.conv2d_backward(g, x, w, *args), grads_loop):
                 np.testing.assert_allclose(fast, loop, rtol=1e-12, atol=1e-12)
