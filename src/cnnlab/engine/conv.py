@@ -60,9 +60,10 @@ CELL_MAJOR_MAX_CHANNELS = 3
 # reads the block the copy has just written from cache.
 CHUNK_BYTES = 1 << 20
 # Stride-1 input gradients of layers with at least this many input channels are computed as a full
-# correlation (_input_grad_full_correlation): its GEMM is C_in wide. LeNet's second layer (C_in = 6)
-# measured 1.5x slower that way, the benchmark layer (32) and conv1d case (16) 0.77x and 0.85x.
-FULL_CORRELATION_MIN_CHANNELS = 16
+# correlation (_input_grad_full_correlation): its GEMM is C_in wide. Measured against the per-cell
+# GEMMs: the benchmark layer (C_in = 32) 0.78-0.83x, the conv1d case (16) 1.1x, LeNet's second
+# layer (6) 1.5x.
+FULL_CORRELATION_MIN_CHANNELS = 32
 
 
 def conv2d_geometry(
@@ -278,7 +279,7 @@ def _input_grad_full_correlation(
     ``span - 1 - pad`` on each side, correlated with the kernel flipped in both axes and its channel
     axes swapped (``w'[c, o, a, b] = w[o, c, kH-1-a, kW-1-b]``, same dilation). That runs through
     the forward's blocked im2col + GEMM — one GEMM of depth ``kH*kW*C_out`` per block instead of
-    ``kH*kW`` thin GEMMs and strided adds (benchmark layer: 0.77-0.85x the time of
+    ``kH*kW`` thin GEMMs and strided adds (benchmark layer: 0.78-0.83x the time of
     :func:`_conv2d_input_grad`). With few input channels the GEMM is too thin to gain:
     ``FULL_CORRELATION_MIN_CHANNELS``.
     """
