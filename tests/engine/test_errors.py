@@ -115,3 +115,13 @@ def test_messages_in_korean() -> None:
         E.conv2d(X, np.zeros((3, 4, 3, 3)))
     with pytest.raises(ConfigError, match=r"stride=0은 잘못된 값입니다"):
         E.conv2d(X, W, stride=0)
+
+
+@pytest.mark.parametrize("stride", [True, (1, True), 1.0])
+def test_remembered_geometry_does_not_admit_a_bool_or_float(stride: object) -> None:
+    """Geometries of valid int arguments are remembered across calls; a bool or float equal to
+    such an int (``True == 1``) must still be refused, before or after the int was seen."""
+    E.conv2d(X, W, stride=1)
+    E.conv2d(X, W, stride=(1, 1))
+    with pytest.raises(ConfigError):
+        E.conv2d(X, W, stride=stride)  # type: ignore[arg-type]
