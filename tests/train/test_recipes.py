@@ -199,8 +199,11 @@ def test_eval_near_target_skips_evaluations_that_cannot_stop_the_run():
     assert evaluated == [False, False, True]  # only the last epoch: far from 99%
     assert res.metrics is not None and res.metrics.n == 32
     assert ["val_accuracy" in h for h in _tiny_fit("epoch", 0.99).history] == [True] * 3
-    # without a target every epoch is evaluated whatever eval_when says
-    assert all("val_accuracy" in h for h in _tiny_fit("near-target", None).history)
+    # without a target no evaluation can stop the run: only the last epoch's is made
+    no_target = _tiny_fit("near-target", None)
+    assert ["val_accuracy" in h for h in no_target.history] == [False, False, True]
+    assert no_target.metrics is not None and no_target.best_accuracy == no_target.metrics.accuracy
+    assert all("val_accuracy" in h for h in _tiny_fit("epoch", None).history)
 
 
 def test_eval_when_is_validated():

@@ -64,9 +64,9 @@ class TrainConfig:
     target_acc: float | None = None  # stop once validation accuracy (0..1) reaches this
     time_budget: float | None = None  # stop after this many seconds of training (checked per step)
     eval_every: int = 0  # also evaluate every N steps (0 = only at the end of each epoch)
-    # epoch: evaluate after every epoch | near-target: with a target_acc, skip an epoch's evaluation
-    # while the epoch's running training accuracy is clearly below the target (it cannot be hit
-    # yet; the last epoch is always evaluated) — evaluations that cannot stop the run cost time
+    # epoch: evaluate after every epoch | near-target: evaluate only when it can stop the run — with
+    # a target_acc once the epoch's running training accuracy is near it, without one never — and
+    # after the last epoch, always: evaluations that cannot stop the run only cost time
     eval_when: str = "epoch"
     checkpoint_every: int = 0  # also checkpoint every N steps (0 = only at the end of each epoch)
     eval_batch_size: int = 1000  # no gradients kept, so evaluation batches can be large

@@ -444,8 +444,10 @@ NEAR_TARGET = 0.02
 def _eval_can_matter(run: _Run, state: TrainState) -> bool:
     """False only when an end-of-epoch evaluation cannot stop the run (``eval_when``)."""
     cfg = run.config
-    if cfg.eval_when == "epoch" or cfg.target_acc is None or state.epoch >= cfg.epochs:
+    if cfg.eval_when == "epoch" or state.epoch >= cfg.epochs:
         return True
+    if cfg.target_acc is None:  # nothing to stop for: the last epoch's evaluation is the result
+        return False
     return state.mean_accuracy() >= cfg.target_acc - NEAR_TARGET
 
 
