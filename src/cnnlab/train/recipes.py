@@ -76,13 +76,20 @@ _FAST_EVIDENCE = (
 _FASHION_MODEL = {**_FAST_MODEL, "strided_stem": True, "test_flip": True}
 _FASHION_TRAIN = {**_FAST_TRAIN, "augment": "flip"}
 _FASHION_EVIDENCE = (
-    "benchmarks/train_fashion.py 'fast' (the default for fashion-mnist): strided stem, flips, "
-    "flip-averaged test predictions; 5 epochs"
+    "benchmarks/fashion_recipe_probe.py (docs/benchmarks.md, 2026-12-02): strided stem + flips "
+    "+ flip averaging after 5 epochs; benchmarks/train_fashion.py times it to 92%"
 )
-# The 3-minute recipe: a twice-wider net, dropout, label smoothing; batch 128, lr 0.1.
+# The 3-minute recipe: a twice-wider net, dropout, label smoothing; batch 128, lr 0.1. On
+# Fashion-MNIST with flips and flip averaging, 9 epochs (about 2.5 minutes on 2 cores), evaluated
+# once at the end unless a --target-acc can stop it earlier.
 _BEST_MODEL = {"channels": [32, 64], "hidden": 256, "dropout": 0.3, "pool_first": True}
 _BEST_TRAIN = {"epochs": 7, "batch_size": 128, "lr": 0.1, "label_smoothing": 0.1}
 _BEST_EVIDENCE = "benchmarks/train_fashion.py 'best3min': 93.20% on Fashion-MNIST in 167 s"
+_FASHION_BEST_TRAIN = {**_BEST_TRAIN, "epochs": 9, "augment": "flip", "eval_when": "near-target"}
+_FASHION_BEST_EVIDENCE = (
+    "benchmarks/fashion_recipe_probe.py 'best9', seed 0: 93.41% plain, 93.53% flip-averaged after "
+    "9 epochs (8 epochs: 93.33 / 93.50%); benchmarks/train_fashion.py times the whole command"
+)
 
 
 def _cnn_rows() -> dict[str, dict[str, Recipe]]:
@@ -94,8 +101,8 @@ def _cnn_rows() -> dict[str, dict[str, Recipe]]:
             "best": Recipe(
                 "best",
                 {**_BEST_MODEL, "test_flip": True},
-                {**_BEST_TRAIN, "augment": "flip"},
-                _BEST_EVIDENCE,
+                _FASHION_BEST_TRAIN,
+                _FASHION_BEST_EVIDENCE,
             ),
         },
         "mnist": {
