@@ -4,8 +4,18 @@ measure, and its save (text, JSON, figures as PNG + SVG), with torch on 1 thread
     OMP_NUM_THREADS=1 python benchmarks/lab_cpu.py translation pattern weight-sharing
 
 CPU seconds (time.process_time) are what a busy machine stretches least; wall time is printed
-beside them. Each experiment's text goes to $TMPDIR/lab_cpu_<TAG>_<name>.txt (TAG from the
-environment, default "x") so two versions can be compared number by number.
+beside them, and the load average before and after. Each experiment's text goes to
+$TMPDIR/lab_cpu_<TAG>_<name>.txt (TAG from the environment, default "x") so two versions can be
+compared number by number.
+
+The experiments run in one process, in the order given, like the tour: fits one experiment shares
+with another (``recipe`` in ``cnnlab.lab.training.train_model``) are trained by the first and reused
+by the second. Give ``cnn-vs-fc translation`` (the tour's order) to time translation as the tour
+runs it, ``translation`` alone to time all its fits.
+
+Under load CPU seconds still move by ±20 % from run to run. To compare two versions, run both at
+the same time on the same core (one from a ``git archive`` copy with ``PYTHONPATH=copy/src``): each
+then sees the same load.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ def main(names: list[str]) -> None:
     from cnnlab.lab.registry import get
 
     torch.set_num_threads(1)
+    print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     out = {}
     for name in names:
         exp = get(name)
@@ -44,6 +55,7 @@ def main(names: list[str]) -> None:
         tag = os.environ.get("TAG", "x")
         text = Path(tempfile.gettempdir()) / f"lab_cpu_{tag}_{name}.txt"
         text.write_text(res.text("en") + "\n", encoding="utf-8")
+    print(f"load average after: {os.getloadavg()[0]:.2f}", flush=True)
     print(json.dumps(out))
 
 
