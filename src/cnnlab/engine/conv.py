@@ -13,20 +13,22 @@ Fast path (im2col + BLAS GEMMs):
 * forward — gather every window into a matrix ``cols (N*Ho*Wo, kH*kW*C_in)`` from a channels-last
   strided view, multiply by the weight matrix ``(kH*kW*C_in, C_out)``. The matrix is built and
   multiplied a block of samples at a time (``CHUNK_BYTES``), so each GEMM reads it from cache. For
-  inputs with few channels the transposed, cell-major matrix ``(C_in*kH*kW, N*Ho*Wo)`` instead
-  (see ``CELL_MAJOR_MAX_CHANNELS``);
+  inputs with few channels the transposed, cell-major matrix ``(C_in*kH*kW, Ho*Wo*N)`` instead,
+  batch innermost (see ``CELL_MAJOR_MAX_CHANNELS``);
 * weight grad — the same ``cols`` (transposed) times the output gradient, block by block, the
   blocks' products summed;
 * input grad — one GEMM per kernel cell ``(a, b)``: ``g @ w[:, :, a, b]`` added into the strided
   slice of the padded input that cell touched. ``kH*kW`` dense slice-adds replace col2im's
   per-element scatter (``np.add.at``), and no ``kH*kW*C``-wide matrix is ever materialised. With
   few input channels (the cell-major layout), one GEMM gives all cells' contributions and the adds
-  run channel-first, over whole output rows. With stride 1 and enough input channels
+  run batch-last, over whole output rows of the batch. With stride 1 and enough input channels
   (``FULL_CORRELATION_MIN_CHANNELS``) ``dx`` is instead the full correlation of ``g`` with the
   flipped kernel, through the forward's blocked im2col + GEMM.
 
-Results are returned as NCHW views over channels-last memory; the next layer's ``transpose`` back to
-channels-last is then free.
+Results are returned as NCHW views over the layout their path computes in — channels-last
+``(N, Ho, Wo, C)`` or batch-last ``(C, Ho, Wo, N)`` memory. Pooling and ReLU keep the memory order
+of their input, so in a network of few-channel convolutions (LeNet) every layer's input arrives
+batch-last and the next conv's ``transpose`` to that layout is free.
 """
 
 from __future__ import annotations
@@ -44,18 +46,19 @@ from cnnlab.engine.windows import (
     check_float,
     check_ndim,
     geometry,
-    pad_cnhw,
+    pad_chwn,
     pad_nhwc,
-    windows_cnhw,
+    windows_chwn,
     windows_nhwc,
 )
 from cnnlab.errors import ShapeError
 
-# Inputs with at most this many channels (grayscale, RGB: a network's first layer) use the
-# cell-major window matrix. Copying windows is bound by the length of the innermost contiguous run:
-# channels-last gives runs of C_in floats — 1 for MNIST, measured 2.4 ms for LeNet's first layer at
-# batch 64 — while cell-major gives runs of a whole output row (Wo = 28 floats), 0.4 ms.
-CELL_MAJOR_MAX_CHANNELS = 3
+# Inputs with at most this many channels (grayscale, RGB, LeNet's 6) use the cell-major window
+# matrix, batch innermost. Copying windows — and adding the input gradient back — is bound by the
+# length of the innermost contiguous run: channels-last gives runs of C_in floats (1 for MNIST:
+# 2.4 ms for LeNet's first layer at batch 64), a batch-first cell-major matrix runs of one output
+# row (Wo floats: 0.4 ms), batch-last runs of an output row of the whole batch (Wo*N floats).
+CELL_MAJOR_MAX_CHANNELS = 8
 # Bytes of window matrix built at a time (see _window_blocks): about what L2 holds, so the GEMM
 # reads the block the copy has just written from cache.
 CHUNK_BYTES = 1 << 20
@@ -184,19 +187,20 @@ def conv2d_with_windows(
     """
     geo = conv2d_geometry(x, weight, bias, stride, padding, dilation)
     if x.shape[1] <= CELL_MAJOR_MAX_CHANNELS:
-        cols = _cols_cell_major(x, geo)
-        out: np.ndarray = weight.reshape(weight.shape[0], -1) @ cols  # (C_out, N*Ho*Wo)
-        out = out.reshape(weight.shape[0], x.shape[0], *geo.out)  # (C_out, N, Ho, Wo)
+        n, c_out, (ho, wo) = x.shape[0], weight.shape[0], geo.out
+        cols = _cols_cell_major(x, geo)  # (C_in*kH*kW, Ho*Wo*N)
+        out: np.ndarray = weight.reshape(c_out, -1) @ cols  # (C_out, Ho*Wo*N)
         if bias is not None:
-            out += bias[:, None, None, None]
-        return out.transpose(1, 0, 2, 3), cols  # (N, C_out, Ho, Wo), a view
+            out += bias[:, None]
+        return out.reshape(c_out, ho, wo, n).transpose(3, 0, 1, 2), cols  # (N, C_out, Ho, Wo)
     out = _correlate(pad_nhwc(x, geo.pads), weight, geo, bias)  # (N, Ho, Wo, C_out)
     return out.transpose(0, 3, 1, 2), None  # (N, C_out, Ho, Wo), a view
 
 
 def _cols_cell_major(x: np.ndarray, geo: Geometry) -> np.ndarray:
-    """The window matrix transposed, ``(C_in*kH*kW, N*Ho*Wo)``, rows in ``weight.reshape`` order."""
-    return windows_cnhw(pad_cnhw(x, geo.pads), geo).reshape(
+    """The window matrix transposed, ``(C_in*kH*kW, Ho*Wo*N)``: rows in ``weight.reshape`` order,
+    columns batch innermost."""
+    return windows_chwn(pad_chwn(x, geo.pads), geo).reshape(
         x.shape[1] * geo.kernel[0] * geo.kernel[1], -1
     )
 
@@ -237,16 +241,17 @@ def conv2d_backward(
             expected=(n, c_out, ho, wo),
         )
     if c_in <= CELL_MAJOR_MAX_CHANNELS:
-        g_cn = grad_out.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, N*Ho*Wo)
-        dbias = g_cn.sum(axis=1)
-        # (C_in*kH*kW, C_out) = cols @ g^T, transposed: the long N*Ho*Wo axis is contiguous in
+        # Batch-last, as the forward computed it: then this is a view, not a copy.
+        g_cm = np.ascontiguousarray(grad_out.transpose(1, 2, 3, 0)).reshape(c_out, -1)
+        dbias = g_cm.sum(axis=1)  # (C_out,)
+        # (C_in*kH*kW, C_out) = cols @ g^T, transposed: the long Ho*Wo*N axis is contiguous in
         # both operands in this order (LeNet conv1: 1.37 ms → 0.83 ms against g @ cols^T).
         cols = windows if windows is not None else _cols_cell_major(x, geo)
-        dweight = (cols @ g_cn.T).T.reshape(weight.shape)
+        dweight = (cols @ g_cm.T).T.reshape(weight.shape)
         if not input_grad:
             return None, dweight, dbias
-        dx_cm = _input_grad_cell_major(g_cn, weight, geo, (n, h, w))  # (C_in, N, H, W)
-        return dx_cm.transpose(1, 0, 2, 3), dweight, dbias
+        dx_cm = _input_grad_cell_major(g_cm, weight, geo, (n, h, w))  # (C_in, H, W, N)
+        return dx_cm.transpose(3, 0, 1, 2), dweight, dbias
     else:
         # One channels-last copy of g serves the bias, the weight and the input gradients. (The
         # gradient a layer above hands back is often already a view of channels-last memory:
@@ -352,31 +357,32 @@ def _conv2d_input_grad(
 
 
 def _input_grad_cell_major(
-    g_cn: np.ndarray, weight: np.ndarray, geo: Geometry, size: tuple[int, int, int]
+    g_cm: np.ndarray, weight: np.ndarray, geo: Geometry, size: tuple[int, int, int]
 ) -> np.ndarray:
-    """``dx`` channel-first for inputs with few channels: ``g_cn (C_out, N*Ho*Wo)`` →
-    ``(C_in, N, H, W)``.
+    """``dx`` batch-last for inputs with few channels: ``g_cm (C_out, Ho*Wo*N)`` →
+    ``(C_in, H, W, N)``.
 
-    One GEMM gives every kernel cell's contribution at once, ``w^T @ g`` ``(C_in*kH*kW, N*Ho*Wo)``
+    One GEMM gives every kernel cell's contribution at once, ``w^T @ g`` ``(C_in*kH*kW, Ho*Wo*N)``
     (a matrix as small as the cell-major window matrix, since ``C_in`` is small); each cell's block
-    is then added into the strided slice of the padded input it touched. The adds run over whole
-    output rows (``Wo`` floats) — channels-last slices with ``C_in = 1`` would move one float at a
-    time (LeNet's first layer: 6.1 ms → 2.3 ms).
+    is then added into the strided slice of the padded input it touched. With the batch innermost
+    an add runs over whole output rows of the batch (``Wo*N`` floats for stride 1): LeNet's second
+    layer 2.4 ms → 1.3 ms against 25 thin channels-last GEMMs, whose adds move ``C_in`` floats at a
+    time, and against a batch-first layout (runs of ``Wo`` floats).
     """
     n, h, w = size
     c_out, c_in, kh, kw = weight.shape
     ho, wo = geo.out
     hp, wp = geo.padded_size
     (sh, sw), (dh, dw) = geo.stride, geo.dilation
-    contrib = (weight.reshape(c_out, -1).T @ g_cn).reshape(c_in, kh, kw, n, ho, wo)
-    dxp = np.zeros((c_in, n, hp, wp), dtype=contrib.dtype)
+    contrib = (weight.reshape(c_out, -1).T @ g_cm).reshape(c_in, kh, kw, ho, wo, n)
+    dxp = np.zeros((c_in, hp, wp, n), dtype=contrib.dtype)
     for a in range(kh):
         for b in range(kw):
             rows = slice(a * dh, a * dh + sh * (ho - 1) + 1, sh)
             cols = slice(b * dw, b * dw + sw * (wo - 1) + 1, sw)
-            dxp[:, :, rows, cols] += contrib[:, a, b]
+            dxp[:, rows, cols, :] += contrib[:, a, b]
     (top, _), (left, _) = geo.pads
-    return dxp[:, :, top : top + h, left : left + w]
+    return dxp[:, top : top + h, left : left + w, :]
 
 
 def _conv1d_args(

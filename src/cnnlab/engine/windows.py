@@ -12,7 +12,7 @@ answers, so they live here and nowhere else:
    like PyTorch, needs stride 1. ``'valid'`` is padding 0.
 2. *Padding* — a padded copy of the input.
 3. *Windows* — ``as_strided`` views over the padded input, pixel-major ``(N, Ho, Wo, kH, kW, C)``
-   or cell-major ``(C, kH, kW, N, Ho, Wo)``: no data is copied until a GEMM needs a matrix.
+   or cell-major ``(C, kH, kW, Ho, Wo, N)``: no data is copied until a GEMM needs a matrix.
 
 One-dimensional ops reuse the two-dimensional code with a height of 1 (``(N, C, L)`` is
 ``(N, C, 1, L)``), so there is one implementation to test.
@@ -177,13 +177,17 @@ def pad_nhwc(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]]) -> np
     return out
 
 
-def pad_cnhw(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]]) -> np.ndarray:
-    """Zero-pad ``x`` ``(N, C, H, W)`` and return it channel-first, ``(C, N, Hp, Wp)``, contiguous —
-    the layout of the cell-major window matrix (see :func:`windows_cnhw`)."""
+def pad_chwn(x: np.ndarray, pads: tuple[tuple[int, int], tuple[int, int]]) -> np.ndarray:
+    """Zero-pad ``x`` ``(N, C, H, W)`` and return it batch-last, ``(C, Hp, Wp, N)``, contiguous —
+    the layout of the cell-major window matrix (see :func:`windows_chwn`). An unpadded ``x`` whose
+    memory is already batch-last (the output of a cell-major conv, or of a pool or ReLU over one)
+    is returned as that memory, without a copy."""
     n, c, h, w = x.shape
     (top, bottom), (left, right) = pads
-    out = np.zeros((c, n, h + top + bottom, w + left + right), dtype=x.dtype)
-    out[:, :, top : top + h, left : left + w] = x.transpose(1, 0, 2, 3)
+    if top == bottom == left == right == 0:
+        return np.ascontiguousarray(x.transpose(1, 2, 3, 0))
+    out = np.zeros((c, h + top + bottom, w + left + right, n), dtype=x.dtype)
+    out[:, top : top + h, left : left + w, :] = x.transpose(1, 2, 3, 0)
     return out
 
 
@@ -215,17 +219,18 @@ def windows_nhwc(xp: np.ndarray, geo: Geometry) -> np.ndarray:
     )
 
 
-def windows_cnhw(xp: np.ndarray, geo: Geometry) -> np.ndarray:
-    """Read-only view ``(C, kH, kW, N, Ho, Wo)`` of ``xp`` ``(C, N, Hp, Wp)``: for each kernel cell,
-    the whole shifted image. Its innermost run is an output row (``Wo`` floats), not ``C``."""
-    c, n, _, _ = xp.shape
-    s_c, s_n, s_h, s_w = xp.strides
+def windows_chwn(xp: np.ndarray, geo: Geometry) -> np.ndarray:
+    """Read-only view ``(C, kH, kW, Ho, Wo, N)`` of batch-last ``xp`` ``(C, Hp, Wp, N)``: for each
+    kernel cell, the shifted image of every sample. With stride 1 its innermost contiguous run is
+    a whole output row of the batch (``Wo*N`` floats)."""
+    c, _, _, n = xp.shape
+    s_c, s_h, s_w, s_n = xp.strides
     (ho, wo), (kh, kw) = geo.out, geo.kernel
     (sh, sw), (dh, dw) = geo.stride, geo.dilation
     return as_strided(
         xp,
-        shape=(c, kh, kw, n, ho, wo),
-        strides=(s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw),
+        shape=(c, kh, kw, ho, wo, n),
+        strides=(s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw, s_n),
         writeable=False,
     )
 
@@ -279,9 +284,9 @@ __all__ = [
     "check_ndim",
     "pad_nhwc",
     "pad_nchw",
-    "pad_cnhw",
+    "pad_chwn",
     "windows_nhwc",
-    "windows_cnhw",
+    "windows_chwn",
     "as_2d",
     "scalar_1d",
 ]
