@@ -136,9 +136,18 @@ class Result:
             written["arrays"] = atomic_write_bytes(out / f"{self.name}.npz", npz_bytes(arrays))
         written["text"] = atomic_write_text(out / f"{self.name}.{code}.txt", self.text(code) + "\n")
         for fig_name, fig in self.figures_in(code).items():
-            for ext in formats:
-                path = out / f"{self.name}_{fig_name}.{ext}"
-                written[f"{fig_name}.{ext}"] = atomic_write_bytes(path, _encode(fig, ext, 120))
+            engine = fig.get_layout_engine()
+            try:
+                for i, ext in enumerate(formats):
+                    path = out / f"{self.name}_{fig_name}.{ext}"
+                    written[f"{fig_name}.{ext}"] = atomic_write_bytes(path, _encode(fig, ext, 120))
+                    if i == 0 and engine is not None:
+                        # the first format placed every axis; the others reuse that layout rather
+                        # than solving it again (a third of the SVG's cost in the tour)
+                        fig.set_layout_engine("none")
+            finally:
+                if engine is not None and fig.get_layout_engine() is not engine:
+                    fig.set_layout_engine(engine)
         return written
 
     def _repr_html_(self) -> str:
