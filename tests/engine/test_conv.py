@@ -207,3 +207,28 @@ def test_windows_kept_by_the_forward_give_the_same_gradients(cell_major: bool) -
         kept = conv.conv2d_backward(g, x, w, *args, windows=windows)
         for a, b_ in zip(kept, E.conv2d_backward(g, x, w, *args)):
             np.testing.assert_array_equal(a, b_)
+
+
+def test_few_channel_conv_computes_batch_last_and_accepts_any_layout() -> None:
+    """Few-channel inputs (up to CELL_MAJOR_MAX_CHANNELS) are computed batch-last: the output and
+    the input gradient are NCHW views over (C, H, W, N) memory, and an input or output gradient in
+    that layout (or in NCHW) gives torch's values."""
+    case = ConvCase((4, 6, 9, 8), (5, 6, 3, 2), (1, 1), (1, 0), (1, 1), True, 21)
+    (x, w, b, g), y_ref, (dx_ref, dw_ref, db_ref) = torch_conv(case, np.float64, 2)
+    args = (case.stride, case.padding, case.dilation)
+    assert x.shape[1] <= conv.CELL_MAJOR_MAX_CHANNELS
+    tol = TOL[np.float64]
+    for xi, gi in ((x, g), (_batch_last(x), _batch_last(g)), (_batch_last(x), g)):
+        y = E.conv2d(xi, w, b, *args)
+        dx, dw, db = E.conv2d_backward(gi, xi, w, *args)
+        assert y.transpose(1, 2, 3, 0).flags.c_contiguous
+        assert dx is not None and dx.strides[0] == dx.itemsize  # the batch innermost
+        np.testing.assert_allclose(y, y_ref, **tol)
+        np.testing.assert_allclose(dx, dx_ref, **tol)
+        np.testing.assert_allclose(dw, dw_ref, **tol)
+        np.testing.assert_allclose(db, db_ref, **tol)
+
+
+def _batch_last(a: np.ndarray) -> np.ndarray:
+    """``a (N, C, H, W)`` as an NCHW view over batch-last ``(C, H, W, N)`` memory."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)

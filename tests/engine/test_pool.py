@@ -73,3 +73,41 @@ def test_max_pool_ties_go_to_first_cell_like_torch() -> None:
     np.testing.assert_array_equal(
         E.max_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2), tx.grad.numpy()
     )
+
+
+def _batch_last(a: np.ndarray) -> np.ndarray:
+    """``a (N, C, H, W)`` as an NCHW view over batch-last ``(C, H, W, N)`` memory."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+def _is_batch_last(a: np.ndarray) -> bool:
+    return bool(a.transpose(1, 2, 3, 0).flags.c_contiguous)
+
+
+@pytest.mark.parametrize("op", ["max", "avg"])
+@pytest.mark.parametrize("kernel, stride, padding", [(2, 2, 0), (3, 2, 1)])
+def test_pools_keep_a_batch_last_layout_and_its_values(
+    op: str, kernel: int, stride: int, padding: int
+) -> None:
+    """A batch-last input (what a few-channel conv returns) gives a batch-last output and input
+    gradient (unpadded), with the values of the NCHW computation — also for an NCHW output
+    gradient (what a dense layer's gradient reshapes to), which the backward first aligns to the
+    input's layout."""
+    fwd, bwd, _ = OPS[(op, 2)]
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 3, 8, 7))
+    x[:, :, ::2] = np.maximum(x[:, :, ::2], 0)  # ties at zero, as after a ReLU
+    y = fwd(x, kernel, stride, padding)
+    g = rng.standard_normal(y.shape)
+    dx = bwd(g, x, kernel, stride, padding)
+    xb = _batch_last(x)
+    yb = fwd(xb, kernel, stride, padding)
+    assert not _is_batch_last(y)
+    if padding == 0:  # a padded input is a padded NCHW copy; its results are NCHW too
+        assert _is_batch_last(yb)
+    np.testing.assert_array_equal(yb, y)
+    for grad in (g, _batch_last(g)):
+        dxb = bwd(grad, xb, kernel, stride, padding)
+        np.testing.assert_array_equal(dxb, dx)
+        if padding == 0:
+            assert _is_batch_last(dxb)
