@@ -58,7 +58,14 @@ from cnnlab.errors import ShapeError
 # length of the innermost contiguous run: channels-last gives runs of C_in floats (1 for MNIST:
 # 2.4 ms for LeNet's first layer at batch 64), a batch-first cell-major matrix runs of one output
 # row (Wo floats: 0.4 ms), batch-last runs of an output row of the whole batch (Wo*N floats).
-CELL_MAJOR_MAX_CHANNELS = 8
+# Measured against channels-last, forward + backward at batch 64, NCHW arrays in and out: 4 channels
+# (3x3) 2.3 vs 3.2 ms; LeNet's 6 (5x5) 5.0 vs 5.9 ms in benchmarks/engine_vs_torch.py, and 13.2 vs
+# 15.4 ms for a whole LeNet training step, where its input arrives batch-last and the forward's
+# window matrix is kept; 7 and 8 channels (5x5) slower, 7.1 vs 5.9 and 7.9 vs 5.4 ms. (A bare loop
+# of conv2d + conv2d_backward on one NCHW batch measured LeNet's 6 at 6.6 vs 4.8 ms: its multi-MB
+# temporaries, freed and mapped again each call, page-fault — 2.1 vs 2.4 ms with glibc's mmap
+# threshold raised.)
+CELL_MAJOR_MAX_CHANNELS = 6
 # Bytes of window matrix built at a time (see _window_blocks): about what L2 holds, so the GEMM
 # reads the block the copy has just written from cache.
 CHUNK_BYTES = 1 << 20
