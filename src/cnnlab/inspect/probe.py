@@ -62,12 +62,12 @@ def probe(model: nn.Module, x: torch.Tensor, with_maps: bool = True) -> Probe:
 
     from cnnlab.models.flip import predict_logits, uses_test_flip
 
+    maps: list[Map] = []
     if with_maps:
         recorded = feature_maps(model, x)
         logits = recorded[-1].output
         maps = [Map(m.name, m.kind, m.output[0].float().numpy()) for m in recorded if m.is_spatial]
-    flip = uses_test_flip(model)
-    if not with_maps or flip:
+    if not with_maps or uses_test_flip(model):  # the prediction needs its own forward pass(es)
         was = model.training
         model.eval()
         try:
@@ -75,8 +75,6 @@ def probe(model: nn.Module, x: torch.Tensor, with_maps: bool = True) -> Probe:
                 logits = predict_logits(model, x)
         finally:
             model.train(was)
-    if not with_maps:
-        maps = []
     probs = torch.softmax(logits.double().reshape(-1), dim=0).numpy()  # (num_classes,)
     conv = first_conv(model)
     kernels = None

@@ -88,20 +88,10 @@ def predict_image(
     ``[{"class", "index", "prob"}]``."""
     import torch
 
-    from cnnlab.models.flip import predict_logits
+    from cnnlab.train.predict import ranked_classes
 
     x = torch.from_numpy(np.ascontiguousarray(pixels)).to(torch.float32).div_(255.0)[None]
-    model.eval()
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        probs = torch.softmax(predict_logits(model, preprocess.apply(x).to(device)).float(), dim=1)[
-            0
-        ].cpu()
-    names = classes or [str(i) for i in range(len(probs))]
-    return [
-        {"class": names[i] if i < len(names) else str(i), "index": i, "prob": float(probs[i])}
-        for i in probs.argsort(descending=True).tolist()
-    ]
+    return ranked_classes(model, preprocess, x, classes)
 
 
 __all__ = ["plan_folder", "folder_options", "trained_data", "read_image", "predict_image"]

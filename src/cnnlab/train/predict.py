@@ -181,16 +181,33 @@ def predict(
 ) -> list[dict[str, Any]]:
     """Class probabilities for one prepared image, best first: ``[{"class", "index", "prob"}]``."""
     x = torch.from_numpy(prepared.pixels).to(torch.float32).div_(255.0).view(1, 1, FRAME, FRAME)
+    return ranked_classes(model, preprocess, x, classes)
+
+
+@torch.no_grad()
+def ranked_classes(
+    model: torch.nn.Module, preprocess: Any, x: torch.Tensor, classes: list[str]
+) -> list[dict[str, Any]]:
+    """The model's class probabilities for one image ``x (1, C, H, W)`` in [0, 1], best first:
+    ``[{"class", "index", "prob"}]`` — standardised as in training, flip-averaged for a model
+    marked ``test_flip`` (:mod:`cnnlab.models.flip`). Leaves the model in eval mode."""
     model.eval()
     device = next(model.parameters()).device
-    logits = predict_logits(model, preprocess.apply(x).to(device))  # flip-averaged if marked
+    logits = predict_logits(model, preprocess.apply(x).to(device))
     probs = torch.softmax(logits.float(), dim=1)[0].cpu()
-    order = probs.argsort(descending=True).tolist()
     names = classes or [str(i) for i in range(len(probs))]
     return [
         {"class": names[i] if i < len(names) else str(i), "index": i, "prob": float(probs[i])}
-        for i in order
+        for i in probs.argsort(descending=True).tolist()
     ]
 
 
-__all__ = ["Prepared", "open_image", "open_image_bytes", "prepare", "predict", "FRAME"]
+__all__ = [
+    "Prepared",
+    "open_image",
+    "open_image_bytes",
+    "prepare",
+    "predict",
+    "ranked_classes",
+    "FRAME",
+]
