@@ -100,15 +100,28 @@ _held: dict[Path, tuple[int, int]] = {}  # resolved folder → (fd, depth)
 _held_guard = threading.Lock()
 
 
+HOLDER_WAIT = 0.5  # seconds a refused run waits for the holder to write its PID and command
+
+
 def _holder(lock_file: Path) -> tuple[str, str]:
-    """The PID and command written by the lock's holder ('?' while it is still writing them)."""
-    try:
-        lines = lock_file.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        lines = []
-    pid = lines[0].strip() if lines and lines[0].strip() else "?"
-    command = lines[1].strip() if len(lines) > 1 and lines[1].strip() else "?"
-    return pid, command
+    """The PID and command written by the lock's holder ('?' if it has not written them yet).
+
+    The holder writes them right after taking the lock, so a run refused in that instant reads an
+    empty file: it waits up to ``HOLDER_WAIT`` for both lines before naming the holder '?'.
+    """
+    import time
+
+    deadline = time.monotonic() + HOLDER_WAIT
+    while True:
+        try:
+            lines = lock_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            lines = []
+        pid = lines[0].strip() if lines and lines[0].strip() else "?"
+        command = lines[1].strip() if len(lines) > 1 and lines[1].strip() else "?"
+        if (pid != "?" and command != "?") or time.monotonic() >= deadline:
+            return pid, command
+        time.sleep(0.01)
 
 
 def _try_lock(lock_file: Path) -> int | None:

@@ -130,3 +130,23 @@ def test_lock_released_on_exception(tmp_path: Path) -> None:
     start = time.monotonic()
     assert _contend(tmp_path).returncode == 0
     assert time.monotonic() - start < 60
+
+
+def test_refused_run_waits_for_the_holder_to_name_itself(tmp_path: Path) -> None:
+    """A run refused in the instant between the holder's flock and its write of PID and command
+    reads an empty lock file: it waits for the two lines rather than naming the holder '?'."""
+    import threading
+
+    from cnnlab import fileio
+
+    lock = tmp_path / LOCK_NAME
+    lock.write_text("")
+    writer = threading.Timer(0.05, lambda: lock.write_text("4242\ncnnlab train --out x\n"))
+    writer.start()
+    try:
+        assert fileio._holder(lock) == ("4242", "cnnlab train --out x")
+    finally:
+        writer.join()
+    # a holder that never writes is named '?' once the wait is over
+    lock.write_text("")
+    assert fileio._holder(lock) == ("?", "?")
