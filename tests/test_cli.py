@@ -148,3 +148,41 @@ def test_progress_line_is_short_and_readable() -> None:
         }
     )
     assert line == "translation · epoch 1/3 · cnn · val_accuracy 0.912"
+
+
+def test_areas_list_the_commands_their_modules_define() -> None:
+    """``AREAS`` names each module's commands: a run of one command imports only its module."""
+    import importlib
+
+    from cnnlab.cli import AREAS
+
+    for area, names in AREAS.items():
+        assert tuple(c.name for c in importlib.import_module(area).commands) == names, area
+
+
+@pytest.mark.parametrize(
+    "args,command",
+    [
+        (["train", "--epochs", "1"], "train"),
+        (["--lang", "ko", "tour"], "tour"),
+        (["--lang=ko", "--debug", "padding"], "padding"),
+        (["--help"], None),
+        ([], None),
+    ],
+)
+def test_command_name_skips_group_options(args: list[str], command: str | None) -> None:
+    from cnnlab.cli import _command_name
+
+    assert _command_name(args) == command
+
+
+def test_one_command_imports_only_its_area() -> None:
+    code = (
+        "import sys\n"
+        "from cnnlab.cli import main\n"
+        "main(['shape', '--help'])\n"
+        "areas = (m for m in sys.modules if m.startswith('cnnlab.cli.') and m.endswith('_cmds'))\n"
+        "print(sorted(areas))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "['cnnlab.cli.shape_cmds']"

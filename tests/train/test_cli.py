@@ -157,6 +157,7 @@ def test_train_architecture_and_smoothing_options_reach_the_checkpoint(tmp_path,
         (["train", "--lr", "-0.1"], r"lr must be in \(0, 10\]"),
         (["train", "--batch-size", "0"], r"batch_size must be an integer >= 1, got 0"),
         (["train", "--device", "quantum"], r"Unknown device 'quantum'"),
+        (["train", "--precision", "fp8"], r"Unknown precision 'fp8'\. Valid: fp32, bf16, auto"),
     ],
 )
 def test_train_bad_input_exit_2_nothing_written(tmp_path, capsys, args, pattern):
@@ -229,3 +230,24 @@ def test_predict_missing_image_in_korean(trained, tmp_path, capsys):
         == 2
     )
     assert "찾을 수 없습니다" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_train_says_what_precision_computes_in(tmp_path, capsys, lang):
+    import torch
+
+    args = ["--lang", lang, "train", *TINY, "--precision", "auto", "--out", str(tmp_path / "r")]
+    assert main([*args, "--json"]) == 0
+    native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["precision"] == ("bf16" if native else "fp32")
+    said = {
+        ("en", True): "Precision: bf16 on cpu (the processor multiplies bfloat16 natively)",
+        ("en", False): "Precision: fp32 (cpu has no native bfloat16 arithmetic)",
+        (
+            "ko",
+            True,
+        ): "정밀도: cpu에서 bf16으로 학습합니다(프로세서가 bfloat16 곱셈을 직접 지원합니다)",
+        ("ko", False): "정밀도: fp32로 학습합니다(cpu에는 bfloat16 연산 회로가 없습니다)",
+    }[(lang, bool(native))]
+    assert said in captured.err, captured.err

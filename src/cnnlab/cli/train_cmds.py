@@ -96,6 +96,13 @@ MODEL_CHOICES = "cnn|mlp|lc|gap|classic|cnn1d|mlp1d|textcnn"
     help=t("train.recipe.opt.eval_when"),
 )
 @click.option(
+    "--precision",
+    default="fp32",
+    show_default=True,
+    metavar="fp32|bf16|auto",
+    help=t("train.recipe.opt.precision"),
+)
+@click.option(
     "--device",
     default="auto",
     show_default=True,
@@ -174,6 +181,7 @@ def train(
         )
         info(resolve(plan.data, plan.data_dir).describe())
         _note_recipe(plan, recipe)
+        _note_precision(plan.config)
         folder_notes(plan.data, plan.folder)
         text_plan_notes(plan)
         with ProgressBar() as progress:
@@ -201,6 +209,20 @@ def train(
     text_run_notes(run)
     if result.checkpoint:
         click.echo(t("cli.train.checkpoint", path=str(Path(result.checkpoint).parent)))
+
+
+def _note_precision(config: Any) -> None:
+    """Say what ``--precision auto`` or ``bf16`` computes in on this machine."""
+    if config.precision == "fp32":
+        return
+    from cnnlab.train.device import autocast_dtype, native_bf16, resolve_device
+
+    device = resolve_device(config.device)
+    if autocast_dtype(config.precision, device) is None:
+        info(t("train.precision.fp32", device=device.type))
+    else:
+        native = t("train.precision.native" if native_bf16(device) else "train.precision.emulated")
+        info(t("train.precision.bf16", device=device.type, native=native))
 
 
 def _note_recipe(plan: Any, asked: str) -> None:

@@ -18,6 +18,7 @@ SCHEDULES = ("onecycle", "step", "constant")
 AUGMENTS = ("none", "flip", "roll")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 EVAL_WHEN = ("epoch", "near-target")
+PRECISIONS = ("fp32", "bf16", "auto")
 # Seeds fit torch's 64-bit generator even after the loop's per-epoch salt (seed · 1,000,003 + epoch)
 MAX_SEED = 2**32 - 1
 # A peak learning rate above this is a typo, not a schedule: every model here diverges far below it
@@ -37,6 +38,7 @@ TRAJECTORY_FIELDS = (
     "label_smoothing",
     "augment",
     "seed",
+    "precision",
 )
 
 
@@ -59,6 +61,10 @@ class TrainConfig:
     # … | roll (each series shifted circularly by -3..3 steps: for series, cnnlab.train.tensors)
     seed: int = 0  # seeds init, shuffling, dropout and augmentation: same seed → same numbers
     device: str = "auto"  # auto picks cuda, then mps, then cpu
+    # fp32 | bf16 (forward and loss under torch.autocast in bfloat16; weights, gradients, the
+    # optimiser and evaluation stay float32) | auto (bf16 where the chip multiplies bfloat16
+    # natively — AVX512-BF16/AMX CPUs, CUDA GPUs that support it — else fp32): cnnlab.train.device
+    precision: str = "fp32"
     channels_last: bool = True  # NHWC lets oneDNN run convs ~1.5-2x faster on CPU
     threads: int | None = None  # torch intra-op threads; None keeps torch's default (= cores)
     target_acc: float | None = None  # stop once validation accuracy (0..1) reaches this
@@ -92,6 +98,7 @@ class TrainConfig:
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("augment", self.augment, AUGMENTS)
         _choice("eval_when", self.eval_when, EVAL_WHEN)
+        _choice("precision", self.precision, PRECISIONS)
         _choice("device", self.device.split(":")[0], DEVICES)
         if self.target_acc is not None:
             _range("target_acc", self.target_acc, 0.0, 1.0, lo_open=True)
@@ -164,5 +171,6 @@ __all__ = [
     "AUGMENTS",
     "DEVICES",
     "EVAL_WHEN",
+    "PRECISIONS",
     "TRAJECTORY_FIELDS",
 ]

@@ -40,4 +40,26 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-__all__ = ["available", "resolve_device"]
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` multiplies bfloat16 natively (so autocast to it is faster, not emulated):
+    a CPU with AVX512-BF16 or AMX, a CUDA GPU that supports bfloat16."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    if device.type == "cpu":
+        cpu = torch.cpu
+        return any(
+            bool(getattr(cpu, probe, lambda: False)())
+            for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        )
+    return False
+
+
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The dtype a training step autocasts to for ``precision`` (``fp32`` | ``bf16`` | ``auto``)
+    on ``device``; None = plain float32."""
+    if precision == "bf16" or (precision == "auto" and native_bf16(device)):
+        return torch.bfloat16
+    return None
+
+
+__all__ = ["autocast_dtype", "available", "native_bf16", "resolve_device"]

@@ -30,7 +30,7 @@ from cnnlab.progress import Progress, emit
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train import distributed as ddp
 from cnnlab.train.config import TRAJECTORY_FIELDS, TrainConfig
-from cnnlab.train.device import resolve_device
+from cnnlab.train.device import autocast_dtype, resolve_device
 from cnnlab.train.metrics import Metrics, evaluate_tensors
 from cnnlab.train.optim import make_optimizer, make_scheduler
 from cnnlab.train.state import TrainState, fresh_running
@@ -54,6 +54,7 @@ class FitResult:
     seconds_to_target: float | None  # elapsed when target_acc was first reached
     device: str
     world_size: int
+    precision: str  # what the steps computed in: "fp32" or "bf16" (config.precision resolved)
     checkpoint: str | None  # path of checkpoint.json, if written
     preprocess: Preprocess  # the standardisation fit applied (on resume: the checkpoint's)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -142,6 +143,11 @@ class _Run:
     num_classes: int
     batch: int  # global batch size (split across ranks)
     steps_per_epoch: int
+    autocast: torch.dtype | None  # the dtype forward + loss autocast to (None: float32)
+
+    @property
+    def precision(self) -> str:
+        return "fp32" if self.autocast is None else "bf16"
 
     @property
     def total_steps(self) -> int:
@@ -192,6 +198,7 @@ def _fit(
         world_size=world.size,
         batch_size=run.batch,
         classes=run.classes,
+        precision=run.precision,
     )
     outcome = _Outcome()
     model.train()
@@ -214,6 +221,7 @@ def _fit(
         seconds_to_target=state.seconds_to_target,
         device=str(run.device),
         world_size=world.size,
+        precision=run.precision,
         checkpoint=outcome.checkpoint,
         preprocess=run.pre,
     )
@@ -281,6 +289,7 @@ def _setup(
         num_classes,
         batch,
         steps_per_epoch,
+        autocast_dtype(config.precision, device),
     )
     return run, found
 
@@ -373,8 +382,9 @@ def _train_step(run: _Run, state: TrainState, perm: torch.Tensor) -> None:
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     xb = xb.to(run.device, non_blocking=True).contiguous(memory_format=memory_format)
     yb = yb.to(run.device, non_blocking=True)
-    logits = run.net(xb)
-    loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+    with torch.autocast(run.device.type, dtype=run.autocast, enabled=run.autocast is not None):
+        logits = run.net(xb)
+        loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     run.optimizer.step()

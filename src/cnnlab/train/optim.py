@@ -5,6 +5,11 @@
 - ``adamw``: AdamW, same decay split.
 - ``adadelta``: PyTorch's MNIST example (lr 1.0, no decay there; our decay applies if set).
 
+The SGD is :class:`NesterovSGD`: torch's own ``SGD`` (same state, same checkpoints, the same
+numbers bit for bit) whose methods skip ``torch._dynamo``. torch wraps every optimiser method in a
+guard that imports the compiler on first use — 1.3 s of a command that trains in 12 s
+(benchmarks/train_fashion.py) — and cnnlab never compiles.
+
 Schedules: ``onecycle`` steps per batch over ``total_steps`` (warm-up then cosine anneal — the
 fastest route to a target accuracy in a fixed budget); ``step`` multiplies the LR by ``step_gamma``
 after every epoch; ``constant`` keeps it.
@@ -12,10 +17,69 @@ after every epoch; ``constant`` keeps it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from cnnlab.train.config import TrainConfig
+
+
+def _plain(method: Any) -> Any:
+    """``method`` without torch's ``_disable_dynamo`` wrapper (it imports torch._dynamo on first
+    call); the method itself if a torch version wraps it differently."""
+    return getattr(method, "__wrapped__", method)
+
+
+class NesterovSGD(torch.optim.SGD):
+    """``torch.optim.SGD(..., nesterov=True)`` without importing ``torch._dynamo``.
+
+    The step is torch's per-tensor SGD (``_single_tensor_sgd``, what ``SGD`` runs on CPU), op for
+    op: weight decay added to the gradient, momentum buffer ``b ← μ·b + g`` (``g`` itself at the
+    first step), Nesterov direction ``g + μ·b``, ``p ← p − lr·(g + μ·b)``. Dense gradients only,
+    no ``maximize``/``dampening``/closure: the options cnnlab uses. ``tests/train`` checks the
+    parameters and state against ``torch.optim.SGD`` step for step.
+    """
+
+    def __init__(self, params: Any, lr: float, momentum: float, weight_decay: float = 0.0):
+        super().__init__(params, lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        _plain(torch.optim.Optimizer.add_param_group)(self, param_group)
+
+    def state_dict(self) -> dict[str, Any]:
+        return _plain(torch.optim.Optimizer.state_dict)(self)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        _plain(torch.optim.Optimizer.load_state_dict)(self, state_dict)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.detach_().zero_()
+
+    @torch.no_grad()
+    def step(self, closure: None = None) -> None:  # type: ignore[override]
+        if closure is not None:
+            raise TypeError("NesterovSGD.step takes no closure")
+        for group in self.param_groups:
+            lr, momentum, decay = float(group["lr"]), group["momentum"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad if decay == 0 else p.grad.add(p, alpha=decay)
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = grad.detach().clone()
+                else:
+                    buf.mul_(momentum).add_(grad)
+                p.add_(grad.add(buf, alpha=momentum), alpha=-lr)
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -30,7 +94,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     groups = param_groups(model, config.weight_decay)
     if config.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=True)
+        return NesterovSGD(groups, lr=config.lr, momentum=config.momentum)
     if config.optimizer == "adamw":
         return torch.optim.AdamW(groups, lr=config.lr)
     return torch.optim.Adadelta(groups, lr=config.lr)
@@ -58,4 +122,4 @@ def make_scheduler(
     return None
 
 
-__all__ = ["make_optimizer", "make_scheduler", "param_groups"]
+__all__ = ["NesterovSGD", "make_optimizer", "make_scheduler", "param_groups"]
