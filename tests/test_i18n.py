@@ -202,3 +202,17 @@ def test_nested_reason_follows_the_error_language(tmp_path: Path) -> None:
         assert "blocker는 디렉터리가 아닙니다" in info.value.message()
     assert pickle.loads(pickle.dumps(info.value.params["reason"])).key == "error.reason.not_dir"
     assert MsgList([Msg("cli.error", message="a"), "b."]) == "Error: a; b"
+
+
+def test_errors_pickle_with_key_and_values() -> None:
+    """A CnnlabError crosses a process boundary (the tour's workers) as itself: same class, key
+    and values, so the parent renders it in any language."""
+    from cnnlab.errors import CheckpointError, ConfigError
+
+    for error in (
+        ConfigError("error.train_choice", name="optimizer", value="lbfgs", valid="sgd, adamw"),
+        CheckpointError("error.ckpt_config", path="/x/checkpoint.json", details="lr"),
+    ):
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and back.key == error.key and back.params == error.params
+        assert back.message("ko") == error.message("ko") and str(back) == str(error)

@@ -25,6 +25,15 @@ class CnnlabError(Exception):
 
         return t(self.key, lang, **self.params)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # key and params, not the rendered text: an error raised in a worker process (the tour's)
+        # reaches the parent whole, and renders in any language there
+        return (_rebuild, (type(self), self.key, self.params))
+
+
+def _rebuild(cls: type[CnnlabError], key: str, params: dict[str, Any]) -> CnnlabError:
+    return cls(key, **params)
+
 
 class ConfigError(CnnlabError):
     """A bad hyperparameter or option value (kernel size, stride, index, language, …)."""

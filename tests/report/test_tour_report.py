@@ -168,3 +168,53 @@ def test_figures_saved_by_worker_processes_equal_one_process(
             assert written[2][name] == data, name
     page = written[2]["index.html"].decode()
     assert page.count("<figure>") == sum(name.endswith(".png") for name in written[2]) > 0
+
+
+CHEAP = ["padding", "conv-steps", "shapes", "receptive-field"]
+
+
+def test_experiments_in_worker_processes_equal_one_process() -> None:
+    """run_tour's parallel path (forked workers, one torch thread each) returns the entries in
+    registry order with the same numbers and text as running them here, and forwards progress."""
+    from cnnlab.report import tour
+
+    events: list[dict] = []
+    serial = tour.run_tour(lang="en", quick=True, only=CHEAP, workers=1)
+    parallel = tour.run_tour(lang="en", quick=True, only=CHEAP, workers=2, callback=events.append)
+    assert [e.experiment.name for e in parallel] == [e.experiment.name for e in serial] == CHEAP
+    for a, b in zip(serial, parallel, strict=True):
+        assert a.result.split_numbers()[0] == b.result.split_numbers()[0], a.experiment.name
+        assert a.result.text("en") == b.result.text("en") and a.result.text("ko") == b.result.text(
+            "ko"
+        )
+    started = [e for e in events if e["kind"] == "experiment"]
+    assert sorted(e["name"] for e in started) == sorted(CHEAP)
+    assert [e["index"] for e in started] == list(range(len(CHEAP)))
+    assert events[-1] == {"kind": "done", "total": len(CHEAP)}
+
+
+def test_jobs_keep_shared_fits_together_costliest_first() -> None:
+    from cnnlab.lab.registry import load_all
+    from cnnlab.report import tour
+
+    planned = [(exp, None) for exp in load_all().values()]
+    jobs = tour._jobs(planned)
+    names = [[name for _, name, _ in job] for job in jobs]
+    assert ["cnn-vs-fc", "translation"] in names  # they share trained networks: one process
+    assert sorted(n for job in names for n in job) == sorted(load_all())
+    costs = [sum(tour.RUN_COST.get(n, 1.0) for n in job) for job in names]
+    assert costs == sorted(costs, reverse=True)
+
+
+def test_an_error_in_a_worker_reaches_the_caller_whole(tmp_path: Path) -> None:
+    """A DataError raised while a worker measures arrives as the same DataError (key and values,
+    so it renders in any language), and no further experiment starts."""
+    from cnnlab.errors import DataError
+    from cnnlab.report import tour
+
+    empty = {"data": "mnist", "data_dir": str(tmp_path)}  # a folder without MNIST's files
+    with pytest.raises(DataError) as caught:
+        tour.run_tour(lang="en", only=["pooling", "padding"], data=empty, workers=2)
+    assert caught.value.key.startswith("data.")
+    for lang in ("en", "ko"):
+        assert "mnist" in caught.value.message(lang) and str(tmp_path) in caught.value.message(lang)
