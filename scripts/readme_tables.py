@@ -148,6 +148,14 @@ def table_training(data: dict[str, Any]) -> str:
             f"**{sum(m >= 0.5 for m in mfu)} of {len(mfu)}** ≥ 50% "
             f"({', '.join(f'{100 * m:.1f}%' for m in mfu)}) | 3 of 3 |"
         )
+    low = r.get("bf16") or {}
+    if low:
+        rows.append(
+            f"| bf16 steps (the recipe's `--precision auto` on this CPU) ÷ bf16 matmul peak | "
+            f"{100 * low['mfu']:.1f}% ({low['train_gflops']:.1f} GFLOP/s vs "
+            f"{low['matmul_peak_gflops']:.1f}); steps {low['step_speedup_over_fp32']:.2f}× as "
+            f"fast as fp32 | — |"
+        )
     base = r.get("baseline") or {}
     if base.get("ratio_over_fast_t92"):
         bound = " (lower bound)" if base.get("ratio_is_lower_bound") else ""
