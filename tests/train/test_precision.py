@@ -78,3 +78,21 @@ def test_bad_precision_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match=r"Unknown precision 'fp16'\. Valid: fp32, bf16, auto"):
         fit(tiny_model(), *tiny_data(64, 32), TrainConfig(out=str(out), precision="fp16"))
     assert not out.exists()
+
+
+def test_resume_where_auto_resolves_otherwise_is_refused(tmp_path, monkeypatch):
+    """A checkpoint trained with precision auto in bf16, resumed where auto means fp32 (no bf16
+    arithmetic), would not continue the same run: refused, naming both."""
+    from cnnlab.errors import CheckpointError
+    from cnnlab.train import device as device_mod
+
+    train, val = tiny_data()
+    out = str(tmp_path / "run")
+    monkeypatch.setattr(device_mod, "native_bf16", lambda _device: True)
+    first = fit(
+        tiny_model(0), train, val, TrainConfig(**CFG, out=out, precision="auto", target_acc=1e-6)
+    )
+    assert first.precision == "bf16"
+    monkeypatch.setattr(device_mod, "native_bf16", lambda _device: False)
+    with pytest.raises(CheckpointError, match=r"precision \(auto\).*'bf16'.*'fp32'"):
+        fit(tiny_model(0), train, val, TrainConfig(**CFG, out=out, precision="auto", resume=True))

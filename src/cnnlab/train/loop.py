@@ -254,7 +254,7 @@ def _setup(
     found = ckpt.load(out) if (config.resume and out and ckpt.exists(out)) else None
     if found is not None:
         _check_same_model(model, found)
-        _check_same_trajectory(config, found)
+        _check_same_trajectory(config, found, device)
     pre, (x, y), val_xy = _standardised(train, val, found)
     _place(model, device, config.channels_last)
     num_classes = max(_num_classes(model, x, device), int(y.max()) + 1)
@@ -537,6 +537,7 @@ def _save(run: _Run, state: TrainState, metrics: Metrics | None) -> str | None:
             "optimizer": opt_meta,
             "scheduler": run.scheduler.state_dict() if run.scheduler is not None else None,
             "world_size": run.world.size,
+            "precision": run.precision,  # what "auto" resolved to: a resume must compute the same
             "run": run.run_info,
         }
         path = str(ckpt.save(run.out, model, {**opt_tensors, **ckpt.rng_tensors()}, meta))
@@ -577,13 +578,26 @@ def _check_same_model(model: nn.Module, found: ckpt.Checkpoint) -> None:
         )
 
 
-def _check_same_trajectory(config: TrainConfig, found: ckpt.Checkpoint) -> None:
+def _check_same_trajectory(
+    config: TrainConfig, found: ckpt.Checkpoint, device: torch.device
+) -> None:
     saved = found.meta.get("config", {})
     diff = [
         Msg("error.ckpt_setting.differs", name=k, saved=saved.get(k), now=getattr(config, k))
         for k in TRAJECTORY_FIELDS
         if k in saved and saved[k] != getattr(config, k)
     ]
+    # precision "auto" on another machine may resolve otherwise (bf16 here, fp32 there)
+    now = "fp32" if autocast_dtype(config.precision, device) is None else "bf16"
+    if not diff and found.meta.get("precision", now) != now:
+        diff.append(
+            Msg(
+                "error.ckpt_setting.differs",
+                name=f"precision ({config.precision})",
+                saved=found.meta["precision"],
+                now=now,
+            )
+        )
     if diff:
         raise CheckpointError("error.ckpt_config", path=str(found.path), details=MsgList(diff))
 
