@@ -215,10 +215,10 @@ def _note_precision(config: Any) -> None:
     """Say what ``--precision auto`` or ``bf16`` computes in on this machine."""
     if config.precision == "fp32":
         return
-    from cnnlab.train.device import autocast_dtype, native_bf16, resolve_device
+    from cnnlab.train.device import native_bf16, resolve_device, resolve_precision
 
     device = resolve_device(config.device)
-    if autocast_dtype(config.precision, device) is None:
+    if resolve_precision(config.precision, device) == "fp32":
         info(t("train.precision.fp32", device=device.type))
     else:
         native = t("train.precision.native" if native_bf16(device) else "train.precision.emulated")

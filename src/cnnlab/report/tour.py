@@ -253,13 +253,7 @@ def write_report(
 def render_workers() -> int:
     """Processes that draw and encode the report's figures: one per core this process may run on,
     at most ``MAX_RENDER_WORKERS`` (matplotlib draws on one core; the figures are independent)."""
-    import os
-
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_RENDER_WORKERS))
+    return max(1, min(_cores(), MAX_RENDER_WORKERS))
 
 
 def _save_all(entries: list[TourEntry], out: Path, lang: str) -> dict[str, dict[str, str]]:
@@ -273,16 +267,10 @@ def _save_all(entries: list[TourEntry], out: Path, lang: str) -> dict[str, dict[
     makes a fork after training safe.
     """
     import multiprocessing
-    import sys
 
     jobs = [(e.experiment.name, e.result) for e in entries]
     workers = min(render_workers(), len(jobs))
-    if (
-        workers < 2
-        or not sys.platform.startswith("linux")
-        or "fork" not in multiprocessing.get_all_start_methods()
-        or any(not _rebuildable(r) for _, r in jobs)
-    ):
+    if workers < 2 or not _can_fork() or any(not _rebuildable(r) for _, r in jobs):
         return {name: _names(result.save(out, lang=lang)) for name, result in jobs}
     import warnings
     from concurrent.futures import ProcessPoolExecutor

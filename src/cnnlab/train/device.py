@@ -54,12 +54,17 @@ def native_bf16(device: torch.device) -> bool:
     return False
 
 
-def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """The dtype a training step autocasts to for ``precision`` (``fp32`` | ``bf16`` | ``auto``)
-    on ``device``; None = plain float32."""
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """What ``precision`` (``fp32`` | ``bf16`` | ``auto``) computes in on ``device``: ``fp32`` or
+    ``bf16``."""
     if precision == "bf16" or (precision == "auto" and native_bf16(device)):
-        return torch.bfloat16
-    return None
+        return "bf16"
+    return "fp32"
 
 
-__all__ = ["autocast_dtype", "available", "native_bf16", "resolve_device"]
+def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The dtype a training step autocasts to for ``precision`` on ``device``; None = float32."""
+    return torch.bfloat16 if resolve_precision(precision, device) == "bf16" else None
+
+
+__all__ = ["autocast_dtype", "available", "native_bf16", "resolve_device", "resolve_precision"]

@@ -30,7 +30,7 @@ from cnnlab.progress import Progress, emit
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train import distributed as ddp
 from cnnlab.train.config import TRAJECTORY_FIELDS, TrainConfig
-from cnnlab.train.device import autocast_dtype, resolve_device
+from cnnlab.train.device import autocast_dtype, resolve_device, resolve_precision
 from cnnlab.train.metrics import Metrics, evaluate_tensors
 from cnnlab.train.optim import make_optimizer, make_scheduler
 from cnnlab.train.state import TrainState, fresh_running
@@ -588,7 +588,7 @@ def _check_same_trajectory(
         if k in saved and saved[k] != getattr(config, k)
     ]
     # precision "auto" on another machine may resolve otherwise (bf16 here, fp32 there)
-    now = "fp32" if autocast_dtype(config.precision, device) is None else "bf16"
+    now = resolve_precision(config.precision, device)
     if not diff and found.meta.get("precision", now) != now:
         diff.append(
             Msg(
