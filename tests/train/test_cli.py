@@ -244,10 +244,7 @@ def test_train_says_what_precision_computes_in(tmp_path, capsys, lang):
     said = {
         ("en", True): "Precision: bf16 on cpu (the processor multiplies bfloat16 natively)",
         ("en", False): "Precision: fp32 (cpu has no native bfloat16 arithmetic)",
-        (
-            "ko",
-            True,
-        ): "정밀도: cpu에서 bf16으로 학습합니다(프로세서가 bfloat16 곱셈을 직접 지원합니다)",
-        ("ko", False): "정밀도: fp32로 학습합니다(cpu에는 bfloat16 연산 회로가 없습니다)",
+        ("ko", True): "정밀도: `cpu`에서 `bf16`으로 학습합니다(프로세서가 `bfloat16` 곱셈을",
+        ("ko", False): "정밀도: `cpu`에는 `bfloat16` 연산 회로가 없으므로 `fp32`로 학습합니다.",
     }[(lang, bool(native))]
     assert said in captured.err, captured.err
