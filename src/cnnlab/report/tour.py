@@ -129,7 +129,6 @@ def _run_parallel(
 
     ctx = multiprocessing.get_context("fork")
     events = ctx.SimpleQueue()
-    threads = 1
     total = len(planned)
     measured: dict[int, tuple[Any, float]] = {}
     started = 0
@@ -148,7 +147,7 @@ def _run_parallel(
         # Python >= 3.12 warns on fork() in a process with threads: see the docstring
         warnings.simplefilter("ignore", DeprecationWarning)
         with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker, initargs=(events, threads)
+            workers, mp_context=ctx, initializer=_init_worker, initargs=(events,)
         ) as pool:
             pending = {pool.submit(_run_job, job) for job in _jobs(planned)}
             try:
@@ -174,12 +173,12 @@ def _run_parallel(
 _events: Any = None  # in a worker: the queue its progress events go to
 
 
-def _init_worker(events: Any, threads: int) -> None:
+def _init_worker(events: Any) -> None:
     import torch
 
     global _events
     _events = events
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1)  # see _run_parallel
 
 
 def _run_job(job: list[tuple[int, str, Any]]) -> list[tuple[int, Any, float]]:

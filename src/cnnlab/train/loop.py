@@ -30,7 +30,7 @@ from cnnlab.progress import Progress, emit
 from cnnlab.train import checkpoint as ckpt
 from cnnlab.train import distributed as ddp
 from cnnlab.train.config import TRAJECTORY_FIELDS, TrainConfig
-from cnnlab.train.device import autocast_dtype, resolve_device, resolve_precision
+from cnnlab.train.device import resolve_device, resolve_precision
 from cnnlab.train.metrics import Metrics, evaluate_tensors
 from cnnlab.train.optim import make_optimizer, make_scheduler
 from cnnlab.train.state import TrainState, fresh_running
@@ -143,11 +143,12 @@ class _Run:
     num_classes: int
     batch: int  # global batch size (split across ranks)
     steps_per_epoch: int
-    autocast: torch.dtype | None  # the dtype forward + loss autocast to (None: float32)
+    precision: str  # what the steps compute in: "fp32" or "bf16" (config.precision resolved)
 
     @property
-    def precision(self) -> str:
-        return "fp32" if self.autocast is None else "bf16"
+    def autocast(self) -> torch.dtype | None:
+        """The dtype forward + loss autocast to (None: float32)."""
+        return torch.bfloat16 if self.precision == "bf16" else None
 
     @property
     def total_steps(self) -> int:
@@ -251,10 +252,11 @@ def _setup(
         out = ensure_out_dir(config.out) if world.is_main else config.out
     if config.threads:
         torch.set_num_threads(config.threads)
+    precision = resolve_precision(config.precision, device)
     found = ckpt.load(out) if (config.resume and out and ckpt.exists(out)) else None
     if found is not None:
         _check_same_model(model, found)
-        _check_same_trajectory(config, found, device)
+        _check_same_trajectory(config, found, precision)
     pre, (x, y), val_xy = _standardised(train, val, found)
     _place(model, device, config.channels_last)
     num_classes = max(_num_classes(model, x, device), int(y.max()) + 1)
@@ -289,7 +291,7 @@ def _setup(
         num_classes,
         batch,
         steps_per_epoch,
-        autocast_dtype(config.precision, device),
+        precision,
     )
     return run, found
 
@@ -578,9 +580,9 @@ def _check_same_model(model: nn.Module, found: ckpt.Checkpoint) -> None:
         )
 
 
-def _check_same_trajectory(
-    config: TrainConfig, found: ckpt.Checkpoint, device: torch.device
-) -> None:
+def _check_same_trajectory(config: TrainConfig, found: ckpt.Checkpoint, now: str) -> None:
+    """Raise CheckpointError unless ``config`` continues ``found``'s trajectory; ``now``: what
+    ``config.precision`` resolves to here."""
     saved = found.meta.get("config", {})
     diff = [
         Msg("error.ckpt_setting.differs", name=k, saved=saved.get(k), now=getattr(config, k))
@@ -588,7 +590,6 @@ def _check_same_trajectory(
         if k in saved and saved[k] != getattr(config, k)
     ]
     # precision "auto" on another machine may resolve otherwise (bf16 here, fp32 there)
-    now = resolve_precision(config.precision, device)
     if not diff and found.meta.get("precision", now) != now:
         diff.append(
             Msg(
